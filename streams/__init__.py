@@ -1,0 +1,1 @@
+"""Faust app, topics and agents (thin: decode, call a service, emit)."""

@@ -1,0 +1,65 @@
+"""The Faust app: topics and the two agents.
+
+``ingest`` consumes ``chat.events`` and ``curate`` consumes the internal curate topic. Each takes
+a micro-batch (``take_events`` with a time bound), hands it to the service runtime and moves on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from services.runner import InMsg
+from services.runtime import Runtime
+from services.settings import Settings
+
+
+def _msg(event: Any) -> InMsg:
+    m = event.message
+    return InMsg(
+        m.topic, m.partition, m.offset, m.key, m.value, m.timestamp and int(m.timestamp * 1000)
+    )
+
+
+def build_app(settings: Settings) -> faust.App:
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        web_enabled=False,
+        topic_disable_leader=True,
+        producer_acks=-1,
+        producer_max_request_size=8 * 1024 * 1024,
+        consumer_max_fetch_size=8 * 1024 * 1024,
+        consumer_auto_offset_reset="earliest",
+    )
+    raw = {
+        "key_type": bytes,
+        "value_type": bytes,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+    }
+    events = app.topic(settings.topic_events, **raw)
+    curate_items = app.topic(settings.topic_curate, **raw)
+
+    async def send(topic: str, key: bytes | None, value: bytes, headers: list) -> Any:
+        return await app.producer.send(topic, key, value, None, None, headers)
+
+    runtime = Runtime(settings, send)
+    app.flywheel_runtime = runtime  # type: ignore[attr-defined]
+    n, within = settings.embed_batch_size, settings.embed_batch_within_s
+
+    @app.agent(events)
+    async def ingest(stream: faust.StreamT) -> None:
+        await runtime.setup()
+        async for batch in stream.take_events(n, within=within):
+            await runtime.run("ingest", [_msg(e) for e in batch])
+
+    @app.agent(curate_items)
+    async def curate(stream: faust.StreamT) -> None:
+        await runtime.setup()
+        async for batch in stream.take_events(4 * n, within=within):
+            await runtime.run("curate", [_msg(e) for e in batch])
+
+    return app

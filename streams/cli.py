@@ -1,0 +1,147 @@
+"""The ``flywheel`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from services.settings import Settings
+
+
+def settings() -> Settings:
+    """Settings from the environment; without FLYWHEEL_KAFKA_BOOTSTRAP / FLYWHEEL_REDIS_URL the
+    running dev stack (``flywheel dev up``) supplies them."""
+    from services.devstack import DevStack
+
+    base = Settings()
+    stack = DevStack(base.state_dir).status()
+    if stack is None:
+        return base
+    overrides = {k: v for k, v in stack.env().items() if k not in os.environ}
+    if not overrides:
+        return base
+    return Settings(**{k.removeprefix("FLYWHEEL_").lower(): v for k, v in overrides.items()})
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from services.devstack import DevStack
+
+    dev = DevStack(Settings().state_dir)
+    if args.action == "up":
+        stack = dev.up()
+        for key, value in stack.env().items():
+            print(f"export {key}={value}")
+    elif args.action == "down":
+        print("stopped" if dev.down() else "not running")
+    else:
+        stack = dev.status()
+        if stack is None:
+            print("not running")
+            return 1
+        print(json.dumps(stack.__dict__))
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from services.topics import ensure_topics
+
+    created = ensure_topics(settings())
+    print(json.dumps({"created": created}))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from faust.worker import Worker
+
+    from services.topics import ensure_topics
+    from streams.app import build_app
+
+    s = settings()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    ensure_topics(s)
+    app = build_app(s)
+    worker = Worker(app, loglevel=s.log_level, quiet=True)
+    logging.getLogger("services").setLevel(s.log_level.upper().replace("WARN", "WARNING"))
+    worker.execute_from_commandline()
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from services.generator import ChatLogGenerator
+
+    gen = ChatLogGenerator(seed=args.seed, bad_rate=args.bad_rate)
+    out = sys.stdout.buffer if args.out == "-" else open(args.out, "wb")  # noqa: SIM115
+    with out:
+        for raw, _ in gen.events(args.n, prefix=args.prefix):
+            out.write(raw + b"\n")  # JSON escapes newlines: one message per line
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from streams.replay import replay_file
+
+    n = replay_file(settings(), Path(args.file), rate=args.rate, progress=not args.quiet)
+    print(json.dumps({"produced": n}))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from streams.demo import run_demo
+
+    return run_demo(n=args.events, seed=args.seed, keep=args.keep)
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from services.schemas import write_schemas
+
+    for path in write_schemas(Path(args.out)):
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="flywheel", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("dev", help="start/stop the embedded broker and Redis")
+    p.add_argument("action", choices=["up", "down", "status"])
+    p.set_defaults(fn=cmd_dev)
+
+    sub.add_parser("topics", help="create the contract topics").set_defaults(fn=cmd_topics)
+    sub.add_parser("worker", help="run the Faust worker").set_defaults(fn=cmd_worker)
+
+    p = sub.add_parser("generate", help="write a synthetic chat log (JSON lines)")
+    p.add_argument("-n", type=int, default=5000)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--bad-rate", type=float, default=0.01, help="share of malformed messages")
+    p.add_argument("--prefix", default="ev", help="event_id prefix")
+    p.add_argument("--out", default="-")
+    p.set_defaults(fn=cmd_generate)
+
+    p = sub.add_parser("replay", help="produce a chat log file to the input topic")
+    p.add_argument("file")
+    p.add_argument("--rate", type=float, default=0, help="events/s (0 = as fast as possible)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(fn=cmd_replay)
+
+    p = sub.add_parser("demo", help="the main job end to end on the embedded stack")
+    p.add_argument("--events", type=int, default=3000)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--keep", action="store_true", help="leave the dev stack running")
+    p.set_defaults(fn=cmd_demo)
+
+    p = sub.add_parser("schemas", help="write JSON Schemas of the contract")
+    p.add_argument("--out", default="docs/schemas")
+    p.set_defaults(fn=cmd_schemas)
+
+    args = parser.parse_args(argv)
+    return int(args.fn(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
