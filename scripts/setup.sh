@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything Flywheel needs on a fresh Debian machine with Python 3.11:
+# redis-server (Debian package), a .venv with CPU torch and the project, and the model exports.
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q redis-server
+fi
+
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.flywheel-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/pip install -q --upgrade pip
+  # torch first and pinned exactly: a looser requirement pulls several GB of CUDA packages.
+  .venv/bin/pip install -q torch==2.13.0
+  .venv/bin/pip install -q -e ".[dev]"
+  touch "$stamp"
+fi
+# Export the ONNX models once (cached in .flywheel/models), so workers start fast.
+HF_HUB_OFFLINE=1 .venv/bin/flywheel model >/dev/null
+echo "setup ok: $(.venv/bin/python --version), redis $(redis-server --version | cut -d' ' -f3)"

@@ -1,0 +1,23 @@
+import pytest
+from pydantic import ValidationError
+
+from services.settings import Settings
+
+
+def test_environment_prefix(monkeypatch):
+    monkeypatch.setenv("FLYWHEEL_NEAR_DUP_THRESHOLD", "0.8")
+    monkeypatch.setenv("FLYWHEEL_TOPIC_EVENTS", "x.events")
+    s = Settings()
+    assert s.near_dup_threshold == 0.8 and s.topic_events == "x.events"
+
+
+def test_secrets_are_masked():
+    s = Settings(redis_url="redis://:hunter2@h:6379/0")
+    assert "hunter2" not in repr(s) and "hunter2" not in str(s.model_dump())
+
+
+def test_invalid_values_are_refused():
+    with pytest.raises(ValidationError):
+        Settings(near_dup_threshold=1.5)
+    with pytest.raises(ValidationError):
+        Settings(min_chars=50, max_chars=20)
