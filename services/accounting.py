@@ -16,6 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from .ingest import IN_TS_HEADER
 from .ledger import ORIGIN_HEADER
+from .offsets import end_offsets_sync
 from .settings import Settings
 
 
@@ -68,7 +69,7 @@ def topic_end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     consumer = _consumer(bootstrap)
     try:
         parts = consumer.partitions_for_topic(topic) or set()
-        ends = consumer.end_offsets([TopicPartition(topic, p) for p in parts])
+        ends = end_offsets_sync(consumer, [TopicPartition(topic, p) for p in parts])
         return {tp.partition: off for tp, off in ends.items()}
     finally:
         consumer.close()
@@ -84,9 +85,10 @@ def read_outputs(s: Settings) -> Outputs:
             for t in (s.topic_annotation, s.topic_rejected, s.topic_dlq)
             for p in (consumer.partitions_for_topic(t) or set())
         ]
-        ends = consumer.end_offsets(tps)
+        if not tps:
+            return out
+        ends = end_offsets_sync(consumer, tps)
         todo = {tp for tp in tps if ends[tp] > 0}
-        consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         while todo:
             for tp, records in consumer.poll(timeout_ms=1000, max_records=5000).items():

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from .offsets import end_offsets_async
+
 SRC_HEADER = "fw-src"  # the stage's own input message (what its ledger recovers by)
 ORIGIN_HEADER = "fw-origin"  # the chat.events message the output accounts for
 
@@ -98,8 +100,7 @@ async def find_emitted(bootstrap: str, pending: Pending, wanted: set[str]) -> se
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        consumer.assign(list(tps))
-        ends = await consumer.end_offsets(list(tps))
+        ends = await end_offsets_async(consumer, list(tps))
         todo = {tp for tp in tps if ends[tp] > tps[tp]}
         for tp in todo:
             consumer.seek(tp, tps[tp])

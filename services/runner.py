@@ -20,6 +20,7 @@ from .ledger import (
     find_emitted,
     mark,
 )
+from .offsets import end_offsets_async
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ async def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[str, int]:
                 await consumer._client.force_metadata_update()  # noqa: SLF001
                 parts = consumer.partitions_for_topic(topic) or set()
             tps += [TopicPartition(topic, p) for p in parts]
-        ends = await consumer.end_offsets(tps) if tps else {}
+        ends = await end_offsets_async(consumer, tps)
         return {mark(tp.topic, tp.partition): off for tp, off in ends.items()}
     finally:
         await consumer.stop()

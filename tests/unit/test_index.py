@@ -21,7 +21,9 @@ def test_batched_faiss_decisions_equal_brute_force_greedy(seed, threshold):
     decided, i = [], 0
     while i < len(vecs):  # random micro-batch sizes, as stream.take gives them
         size = int(rng.integers(1, 50))
-        batch = [Candidate(f"{j:032x}", f"t/0/{j}", vecs[j]) for j in range(i, min(i + size, len(vecs)))]
+        batch = [
+            Candidate(f"{j:032x}", f"t/0/{j}", vecs[j]) for j in range(i, min(i + size, len(vecs)))
+        ]
         decided += [d.accepted for d in curator.decide(batch)]
         i += size
     reference = greedy_reference(vecs, threshold)

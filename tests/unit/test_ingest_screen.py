@@ -45,15 +45,22 @@ def test_malformed_messages_go_to_the_dlq_with_their_coordinates(raw, code):
 
 @pytest.mark.parametrize(
     ("prompt", "reason"),
-    [("", "empty"), (" \u200b\t\n ", "empty"), ("hi", "too_short"), ("x" * 101, "too_long"),
-     ("y" * 1_000_000, "too_long")],
+    [
+        ("", "empty"),
+        (" \u200b\t\n ", "empty"),
+        ("hi", "too_short"),
+        ("x" * 101, "too_long"),
+        ("y" * 1_000_000, "too_long"),
+    ],
 )
 def test_length_rejections_carry_a_reason_and_no_text(prompt, reason):
     out = screen(event(prompt, user_id="alice@example.com"))
     assert isinstance(out, Out) and out.topic == "rej" and out.key == b"e1"
     rec = RejectionRecord.model_validate_json(out.value)
     assert rec.reason == reason
-    assert b"alice" not in out.value and (not prompt.strip() or prompt[:2].encode() not in out.value)
+    assert b"alice" not in out.value and (
+        not prompt.strip() or prompt[:2].encode() not in out.value
+    )
 
 
 def test_oversized_message_is_dead_lettered_unparsed():
