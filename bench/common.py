@@ -9,23 +9,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from services.generator import unique_prompts
+from services.text import cjk_ratio
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "public_prompts.jsonl"
 
 
-def public_prompts(n: int) -> tuple[list[str], str]:
-    """Distinct public prompts from ../shared/data when present, else generated ones."""
+def public_prompts(n: int, lang: str = "en") -> tuple[list[str], str]:
+    """Distinct public prompts from ../shared/data when present, else generated ones.
+    ``lang="en"`` keeps prompts without CJK characters (all of them need an embedding);
+    ``"mixed"`` keeps the file's order, English and Chinese."""
     if SHARED.exists():
         seen: dict[str, None] = {}
         for line in SHARED.read_text().split("\n"):
             if not line.strip():
                 continue
             text = json.loads(line)["prompt"].strip()
-            if text:
+            if text and (lang == "mixed" or cjk_ratio(text) == 0):
                 seen.setdefault(text, None)
         texts = list(seen)[:n]
         if len(texts) == n:
-            return texts, f"{SHARED.name} (first {n} distinct)"
+            return texts, f"{SHARED.name} (first {n} distinct, {lang})"
     return unique_prompts(n), f"generated unique_prompts({n})"
 
 

@@ -26,13 +26,20 @@ class Outputs:
     rejected: list[dict] = field(default_factory=list)
     dlq: list[dict] = field(default_factory=list)  # headers only; the raw bytes stay in the topic
     srcs: Counter[str] = field(default_factory=Counter)
-    latencies_ms: list[float] = field(default_factory=list)
+    timings: list[tuple[int, int]] = field(default_factory=list)  # (input ms, output ms)
     last_output_ms: int = 0
     first_input_ms: int = 0  # earliest input timestamp among the outputs read
 
     @property
     def total(self) -> int:
         return len(self.accepted) + len(self.rejected) + len(self.dlq)
+
+    @property
+    def latencies_ms(self) -> list[float]:
+        return [o - i for i, o in self.timings]
+
+    def latencies_since(self, since_ms: float) -> list[float]:
+        return [o - i for i, o in self.timings if i >= since_ms]
 
     def reasons(self) -> Counter[str]:
         return Counter(r["reason"] for r in self.rejected)
@@ -114,7 +121,7 @@ def _add(out: Outputs, s: Settings, rec) -> None:  # noqa: ANN001 - kafka Consum
     out.srcs[src] += 1
     if IN_TS_HEADER in headers:
         in_ts = int(headers[IN_TS_HEADER])
-        out.latencies_ms.append(rec.timestamp - in_ts)
+        out.timings.append((in_ts, rec.timestamp))
         out.first_input_ms = min(out.first_input_ms or in_ts, in_ts)
     out.last_output_ms = max(out.last_output_ms, rec.timestamp)
 

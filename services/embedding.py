@@ -101,9 +101,14 @@ class Embedder:
         all-MiniLM-L6-v2 maps most Chinese characters to [UNK]; cosines between such vectors
         are meaningless, so the curate stage skips its semantic check above a set ratio.
         """
+        out = [0.0] * len(texts)
+        # ASCII text cannot produce [UNK] with this vocabulary: tokenize only the rest.
+        todo = [i for i, t in enumerate(texts) if not t.isascii()]
+        if not todo:
+            return out
         tok = self.model.tokenizer
         unk = tok.unk_token_id
-        out = []
-        for ids in tok(list(texts), add_special_tokens=False)["input_ids"]:
-            out.append(sum(1 for i in ids if i == unk) / len(ids) if ids else 0.0)
+        encoded = tok([texts[i] for i in todo], add_special_tokens=False)["input_ids"]
+        for i, ids in zip(todo, encoded, strict=True):
+            out[i] = sum(1 for t in ids if t == unk) / len(ids) if ids else 0.0
         return out

@@ -11,10 +11,12 @@ import asyncio
 import base64
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from pydantic import ValidationError
 
 from .contract import ChatEvent, CurateItem, Reason, RejectionRecord, now_utc
@@ -116,12 +118,10 @@ class IngestStage:
     async def _embed_and_route(self, cands: list[_Candidate]) -> list[Out]:
         if not cands:
             return []
-        texts = [c.text for c in cands]
         loop = asyncio.get_running_loop()
-        vecs, unk = await loop.run_in_executor(None, self._embed, texts)
+        vectors = await loop.run_in_executor(None, self._embed, [c.text for c in cands])
         outs = []
-        for cand, vec, ratio in zip(cands, vecs, unk, strict=True):
-            semantic = ratio <= self.s.max_unknown_token_ratio
+        for cand, vec in zip(cands, vectors, strict=True):
             item = CurateItem(
                 event_id=cand.event.event_id,
                 prompt_id=cand.pid,
@@ -129,7 +129,7 @@ class IngestStage:
                 lang=cand.lang,
                 source=cand.event.source,
                 user=user_hash(cand.event.user_id, self.user_key),
-                vector=base64.b64encode(vec.tobytes()).decode() if semantic else None,
+                vector=None if vec is None else base64.b64encode(vec.tobytes()).decode(),
                 src=cand.msg.src,
                 in_ts_ms=cand.msg.timestamp_ms,
             )
@@ -139,8 +139,21 @@ class IngestStage:
             )
         return outs
 
-    def _embed(self, texts: list[str]):  # noqa: ANN202 - (ndarray, list[float])
-        return self.embedder.encode(texts), self.embedder.unknown_token_ratio(texts)
+    def _embed(self, texts: list[str]) -> list[np.ndarray | None]:
+        """Vectors for the texts the model can read; None for the others (mostly [UNK] tokens),
+        which are not embedded at all: their cosines would be meaningless."""
+        readable = [
+            i
+            for i, ratio in enumerate(self.embedder.unknown_token_ratio(texts))
+            if ratio <= self.s.max_unknown_token_ratio
+        ]
+        t0 = time.perf_counter()
+        vecs = self.embedder.encode([texts[i] for i in readable])
+        log.debug("embedded %d of %d in %.3fs", len(readable), len(texts), time.perf_counter() - t0)
+        out: list[np.ndarray | None] = [None] * len(texts)
+        for row, i in enumerate(readable):
+            out[i] = vecs[row]
+        return out
 
     def _reject(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
@@ -75,7 +76,10 @@ class Runtime:
         delay = 0.2
         while True:
             try:
-                return await self.runners[stage].run_batch(msgs, process)
+                t0 = time.perf_counter()
+                outs = await self.runners[stage].run_batch(msgs, process)
+                log.debug("%s batch of %d in %.3fs", stage, len(msgs), time.perf_counter() - t0)
+                return outs
             except Exception:
                 log.exception("%s batch of %d failed; retrying in %.1fs", stage, len(msgs), delay)
                 if stage == "curate":

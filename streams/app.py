@@ -48,7 +48,7 @@ def build_app(settings: Settings) -> faust.App:
 
     runtime = Runtime(settings, send)
     app.flywheel_runtime = runtime  # type: ignore[attr-defined]
-    n, within = settings.embed_batch_size, settings.embed_batch_within_s
+    n, within = settings.batch_max, settings.batch_within_s
 
     @app.agent(events)
     async def ingest(stream: faust.StreamT) -> None:
@@ -59,7 +59,7 @@ def build_app(settings: Settings) -> faust.App:
     @app.agent(curate_items)
     async def curate(stream: faust.StreamT) -> None:
         await runtime.setup()
-        async for batch in stream.take_events(4 * n, within=within):
+        async for batch in stream.take_events(2 * n, within=within):
             await runtime.run("curate", [_msg(e) for e in batch])
 
     return app

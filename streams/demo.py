@@ -37,14 +37,18 @@ def start_worker(env: dict[str, str], log_path) -> subprocess.Popen:  # noqa: AN
     )
 
 
-def stop_worker(proc: subprocess.Popen, timeout_s: float = 30) -> None:
-    if proc.poll() is None:
+def stop_worker(proc: subprocess.Popen, timeout_s: float = 15) -> None:
+    """SIGTERM (Faust shuts down cleanly), then SIGKILL if it has not exited in time."""
+    if proc.poll() is not None:
+        return
+    try:
         os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
 
 
 def run_demo(n: int, seed: int, keep: bool) -> int:

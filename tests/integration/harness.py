@@ -11,6 +11,7 @@ from pathlib import Path
 
 from services.accounting import Outputs, read_outputs, topic_end_offsets
 from services.settings import Settings
+from streams.demo import stop_worker
 from streams.replay import produce
 from tests.conftest import ROOT, settings_env
 
@@ -37,10 +38,14 @@ class WorkerProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.alive():
-            assert self.proc is not None
-            os.killpg(self.proc.pid, sig)
-            self.proc.wait(30)
+        if self.proc is None:
+            return
+        if sig == signal.SIGKILL:
+            if self.alive():
+                os.killpg(self.proc.pid, sig)
+                self.proc.wait(30)
+        else:
+            stop_worker(self.proc)
 
     def log_tail(self, n: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-n:] if self.log_path.exists() else ""

@@ -1,0 +1,144 @@
+"""End-to-end throughput and latency of the pipeline against the raw embedding ceiling.
+
+    .venv/bin/python bench/pipeline.py [--n 2000] [--backend onnx]
+
+One run, on the embedded stack (Tansu + redis-server started for the run): a worker process is
+started and warmed up, then N distinct prompts are produced to chat.events as fast as possible.
+Reported: events/s from the first produce to the last output, p50/p99 latency (produce ->
+output record), the worker's peak RSS, and the raw embedding throughput of the same model and
+backend on the same prompts (``Embedder.encode`` in batches of the worker's size) measured in the
+same run, and the ratio of the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bench.common import machine, public_prompts, stamp  # noqa: E402
+from services.accounting import read_outputs  # noqa: E402
+from services.devstack import DevStack  # noqa: E402
+from services.embedding import Embedder  # noqa: E402
+from services.settings import Settings  # noqa: E402
+from services.topics import ensure_topics  # noqa: E402
+from streams.demo import percentile, start_worker, stop_worker  # noqa: E402
+from streams.replay import produce  # noqa: E402
+from tests.conftest import settings_env  # noqa: E402
+
+
+def events(texts: list[str], prefix: str) -> list[bytes]:
+    return [
+        json.dumps({"event_id": f"{prefix}-{i}", "prompt": t, "user_id": f"u{i % 50}"}).encode()
+        for i, t in enumerate(texts)
+    ]
+
+
+def wait_total(s: Settings, n: int, proc, timeout_s: float) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout_s
+    while read_outputs(s).total < n:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"worker did not keep up: {read_outputs(s).total}/{n}")
+        time.sleep(0.5)
+
+
+def raw_ceiling(emb: Embedder, texts: list[str], chunk: int) -> tuple[float, str]:
+    """The faster of: all prompts in one encode call (globally length-sorted), and encode calls
+    of one micro-batch each, as the pipeline makes them. Nothing else runs meanwhile."""
+    rates = {}
+    t = time.perf_counter()
+    emb.encode(texts)
+    rates["one call"] = len(texts) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for i in range(0, len(texts), chunk):
+        emb.encode(texts[i : i + chunk])
+    rates[f"calls of {chunk}"] = len(texts) / (time.perf_counter() - t)
+    how = max(rates, key=rates.__getitem__)
+    return rates[how], how
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--backend", default=None, help="torch | onnx | onnx-int8 (default: settings)")
+    ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument(
+        "--lang", choices=["en", "mixed"], default="en", help="prompt set (bench/common.py)"
+    )
+    args = ap.parse_args()
+
+    texts, origin = public_prompts(args.n + 200, args.lang)
+    warm, texts = texts[:200], texts[200:]
+    state = Path(tempfile.mkdtemp(prefix="flywheel-bench-"))
+    dev = DevStack(state)
+    stack = dev.up()
+    run = uuid.uuid4().hex[:6]
+    overrides = {"embedding_backend": args.backend} if args.backend else {}
+    s = Settings(
+        kafka_bootstrap=stack.bootstrap,
+        redis_url=stack.redis_url,
+        app_id=f"bench-{run}",
+        namespace=f"bench{run}",
+        state_dir=ROOT / ".flywheel",
+        partitions=args.partitions,
+        **overrides,
+    )
+    ensure_topics(s)
+    env = {**os.environ, **settings_env(s), "HF_HUB_OFFLINE": "1"}
+    proc = start_worker(env, state / "worker.log")
+    try:
+        produce(s, events(warm, "warm"))  # model load, group join, first batches
+        wait_total(s, len(warm), proc, 300)
+        t0 = time.time()
+        produce(s, events(texts, "ev"))
+        wait_total(s, len(warm) + len(texts), proc, 600)
+        out = read_outputs(s)
+        rss = peak_rss_mb(proc.pid)
+    finally:
+        stop_worker(proc)
+        dev.down()
+
+    lat = out.latencies_since(t0 * 1000)
+    eps = len(texts) / (out.last_output_ms / 1000 - t0)
+
+    emb = Embedder(
+        s.embedding_model, s.embedding_backend, s.state_dir / "models", s.embed_batch_size
+    )
+    emb.setup()
+    emb.encode(warm)
+    ceiling, how = raw_ceiling(emb, texts, s.batch_max)
+
+    print(f"# {stamp()} | {machine()}")
+    print(
+        f"# {len(texts)} distinct prompts from {origin}; backend {s.embedding_backend}; "
+        f"{args.partitions} partitions; micro-batch {s.batch_max}, encoder batch {s.embed_batch_size}"
+    )
+    print("| measure | value |\n|---|---|")
+    print(f"| pipeline events/s (first produce -> last output) | {eps:.1f} |")
+    print(f"| raw embedding prompts/s (same backend, same prompts; {how}) | {ceiling:.1f} |")
+    print(f"| ratio pipeline / raw embedding | {eps / ceiling:.2f} |")
+    print(f"| latency p50 / p99 (ms) | {percentile(lat, 50):.0f} / {percentile(lat, 99):.0f} |")
+    print(
+        f"| accepted / rejected / dlq | {len(out.accepted)} / {len(out.rejected)} / {len(out.dlq)} |"
+    )
+    print(f"| worker peak RSS (MB) | {rss:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
