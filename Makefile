@@ -9,6 +9,7 @@ demo: setup
 
 test: setup
 	.venv/bin/ruff check services streams tests bench
+	.venv/bin/mypy
 	.venv/bin/pytest -q
 
 test-unit: setup

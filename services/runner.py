@@ -125,8 +125,8 @@ class StageRunner:
         )
         futures = [await self.send(o.topic, o.key, o.value, _headers(o)) for o in outs]
         for md in await asyncio.gather(*futures):
-            m = mark(md.topic, md.partition)
-            self.marks[m] = max(self.marks.get(m, 0), md.offset + 1)
+            key = mark(md.topic, md.partition)
+            self.marks[key] = max(self.marks.get(key, 0), md.offset + 1)
         await self.ledger.save(
             {
                 tp: PartitionProgress(last + 1, _still_pending(before[tp], last))

@@ -7,6 +7,7 @@ Every write is idempotent, because Kafka delivers at least once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import redis.asyncio as aioredis
@@ -72,7 +73,9 @@ class RedisVectorLog:
         total = await self.redis.llen(self._key(name))
         while len(index) < total:
             start = len(index)
-            raw = await self.redis.lrange(self._key(name), start, start + chunk - 1)
+            raw = cast(
+                list[bytes], await self.redis.lrange(self._key(name), start, start + chunk - 1)
+            )
             if not raw:
                 break
             ids, owners = [], []

@@ -6,7 +6,8 @@ a micro-batch (``take_events`` with a time bound), hands it to the service runti
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, cast
 
 import faust
 
@@ -22,6 +23,18 @@ def _msg(event: Any) -> InMsg:
     )
 
 
+def _raw_topic(app: faust.App, name: str) -> faust.TopicT:
+    """Bytes in, bytes out: decoding is the ingest service's job, so bad input reaches it."""
+    return app.topic(
+        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+
+
+def _take(stream: faust.StreamT, n: int, within: float) -> AsyncIterator[Sequence[Any]]:
+    """Micro-batches of events (with their messages); acked only after the loop body ran."""
+    return cast(faust.Stream, stream).take_events(n, within=within)
+
+
 def build_app(settings: Settings) -> faust.App:
     app = faust.App(
         settings.app_id,
@@ -34,14 +47,8 @@ def build_app(settings: Settings) -> faust.App:
         consumer_max_fetch_size=8 * 1024 * 1024,
         consumer_auto_offset_reset="earliest",
     )
-    raw = {
-        "key_type": bytes,
-        "value_type": bytes,
-        "key_serializer": "raw",
-        "value_serializer": "raw",
-    }
-    events = app.topic(settings.topic_events, **raw)
-    curate_items = app.topic(settings.topic_curate, **raw)
+    events = _raw_topic(app, settings.topic_events)
+    curate_items = _raw_topic(app, settings.topic_curate)
 
     async def send(topic: str, key: bytes | None, value: bytes, headers: list) -> Any:
         return await app.producer.send(topic, key, value, None, None, headers)
@@ -53,13 +60,13 @@ def build_app(settings: Settings) -> faust.App:
     @app.agent(events)
     async def ingest(stream: faust.StreamT) -> None:
         await runtime.setup()
-        async for batch in stream.take_events(n, within=within):
+        async for batch in _take(stream, n, within):
             await runtime.run("ingest", [_msg(e) for e in batch])
 
     @app.agent(curate_items)
     async def curate(stream: faust.StreamT) -> None:
         await runtime.setup()
-        async for batch in stream.take_events(2 * n, within=within):
+        async for batch in _take(stream, 2 * n, within):
             await runtime.run("curate", [_msg(e) for e in batch])
 
     return app

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from services.settings import Settings
 
@@ -20,10 +21,12 @@ def settings() -> Settings:
     stack = DevStack(base.state_dir).status()
     if stack is None:
         return base
-    overrides = {k: v for k, v in stack.env().items() if k not in os.environ}
-    if not overrides:
-        return base
-    return Settings(**{k.removeprefix("FLYWHEEL_").lower(): v for k, v in overrides.items()})
+    overrides: dict[str, Any] = {
+        k.removeprefix("FLYWHEEL_").lower(): v
+        for k, v in stack.env().items()
+        if k not in os.environ
+    }
+    return Settings(**overrides) if overrides else base
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -37,11 +40,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
     elif args.action == "down":
         print("stopped" if dev.down() else "not running")
     else:
-        stack = dev.status()
-        if stack is None:
+        running = dev.status()
+        if running is None:
             print("not running")
             return 1
-        print(json.dumps(stack.__dict__))
+        print(json.dumps(running.__dict__))
     return 0
 
 
