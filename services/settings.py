@@ -83,7 +83,11 @@ class Settings(BaseSettings):
 
     # --- curate ------------------------------------------------------------------------
     near_dup_threshold: float = Field(
-        0.90, gt=0, le=1, description="cosine at or above which a prompt is a near duplicate"
+        0.85,
+        gt=0,
+        le=1,
+        description="cosine at or above which a prompt is a near duplicate "
+        "(bench/threshold.py, docs/benchmarks.md)",
     )
 
     # --- ops ---------------------------------------------------------------------------
