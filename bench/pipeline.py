@@ -29,18 +29,33 @@ from bench.common import machine, public_prompts, stamp  # noqa: E402
 from services.accounting import read_outputs  # noqa: E402
 from services.devstack import DevStack  # noqa: E402
 from services.embedding import Embedder  # noqa: E402
+from services.ingest import IngestStage  # noqa: E402
+from services.runner import InMsg, Out  # noqa: E402
 from services.settings import Settings  # noqa: E402
 from services.topics import ensure_topics  # noqa: E402
 from streams.demo import percentile, start_worker, stop_worker  # noqa: E402
 from streams.replay import produce  # noqa: E402
-from tests.conftest import settings_env  # noqa: E402
 
 
 def events(texts: list[str], prefix: str) -> list[bytes]:
     return [
-        json.dumps({"event_id": f"{prefix}-{i}", "prompt": t, "user_id": f"u{i % 50}"}).encode()
+        json.dumps({"event_id": f"{prefix}-{i}", "prompt": t, "user_id": f"{prefix}-u{i}"}).encode()
         for i, t in enumerate(texts)
     ]
+
+
+def passing(s: Settings, texts: list[str]) -> list[str]:
+    """Only prompts that the filters pass and that are distinct after cleaning: every one of
+    them reaches the embedding, so pipeline and ceiling embed the same prompts."""
+    stage = IngestStage(s, seen=None, embedder=None)  # type: ignore[arg-type]
+    out, seen = [], set()
+    for i, text in enumerate(texts):
+        raw = json.dumps({"event_id": str(i), "prompt": text}).encode()
+        cand = stage._screen(InMsg("bench", 0, i, None, raw))
+        if not isinstance(cand, Out) and cand.pid not in seen:
+            seen.add(cand.pid)
+            out.append(text)
+    return out
 
 
 def wait_total(s: Settings, n: int, proc, timeout_s: float) -> None:  # noqa: ANN001
@@ -83,7 +98,8 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    texts, origin = public_prompts(args.n + 200, args.lang)
+    texts, origin = public_prompts(2 * args.n + 400, args.lang)
+    texts = passing(Settings(), texts)[: args.n + 200]
     warm, texts = texts[:200], texts[200:]
     state = Path(tempfile.mkdtemp(prefix="flywheel-bench-"))
     dev = DevStack(state)
@@ -100,7 +116,7 @@ def main() -> None:
         **overrides,
     )
     ensure_topics(s)
-    env = {**os.environ, **settings_env(s), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, **s.to_env(), "HF_HUB_OFFLINE": "1"}
     proc = start_worker(env, state / "worker.log")
     try:
         produce(s, events(warm, "warm"))  # model load, group join, first batches

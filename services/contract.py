@@ -20,8 +20,19 @@ class Reason(StrEnum):
     """Why a prompt was rejected. Documented in docs/contract.md."""
 
     EMPTY = "empty"  # nothing left after normalization
-    TOO_SHORT = "too_short"  # fewer than FLYWHEEL_MIN_CHARS characters
-    TOO_LONG = "too_long"  # more than FLYWHEEL_MAX_CHARS characters
+    TOO_SHORT = "too_short"  # fewer than FLYWHEEL_MIN_CHARS characters or MIN_TOKENS tokens
+    TOO_LONG = "too_long"  # more than FLYWHEEL_MAX_CHARS characters or MAX_TOKENS tokens
+    LOW_INFORMATION = "low_information"  # greetings and tests: "hi", "test", "1", "你好"
+    URL_ONLY = "url_only"  # nothing but links
+    EMOJI_ONLY = "emoji_only"  # no letters or digits, emoji
+    SPECIAL_CHARACTERS = "special_characters"  # mostly symbols
+    REPETITIVE = "repetitive"  # one character or word repeated
+    GIBBERISH = "gibberish"  # keyboard mashing
+    LOW_QUALITY = "low_quality"  # generic code of a custom filter
+    LANGUAGE = "language"  # language not allowed, or detected with too low a score
+    BLOCKLISTED = "blocklisted"  # matches a blocklist pattern or a blocked prompt_id
+    RATE_LIMITED = "rate_limited"  # the user exceeded the per-user token bucket
+    USER_FLOOD = "user_flood"  # the user sent too many near-identical prompts
     EXACT_DUPLICATE = "exact_duplicate"  # same normalized text seen before
     NEAR_DUPLICATE = "near_duplicate"  # cosine to an accepted prompt >= threshold
 
@@ -78,6 +89,9 @@ class AnnotationRecord(BaseModel):
     user: str | None = Field(description="keyed hash of user_id, never the raw id")
     scores: Scores
     nearest: Nearest | None
+    pii: list[str] = Field(
+        default_factory=list, description="kinds of personal data redacted from text, e.g. EMAIL"
+    )
     semantic_check: Literal["faiss", "skipped_unknown_tokens"] = "faiss"
     accepted_at: datetime
     schema_version: str = SCHEMA_VERSION
@@ -104,6 +118,7 @@ class CurateItem(BaseModel):
     lang: str
     source: Literal["real", "synthetic"]
     user: str | None
+    pii: list[str] = Field(default_factory=list)
     vector: str | None = Field(description="base64 float32 unit vector; None = skip semantic check")
     src: str = Field(description="topic/partition/offset of the input message (replay identity)")
     in_ts_ms: int | None = Field(None, description="timestamp of the input message, for latency")

@@ -130,6 +130,7 @@ class CurateStage:
             scores=scores,
             nearest=nearest,
             semantic_check=check,
+            pii=item.pii,
             accepted_at=now_utc(),
         )
         return Out(

@@ -108,7 +108,9 @@ class Embedder:
             return out
         tok = self.model.tokenizer
         unk = tok.unk_token_id
-        encoded = tok([texts[i] for i in todo], add_special_tokens=False)["input_ids"]
+        encoded = tok(
+            [texts[i] for i in todo], add_special_tokens=False, truncation=True, max_length=512
+        )["input_ids"]
         for i, ids in zip(todo, encoded, strict=True):
             out[i] = sum(1 for t in ids if t == unk) / len(ids) if ids else 0.0
         return out

@@ -1,8 +1,11 @@
 """Ingest stage: raw bytes from ``chat.events`` -> DLQ, a rejection, or a curate item.
 
-Per micro-batch: decode and validate each message (DLQ on failure), normalize, check lengths,
-claim the exact-duplicate key in Redis, embed the survivors in one batch, and route them to the
-curate topic keyed by their index (language) so that near duplicates meet in one place.
+Per message (``_screen``, pure): decode and validate (DLQ on failure), optionally strip HTML,
+normalize, redact personal data, identify the language, run the filter chain
+(``services/filters.py``). Per micro-batch (one Redis round trip each): blocked prompt ids,
+per-user rate limit, per-user flood of near-identical prompts, exact-duplicate claims. Then embed
+the survivors in one batch and route them to the curate topic keyed by their index (language) so
+that near duplicates meet in one place. docs/filters.md lists the order and the reasons.
 """
 
 from __future__ import annotations
@@ -19,13 +22,16 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import ValidationError
 
+from .abuse import BlockedPrompts, FloodDetector, RedisRateLimiter
 from .contract import ChatEvent, CurateItem, Reason, RejectionRecord, now_utc
 from .embedding import Embedder
-from .language import detect_language
+from .filters import Doc, default_chain, run_chain
+from .language import detect_language_scored
+from .pii import redact
 from .runner import InMsg, Out
 from .settings import Settings
 from .stores import RedisSeenStore
-from .text import normalize, prompt_id, user_hash
+from .text import normalize, prompt_id, strip_html, user_hash
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +45,32 @@ class _Candidate:
     text: str
     pid: str
     lang: str
+    user: str | None
+    pii: list[str]
+
+
+@dataclass
+class Guards:
+    """The shared-state checks of a micro-batch; any may be None (unit tests of ``_screen``)."""
+
+    blocked: BlockedPrompts | None = None
+    rate: RedisRateLimiter | None = None
+    flood: FloodDetector | None = None
 
 
 class IngestStage:
-    def __init__(self, settings: Settings, seen: RedisSeenStore, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        seen: RedisSeenStore,
+        embedder: Embedder,
+        guards: Guards | None = None,
+    ) -> None:
         self.s = settings
         self.seen = seen
         self.embedder = embedder
+        self.guards = guards or Guards()
+        self.chain = default_chain(settings)
         self.user_key = settings.user_hash_key.get_secret_value().encode()
         self.counts: Counter[str] = Counter()
 
@@ -63,6 +88,7 @@ class IngestStage:
             else:
                 cands.append(result)
 
+        cands = await self._guard(cands, outs)
         owners = await self.seen.claim([(c.pid, c.msg.src) for c in cands])
         fresh = []
         for cand, owner in zip(cands, owners, strict=True):
@@ -106,14 +132,42 @@ class IngestStage:
 
         if len(event.prompt) > 4 * self.s.max_chars:  # skip normalizing megabytes
             return self._reject(msg, event, Reason.TOO_LONG, None)
-        clean = normalize(event.prompt)
+        raw_text = strip_html(event.prompt) if self.s.strip_html else event.prompt
+        clean = normalize(raw_text)
         if not clean:
             return self._reject(msg, event, Reason.EMPTY, None)
-        if len(clean) < self.s.min_chars:
-            return self._reject(msg, event, Reason.TOO_SHORT, None)
-        if len(clean) > self.s.max_chars:
-            return self._reject(msg, event, Reason.TOO_LONG, None)
-        return _Candidate(msg, event, clean, prompt_id(clean), detect_language(clean, event.lang))
+        # Redact before anything is hashed, stored or logged; normalize again so the
+        # placeholders sit in canonical text.
+        clean, pii = redact(clean)
+        lang, score = detect_language_scored(clean, event.lang)
+        reason = run_chain(self.chain, Doc(clean, lang, score, pii))
+        if reason is not None:
+            return self._reject(msg, event, reason, lang)
+        user = user_hash(event.user_id, self.user_key)
+        return _Candidate(msg, event, clean, prompt_id(clean), lang, user, pii)
+
+    async def _guard(self, cands: list[_Candidate], outs: list[Out]) -> list[_Candidate]:
+        """Blocked ids, rate limit, flood: each drops candidates with its reason, in that order."""
+        g = self.guards
+        checks = []
+        if g.blocked is not None:
+            checks.append(lambda cs: g.blocked.check([c.pid for c in cs]))  # type: ignore[union-attr]
+        if g.rate is not None:
+            checks.append(lambda cs: g.rate.check([c.user for c in cs]))  # type: ignore[union-attr]
+        if g.flood is not None:
+            checks.append(lambda cs: g.flood.check([(c.user, c.text) for c in cs]))  # type: ignore[union-attr]
+        for check in checks:
+            if not cands:
+                break
+            verdicts = await check(cands)
+            kept = []
+            for cand, reason in zip(cands, verdicts, strict=True):
+                if reason is None:
+                    kept.append(cand)
+                else:
+                    outs.append(self._reject(cand.msg, cand.event, reason, cand.lang))
+            cands = kept
+        return cands
 
     async def _embed_and_route(self, cands: list[_Candidate]) -> list[Out]:
         if not cands:
@@ -128,7 +182,8 @@ class IngestStage:
                 text=cand.text,
                 lang=cand.lang,
                 source=cand.event.source,
-                user=user_hash(cand.event.user_id, self.user_key),
+                user=cand.user,
+                pii=cand.pii,
                 vector=None if vec is None else base64.b64encode(vec.tobytes()).decode(),
                 src=cand.msg.src,
                 in_ts_ms=cand.msg.timestamp_ms,

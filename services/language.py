@@ -8,11 +8,13 @@ Chinese when at least a fifth of their letters are CJK: that is where the embedd
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from .text import cjk_ratio
 
 CJK_SHARE_FOR_ZH = 0.2
+_CODE = re.compile(r"[a-z]{2,3}")
 
 
 @lru_cache(maxsize=1)
@@ -23,14 +25,20 @@ def _detector():  # noqa: ANN202
 
 
 def detect_language(text: str, hint: str | None = None) -> str:
-    """ISO 639-1 code ("en", "zh", ...) or "und". The product's hint is trusted unless the
-    script contradicts it (CJK text is always "zh" here, whatever the hint)."""
+    return detect_language_scored(text, hint)[0]
+
+
+def detect_language_scored(text: str, hint: str | None = None) -> tuple[str, float]:
+    """ISO 639-1 code ("en", "zh", ...) or "und", and the detector's score. The product's hint
+    is trusted (score 1) when it is a plain language code, unless the script contradicts it:
+    CJK text is always "zh" here, whatever the hint."""
     if cjk_ratio(text) >= CJK_SHARE_FOR_ZH:
-        return "zh"
-    if hint and hint.strip():
-        return hint.strip().lower().split("-")[0][:8]
+        return "zh", 1.0
+    code = hint.strip().lower().split("-")[0] if hint else ""
+    if _CODE.fullmatch(code):
+        return code, 1.0
     try:
         best = _detector()(text.replace("\n", " ")[:1000], model="lite", k=1)
     except Exception:  # noqa: BLE001 - language is a routing hint, never a reason to fail
-        return "und"
-    return str(best[0]["lang"]) if best else "und"
+        return "und", 0.0
+    return (str(best[0]["lang"]), float(best[0]["score"])) if best else ("und", 0.0)

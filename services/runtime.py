@@ -9,9 +9,10 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
+from .abuse import BlockedPrompts, FloodDetector, RedisRateLimiter
 from .curate import CurateStage
 from .embedding import Embedder
-from .ingest import IngestStage
+from .ingest import Guards, IngestStage
 from .ledger import EmitLedger
 from .runner import InMsg, Out, Sender, StageRunner
 from .settings import Settings
@@ -43,8 +44,13 @@ class Runtime:
                 s.embedding_model, s.embedding_backend, s.state_dir / "models", s.embed_batch_size
             )
             await loop.run_in_executor(None, self.embedder.setup)
+            guards = Guards(
+                BlockedPrompts(self.redis, s.namespace),
+                RedisRateLimiter(self.redis, s.namespace, s.rate_capacity, s.rate_refill_per_s),
+                FloodDetector(self.redis, s.namespace, s.flood_window_s, s.flood_max),
+            )
             self.ingest = IngestStage(
-                s, RedisSeenStore(self.redis, s.namespace, s.seen_ttl_s), self.embedder
+                s, RedisSeenStore(self.redis, s.namespace, s.seen_ttl_s), self.embedder, guards
             )
             self.curate = CurateStage(
                 s, RedisVectorLog(self.redis, s.namespace, self.embedder.dim), self.embedder.dim

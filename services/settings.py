@@ -5,6 +5,7 @@ Example: ``FLYWHEEL_KAFKA_BOOTSTRAP=127.0.0.1:9092 FLYWHEEL_NEAR_DUP_THRESHOLD=0
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -52,6 +53,36 @@ class Settings(BaseSettings):
     max_chars: int = Field(
         8000, ge=16, description="longer normalized prompts are rejected as too_long"
     )
+    min_tokens: int = Field(2, ge=0, description="fewer tokens (words; CJK characters) = too_short")
+    max_tokens: int = Field(2000, ge=1, description="more tokens = too_long")
+    strip_html: bool = Field(False, description="remove HTML tags before normalizing")
+    max_special_ratio: float = Field(
+        0.3, ge=0, le=1, description="share of non-ASCII symbols above which = special_characters"
+    )
+    max_char_repeat_ratio: float = Field(
+        0.5, ge=0, le=1, description="share of the most common character (texts >= 10 chars)"
+    )
+    max_word_repeat_ratio: float = Field(
+        0.6, ge=0, le=1, description="share of repeated words (texts >= 6 words)"
+    )
+    lang_allow: list[str] = Field(
+        default_factory=lambda: ["en", "zh"],
+        description="allowed languages (JSON list in the environment); empty = all",
+    )
+    lang_min_score: float = Field(
+        0.4, ge=0, le=1, description="minimum detector score for texts of 20+ characters"
+    )
+    blocklist_patterns: list[str] = Field(
+        default_factory=list, description="regular expressions (case-insensitive) = blocklisted"
+    )
+    rate_capacity: int = Field(30, ge=1, description="per-user token bucket size (prompts)")
+    rate_refill_per_s: float = Field(
+        0.5, gt=0, description="per-user token bucket refill rate (prompts per second)"
+    )
+    flood_window_s: int = Field(3600, ge=1, description="window of the near-identical counter")
+    flood_max: int = Field(
+        3, ge=1, description="near-identical prompts one user may send per window"
+    )
     user_hash_key: SecretStr = Field(
         SecretStr("flywheel-dev-key-change-me"),
         description="HMAC key for the `user` field; rotate per deployment",
@@ -98,6 +129,16 @@ class Settings(BaseSettings):
         if self.min_chars >= self.max_chars:
             raise ValueError("min_chars must be below max_chars")
         return self
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that gives another process (a worker) these same settings."""
+        env = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+            env[f"FLYWHEEL_{name.upper()}"] = text
+        return env
 
     def topics(self) -> dict[str, str]:
         return {

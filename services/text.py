@@ -23,19 +23,59 @@ def _drop_controls(text: str) -> str:
     )
 
 
-def normalize(text: str) -> str:
-    """Canonical form of a prompt: NFKC, no invisible or control characters, tidy whitespace.
+# A UTF-8 lead byte read as Latin-1/cp1252 ("Ã", "â", ...) followed by a continuation byte read
+# the same way: the signature of mojibake. Only texts that show it are handed to ftfy.
+_MOJIBAKE_HINT = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+    "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
+_TAG = re.compile(
+    r"<(?:script|style)\b.*?</(?:script|style)\s*>|<!--.*?-->|</?[A-Za-z][^<>]*>", re.S | re.I
+)
 
-    Idempotent: ``normalize(normalize(t)) == normalize(t)`` for every string.
-    """
+
+def repair_mojibake(text: str) -> str:
+    """Undo UTF-8 text decoded as Latin-1 or cp1252 ("cafÃ©" -> "café"), via ftfy."""
+    if not _MOJIBAKE_HINT.search(text):
+        return text
+    import ftfy
+
+    return ftfy.fix_encoding(text)
+
+
+def strip_html(text: str) -> str:
+    """Remove tags, comments, scripts and styles; unescape entities. Optional (a setting):
+    prompts about HTML need their tags."""
+    import html
+
+    return html.unescape(_TAG.sub(" ", text))
+
+
+def _normalize_once(text: str) -> str:
+    text = repair_mojibake(text)
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _INVISIBLE.sub("", text)
     text = _drop_controls(text)
     lines = [_HSPACE.sub(" ", line).strip() for line in text.split("\n")]
     text = _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
-    # NFKC can compose characters that the steps above exposed; one more pass makes it a fixpoint.
     return unicodedata.normalize("NFKC", text)
+
+
+def normalize(text: str) -> str:
+    """Canonical form of a prompt: mojibake repaired, NFKC, no invisible or control characters,
+    tidy whitespace.
+
+    Idempotent: ``normalize(normalize(t)) == normalize(t)`` for every string. One pass almost
+    always reaches the fixpoint; removing a character can expose mojibake or a composable pair,
+    so passes repeat until nothing changes (property-tested).
+    """
+    for _ in range(8):
+        again = _normalize_once(text)
+        if again == text:
+            break
+        text = again
+    return text
 
 
 def dedup_key(normalized: str) -> str:

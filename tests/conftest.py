@@ -8,7 +8,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from services.devstack import DevStack
 from services.settings import Settings
@@ -27,13 +26,7 @@ def stack(tmp_path_factory):
 
 
 def settings_env(s: Settings) -> dict[str, str]:
-    """The environment that makes a worker process see the same settings."""
-    env = {}
-    for name, value in s.model_dump().items():
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        env[f"FLYWHEEL_{name.upper()}"] = str(value)
-    return env
+    return s.to_env()
 
 
 @pytest.fixture

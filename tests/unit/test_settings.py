@@ -21,3 +21,12 @@ def test_invalid_values_are_refused():
         Settings(near_dup_threshold=1.5)
     with pytest.raises(ValidationError):
         Settings(min_chars=50, max_chars=20)
+
+
+def test_to_env_round_trips_through_the_environment(monkeypatch):
+    s = Settings(lang_allow=["en", "fr"], redis_url="redis://:pw@h:1/0", near_dup_threshold=0.8)
+    for key, value in s.to_env().items():
+        monkeypatch.setenv(key, value)
+    again = Settings()
+    assert again.lang_allow == ["en", "fr"] and again.near_dup_threshold == 0.8
+    assert again.redis_url.get_secret_value() == "redis://:pw@h:1/0"
