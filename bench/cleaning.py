@@ -34,8 +34,8 @@ from services.text import normalize  # noqa: E402
 from tests.pii_corpus import labelled  # noqa: E402
 
 
-def prompts(n: int) -> tuple[list[str], str]:
-    if SHARED.exists():
+def prompts(n: int, which: str = "public") -> tuple[list[str], str]:
+    if which == "public" and SHARED.exists():
         texts = [json.loads(x)["prompt"] for x in SHARED.read_text().split("\n") if x.strip()]
         origin = SHARED.name
     else:
@@ -44,16 +44,22 @@ def prompts(n: int) -> tuple[list[str], str]:
             for r, m in ChatLogGenerator(seed=3).events(n)
             if m["kind"] != "malformed"
         ]
-        origin = "generator"
+        origin = "the generator's chat log"
     return (texts * (n // len(texts) + 1))[:n], origin
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument(
+        "--set",
+        choices=["public", "chat"],
+        default="public",
+        help="public prompts (long, instruction style) or the generator's chat log",
+    )
     args = ap.parse_args()
     chain = default_chain(Settings())
-    texts, origin = prompts(args.n)
+    texts, origin = prompts(args.n, args.set)
     for t in texts[:200]:  # warm-up: regex compilation, language model load
         detect_language_scored(t)
 

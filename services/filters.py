@@ -14,14 +14,34 @@ from dataclasses import dataclass, field
 
 from .contract import Reason
 from .settings import Settings
-from .text import cjk_ratio
 
 _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.I)
 _ASCII_PUNCT = set("""!"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~""")
-_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890")
-_VOWELS = set("aeiouy")
+_ALPHA4 = re.compile(r"[a-z]{4,}")
+# A word of 4+ letters with no vowel, a run of four keys along a keyboard row, or five
+# consonants in a row: keyboard mashing.
+_MASHED_WORD = re.compile(
+    r"(?<![a-z])(?=[a-z]{4})(?:[b-df-hj-np-tv-xz]+"
+    r"|[a-z]*(?:"
+    + "|".join(
+        row[i : i + 4]
+        for row in ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+        for i in range(len(row) - 3)
+    )
+    + r")[a-z]*|[a-z]*[b-df-hj-np-tv-xz]{5}[a-z]*)(?![a-z])"
+)
+_PUNCT_DELETE = str.maketrans("", "", "".join(_ASCII_PUNCT) + "，。！？、")
+_NO_VOWEL = re.compile(r"[^aeiouy]+")
+_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5}")
+_KEYBOARD_RUN = re.compile(
+    "|".join(
+        row[i : i + 4]
+        for row in ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+        for i in range(len(row) - 3)
+    )
+)
 
 LOW_INFORMATION = frozenset(
     """hi hello hey hiya yo test testing tests 1 2 3 123 ok okay k thanks thank you thx lol yes no
@@ -39,10 +59,20 @@ class Doc:
     lang: str = "und"
     lang_score: float = 1.0
     pii: list[str] = field(default_factory=list)
+    _tokens: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def tokens(self) -> list[str]:
+        """Computed once, shared by the filters that count words."""
+        if self._tokens is None:
+            self._tokens = tokens(self.text)
+        return self._tokens
 
 
 def tokens(text: str) -> list[str]:
     """Words for alphabetic scripts, single characters for CJK (which has no spaces)."""
+    if text.isascii():
+        return text.split()  # whitespace-separated words: what a chat prompt's length means
     out: list[str] = []
     for word in _WORD.findall(text):
         if _CJK_CHAR.search(word):
@@ -91,7 +121,7 @@ class LengthFilter(Filter):
             return False, Reason.TOO_LONG
         if len(doc.text) < self.min_chars:
             return False, Reason.TOO_SHORT
-        n = len(tokens(doc.text))
+        n = len(doc.tokens)
         if n > self.max_tokens:
             return False, Reason.TOO_LONG
         if n < self.min_tokens:
@@ -106,10 +136,9 @@ class LowInformationFilter(Filter):
     reason = Reason.LOW_INFORMATION
 
     def keep(self, doc: Doc) -> bool:
-        core = "".join(
-            ch for ch in doc.text.casefold() if ch not in _ASCII_PUNCT and ch not in "，。！？、"
-        ).strip()
-        core = " ".join(core.split())
+        if len(doc.text) > 40:  # none of the phrases is that long
+            return True
+        core = " ".join(doc.text.casefold().translate(_PUNCT_DELETE).split())
         return core not in LOW_INFORMATION and not core.isdigit()
 
 
@@ -136,7 +165,10 @@ class SymbolFilter(Filter):
         self.max_special_ratio = max_special_ratio
 
     def keep(self, doc: Doc) -> bool | tuple[bool, Reason]:
-        chars = [ch for ch in doc.text if not ch.isspace()]
+        text = doc.text
+        if text.isascii():  # ASCII punctuation is never special
+            return any(ch.isalnum() for ch in text) or (False, Reason.SPECIAL_CHARACTERS)
+        chars = [ch for ch in text if not ch.isspace()]
         if not chars:
             return True
         special = [ch for ch in chars if not ch.isalnum() and ch not in _ASCII_PUNCT]
@@ -157,16 +189,14 @@ class RepetitionFilter(Filter):
         self.max_char_ratio, self.max_word_ratio = max_char_ratio, max_word_ratio
 
     def keep(self, doc: Doc) -> bool:
-        chars = [ch for ch in doc.text if not ch.isspace()]
-        if (
-            len(chars) >= 10
-            and Counter(chars).most_common(1)[0][1] / len(chars) > self.max_char_ratio
-        ):
+        counts = Counter(doc.text)
+        n = len(doc.text) - sum(counts.pop(ws, 0) for ws in (" ", "\n", "\t"))
+        if n >= 10 and max(counts.values()) / n > self.max_char_ratio:
             return False
-        words = [w.casefold() for w in tokens(doc.text)]
+        words = doc.tokens
         if len(words) >= 6:
-            duplicates = len(words) - len(set(words))
-            if duplicates / len(words) > self.max_word_ratio:
+            distinct = len({w.casefold() for w in words})
+            if (len(words) - distinct) / len(words) > self.max_word_ratio:
                 return False
         return True
 
@@ -178,27 +208,11 @@ class GibberishFilter(Filter):
     reason = Reason.GIBBERISH
 
     def keep(self, doc: Doc) -> bool:
-        if cjk_ratio(doc.text) > 0:
+        if not doc.text.isascii():
             return True
-        words = [w.casefold() for w in _WORD.findall(doc.text) if w.isalpha() and len(w) >= 4]
-        if not words:
-            return True
-        bad = sum(1 for w in words if _mashed(w))
-        return bad / len(words) < 0.5
-
-
-def _mashed(word: str) -> bool:
-    if not word.isascii():
-        return False
-    if not (set(word) & _VOWELS):
-        return True
-    if any(word[i : i + 4] in row for row in _KEYBOARD_ROWS for i in range(len(word) - 3)):
-        return True
-    run = longest = 0
-    for ch in word:
-        run = 0 if ch in _VOWELS else run + 1
-        longest = max(longest, run)
-    return longest >= 5
+        head = doc.text[:300].casefold()  # mashing shows early
+        words = len(_ALPHA4.findall(head))
+        return words == 0 or len(_MASHED_WORD.findall(head)) / words < 0.5
 
 
 class LanguageFilter(Filter):

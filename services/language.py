@@ -15,6 +15,12 @@ from .text import cjk_ratio
 
 CJK_SHARE_FOR_ZH = 0.2
 _CODE = re.compile(r"[a-z]{2,3}")
+_ASCII_WORD = re.compile(r"[a-z']+")
+# Function words frequent in English prompts and rare in other Latin-script languages.
+_EN_MARKERS = frozenset(
+    "the and what how you your this that with please write can is are does which "
+    "should would could from about there their it's i'm".split()
+)
 
 
 @lru_cache(maxsize=1)
@@ -37,8 +43,13 @@ def detect_language_scored(text: str, hint: str | None = None) -> tuple[str, flo
     code = hint.strip().lower().split("-")[0] if hint else ""
     if _CODE.fullmatch(code):
         return code, 1.0
+    if (
+        text.isascii()
+        and len(_EN_MARKERS.intersection(_ASCII_WORD.findall(text[:300].lower()))) >= 3
+    ):
+        return "en", 1.0  # fast path: three distinctly English function words
     try:
-        best = _detector()(text.replace("\n", " ")[:1000], model="lite", k=1)
+        best = _detector()(text[:300].replace("\n", " "), model="lite", k=1)
     except Exception:  # noqa: BLE001 - language is a routing hint, never a reason to fail
         return "und", 0.0
     return (str(best[0]["lang"]), float(best[0]["score"])) if best else ("und", 0.0)

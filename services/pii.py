@@ -70,13 +70,14 @@ class Detector:
     pattern: re.Pattern[str]
     precheck: Callable[[str], bool]
     valid: Callable[[str], bool] | None = None
+    min_digits: int = 0  # skip texts with fewer ASCII digits than this
 
 
-def _has_digits(n: int) -> Callable[[str], bool]:
-    def check(text: str) -> bool:
-        return sum(ch.isdigit() for ch in text) >= n
+_DIGIT = re.compile(r"[0-9]")
 
-    return check
+
+def _always(text: str) -> bool:
+    return True
 
 
 # Order matters: secrets and structured ids first, so that a phone pattern never eats part of a
@@ -123,8 +124,9 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "IBAN",
         re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", re.A),
-        _has_digits(10),
+        _always,
         iban_ok,
+        min_digits=10,
     ),
     Detector(
         "CN_ID",
@@ -132,20 +134,23 @@ DETECTORS: tuple[Detector, ...] = (
             r"(?<![0-9])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])\d{2}\d{3}[\dXx](?![0-9])",
             re.A,
         ),
-        _has_digits(17),
+        _always,
         cn_id_ok,
+        min_digits=17,
     ),
     Detector(
         "CREDIT_CARD",
         re.compile(r"(?<![0-9])(?:\d[ -]?){12,18}\d(?![0-9])", re.A),
-        _has_digits(13),
+        _always,
         _card_ok,
+        min_digits=13,
     ),
     Detector(
         "SSN",
         re.compile(r"(?<![0-9-])\d{3}-\d{2}-\d{4}(?![0-9-])", re.A),
-        _has_digits(9),
+        _always,
         _ssn_ok,
+        min_digits=9,
     ),
     Detector(
         "IP",
@@ -173,8 +178,9 @@ DETECTORS: tuple[Detector, ...] = (
             r")(?![0-9])",
             re.A,
         ),
-        _has_digits(10),
+        _always,
         lambda m: 10 <= sum(ch.isdigit() for ch in m) <= 15,
+        min_digits=10,
     ),
 )
 
@@ -186,8 +192,9 @@ def placeholder(kind: str) -> str:
 def redact(text: str) -> tuple[str, list[str]]:
     """Text with every detected value replaced by its placeholder, and the sorted kinds found."""
     found: set[str] = set()
+    digits = len(_DIGIT.findall(text))
     for det in DETECTORS:
-        if not det.precheck(text):
+        if digits < det.min_digits or not det.precheck(text):
             continue
 
         def repl(m: re.Match[str], det: Detector = det) -> str:

@@ -7,6 +7,8 @@ import hmac
 import re
 import unicodedata
 
+import regex
+
 # Zero-width and bidi formatting characters: invisible, used to dodge exact de-duplication.
 _INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\u00ad]")
 _HSPACE = re.compile(r"[^\S\n]+")
@@ -14,13 +16,17 @@ _MANY_NEWLINES = re.compile(r"\n{3,}")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 
 
+# Every code point of category C (control, format, surrogate, private use, unassigned) except
+# newline and tab, which code and lists need. The `regex` module matches categories in C.
+_CONTROLS = regex.compile(r"[^\P{C}\n\t]")
+_ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 def _drop_controls(text: str) -> str:
-    # Keep newlines and tabs (code, lists); drop every other control or unassigned code point.
-    return "".join(
-        ch
-        for ch in text
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
-    )
+    if text.isascii():
+        return _ASCII_CONTROLS.sub("", text)
+    return _CONTROLS.sub("", text)
 
 
 # A UTF-8 lead byte read as Latin-1/cp1252 ("Ã", "â", ...) followed by a continuation byte read
@@ -52,6 +58,12 @@ def strip_html(text: str) -> str:
 
 
 def _normalize_once(text: str) -> str:
+    if text.isascii():  # the common case: NFKC and mojibake cannot apply
+        text = _drop_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
+        if "\n" not in text:
+            return " ".join(text.split())
+        lines = [_HSPACE.sub(" ", line).strip() for line in text.split("\n")]
+        return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
     text = repair_mojibake(text)
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -96,7 +108,8 @@ def user_hash(user_id: str | None, key: bytes) -> str | None:
 
 
 def cjk_ratio(text: str) -> float:
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
+    """Share of the letters that are CJK (Chinese, Japanese kana, Korean)."""
+    if text.isascii():
         return 0.0
-    return sum(1 for ch in letters if _CJK.match(ch)) / len(letters)
+    letters = len(_LETTER.findall(text))
+    return len(_CJK.findall(text)) / letters if letters else 0.0

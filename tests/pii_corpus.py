@@ -51,7 +51,9 @@ def luhn_digit(body: str) -> str:
 
 
 def card(rng: random.Random, valid: bool) -> str:
-    prefix, length = rng.choice([("4", 16), ("51", 16), ("55", 16), ("34", 15), ("37", 15), ("6011", 16)])
+    prefix, length = rng.choice(
+        [("4", 16), ("51", 16), ("55", 16), ("34", 15), ("37", 15), ("6011", 16)]
+    )
     body = prefix + "".join(rng.choice(string.digits) for _ in range(length - len(prefix) - 1))
     check = luhn_digit(body)
     if not valid:
@@ -74,7 +76,9 @@ def iban(rng: random.Random, valid: bool) -> str:
     if not valid:
         check = (check + rng.randint(1, 50)) % 97 + 2
     value = f"{country}{check:02d}{bban}"
-    return " ".join(value[i : i + 4] for i in range(0, len(value), 4)) if rng.random() < 0.5 else value
+    return (
+        " ".join(value[i : i + 4] for i in range(0, len(value), 4)) if rng.random() < 0.5 else value
+    )
 
 
 def cn_id(rng: random.Random, valid: bool) -> str:
@@ -91,16 +95,18 @@ def cn_id(rng: random.Random, valid: bool) -> str:
 
 def phone(rng: random.Random) -> str:
     d = lambda n: "".join(rng.choice(string.digits) for _ in range(n))  # noqa: E731
-    return rng.choice([
-        f"+1 415 555 {d(4)}",
-        f"(415) 555-{d(4)}",
-        f"415-555-{d(4)}",
-        f"+44 20 7946 {d(4)}",
-        f"+86 138 {d(4)} {d(4)}",
-        f"1{rng.choice('3456789')}{d(9)}",
-        f"+49 30 {d(4)} {d(4)}",
-        f"+33 6 {d(2)} {d(2)} {d(2)} {d(2)}",
-    ])
+    return rng.choice(
+        [
+            f"+1 415 555 {d(4)}",
+            f"(415) 555-{d(4)}",
+            f"415-555-{d(4)}",
+            f"+44 20 7946 {d(4)}",
+            f"+86 138 {d(4)} {d(4)}",
+            f"1{rng.choice('3456789')}{d(9)}",
+            f"+49 30 {d(4)} {d(4)}",
+            f"+33 6 {d(2)} {d(2)} {d(2)} {d(2)}",
+        ]
+    )
 
 
 def secret(kind: str, rng: random.Random) -> str:
@@ -115,7 +121,13 @@ def secret(kind: str, rng: random.Random) -> str:
     if kind == "JWT":
         return "eyJhbGciOiJIUzI1NiJ9.eyJ" + r(30) + "." + r(43, alnum + "-_")
     if kind == "PRIVATE_KEY":
-        return "-----BEGIN RSA PRIVATE KEY-----\n" + r(64) + "\n" + r(64) + "\n-----END RSA PRIVATE KEY-----"
+        return (
+            "-----BEGIN RSA PRIVATE KEY-----\n"
+            + r(64)
+            + "\n"
+            + r(64)
+            + "\n-----END RSA PRIVATE KEY-----"
+        )
     return f"postgres://admin:{r(12)}@db.internal:5432/prod"
 
 

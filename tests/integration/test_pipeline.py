@@ -39,7 +39,14 @@ def test_every_event_ends_in_exactly_one_output(fresh, tmp_path):
         assert worker.alive()
     check_invariant(s, out)
     reasons = out.reasons()
-    for reason in ("empty", "too_short", "too_long", "exact_duplicate", "near_duplicate"):
+    for reason in (
+        "empty",
+        "low_information",
+        "too_long",
+        "user_flood",
+        "exact_duplicate",
+        "near_duplicate",
+    ):
         assert reasons[reason] > 0, reason
     codes = [d["fw-error"] for d in out.dlq]
     assert len(codes) == malformed + 8  # 8 of the hostile messages cannot be parsed or validated
