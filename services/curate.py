@@ -27,7 +27,7 @@ from .contract import (
 )
 from .index import Candidate, Decision, GreedyCurator, VectorIndex
 from .ingest import IN_TS_HEADER
-from .runner import InMsg, Out
+from .runner import InMsg, Out, dead_letter
 from .settings import Settings
 from .stores import RedisVectorLog
 
@@ -41,6 +41,7 @@ class CurateStage:
         self.dim = dim
         self.indexes: dict[str, VectorIndex] = {}
         self.counts: Counter[str] = Counter()
+        self.threshold = settings.near_dup_threshold  # the ops API may override it at run time
 
     def index(self, name: str) -> VectorIndex:
         if name not in self.indexes:
@@ -85,7 +86,7 @@ class CurateStage:
         return [self._emit(msg, item, by_src.get(item.src)) for msg, item in group]
 
     def _decide(self, index: VectorIndex, cands: list[Candidate]) -> list[Decision]:
-        return GreedyCurator(index, self.s.near_dup_threshold).decide(cands)
+        return GreedyCurator(index, self.threshold).decide(cands)
 
     def _emit(self, msg: InMsg, item: CurateItem, d: Decision | None) -> Out:
         headers = [] if item.in_ts_ms is None else [(IN_TS_HEADER, str(item.in_ts_ms).encode())]
@@ -107,6 +108,7 @@ class CurateStage:
                 msg.src,
                 headers,
                 item.src,
+                label=f"rejected:{reason}",
             )
         self.counts["accepted"] += 1
         if d is None:
@@ -140,25 +142,14 @@ class CurateStage:
             msg.src,
             headers,
             item.src,
+            label="accepted",
         )
 
     def _dlq(self, msg: InMsg, exc: ValidationError) -> Out:
         self.counts["dlq_invalid_curate_item"] += 1
         log.warning("dead-lettered %s: invalid curate item", msg.where)
         detail = "; ".join(e["msg"] for e in exc.errors(include_input=False))
-        return Out(
-            self.s.topic_dlq,
-            msg.key,
-            msg.value or b"",
-            msg.src,
-            [
-                ("fw-error", b"invalid_curate_item"),
-                ("fw-error-detail", detail[:1000].encode()),
-                ("fw-topic", msg.topic.encode()),
-                ("fw-partition", str(msg.partition).encode()),
-                ("fw-offset", str(msg.offset).encode()),
-            ],
-        )
+        return dead_letter(msg, self.s.topic_dlq, "invalid_curate_item", detail)
 
 
 def _vector(b64: str | None) -> np.ndarray:

@@ -27,8 +27,9 @@ from .contract import ChatEvent, CurateItem, Reason, RejectionRecord, now_utc
 from .embedding import Embedder
 from .filters import Doc, default_chain, run_chain
 from .language import detect_language_scored
+from .metrics import EMBED_BATCH
 from .pii import redact
-from .runner import InMsg, Out
+from .runner import InMsg, Out, dead_letter
 from .settings import Settings
 from .stores import RedisSeenStore
 from .text import normalize, prompt_id, strip_html, user_hash
@@ -189,9 +190,11 @@ class IngestStage:
                 in_ts_ms=cand.msg.timestamp_ms,
             )
             self.counts["forwarded"] += 1
-            outs.append(
-                self._out(self.s.topic_curate, cand.lang.encode(), item.model_dump_json(), cand.msg)
+            out = self._out(
+                self.s.topic_curate, cand.lang.encode(), item.model_dump_json(), cand.msg
             )
+            out.label = "forwarded"
+            outs.append(out)
         return outs
 
     def _embed(self, texts: list[str]) -> list[np.ndarray | None]:
@@ -204,6 +207,7 @@ class IngestStage:
         ]
         t0 = time.perf_counter()
         vecs = self.embedder.encode([texts[i] for i in readable])
+        EMBED_BATCH.observe(len(readable))
         log.debug("embedded %d of %d in %.3fs", len(readable), len(texts), time.perf_counter() - t0)
         out: list[np.ndarray | None] = [None] * len(texts)
         for row, i in enumerate(readable):
@@ -226,24 +230,14 @@ class IngestStage:
             lang=lang,
             ts=now_utc(),
         )
-        return self._out(self.s.topic_rejected, event.event_id.encode(), rec.model_dump_json(), msg)
+        out = self._out(self.s.topic_rejected, event.event_id.encode(), rec.model_dump_json(), msg)
+        out.label = f"rejected:{reason}"
+        return out
 
     def _dlq(self, msg: InMsg, code: str, detail: str) -> Out:
         self.counts[f"dlq_{code}"] += 1
         log.warning("dead-lettered %s: %s", msg.where, code)  # detail may quote the input
-        out = Out(
-            self.s.topic_dlq,
-            msg.key,
-            msg.value or b"",
-            msg.src,
-            [
-                ("fw-error", code.encode()),
-                ("fw-error-detail", detail[:1000].encode("utf-8", "replace")),
-                ("fw-topic", msg.topic.encode()),
-                ("fw-partition", str(msg.partition).encode()),
-                ("fw-offset", str(msg.offset).encode()),
-            ],
-        )
+        out = dead_letter(msg, self.s.topic_dlq, code, detail)
         out.headers += _in_ts(msg)
         return out
 

@@ -10,8 +10,9 @@ lower bound (``lag_s_exact = False``).
 
 Status, over the last ``window`` samples of a partition (Burrow's rules, simplified):
 OK (lag reached zero, or the consumer is progressing and lag is not growing), WARN (progressing
-but lag grew at every sample), STALL (committed offset unchanged while lag > 0), STOP (no commit
-seen for longer than ``stop_after_s`` while lag > 0), REWIND (committed offset went backwards).
+but lag grew at every sample), STALL (committed offset unchanged for ``stall_after_s`` while
+lag > 0; Faust commits every 2.8 s, so 10 s means several missed commits), STOP (unchanged for
+longer than ``stop_after_s``), REWIND (committed offset went backwards).
 A group's status is its worst partition's.
 """
 
@@ -52,6 +53,7 @@ class PartitionTracker:
 
     max_observations: int = 720
     window: int = 10
+    stall_after_s: float = 10.0
     stop_after_s: float = 120.0
     ends: deque[tuple[int, float]] = field(default_factory=deque)  # (end offset, time), increasing
     samples: deque[Sample] = field(default_factory=deque)
@@ -62,7 +64,11 @@ class PartitionTracker:
             self.ends.append((end, t))
             while len(self.ends) > self.max_observations:
                 self.ends.popleft()
-        if not self.samples or self.samples[-1].committed != committed or self.last_commit_change is None:
+        if (
+            not self.samples
+            or self.samples[-1].committed != committed
+            or self.last_commit_change is None
+        ):
             self.last_commit_change = t
         self.samples.append(Sample(t, end, committed))
         while len(self.samples) > self.window:
@@ -92,9 +98,10 @@ class PartitionTracker:
         assert self.last_commit_change is not None
         if now - self.last_commit_change > self.stop_after_s:
             return "STOP"
-        if len(s) >= 3 and s[-1].committed == s[0].committed:
+        if len(s) >= 3 and now - self.last_commit_change >= self.stall_after_s:
             return "STALL"
-        if len(s) >= 3 and all(b > a for a, b in zip(lags, lags[1:], strict=False)):
+        progressing = s[-1].committed > s[0].committed
+        if progressing and len(s) >= 3 and all(b > a for a, b in zip(lags, lags[1:], strict=False)):
             return "WARN"
         return "OK"
 
@@ -109,10 +116,17 @@ class LagMonitor:
     ``poll()`` takes one sample of every partition and returns the current lag table.
     """
 
-    def __init__(self, bootstrap: str, group: str, topics: list[str], window: int = 10,
-                 stop_after_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        group: str,
+        topics: list[str],
+        window: int = 10,
+        stall_after_s: float = 10.0,
+        stop_after_s: float = 120.0,
+    ) -> None:
         self.bootstrap, self.group, self.topics = bootstrap, group, topics
-        self.window, self.stop_after_s = window, stop_after_s
+        self.window, self.stall_after_s, self.stop_after_s = window, stall_after_s, stop_after_s
         self.trackers: dict[tuple[str, int], PartitionTracker] = {}
         self._admin = None
         self._consumer = None
@@ -122,9 +136,12 @@ class LagMonitor:
             from kafka import KafkaConsumer
             from kafka.admin import KafkaAdminClient
 
-            self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="flywheel-lag")
-            self._consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
-                                           enable_auto_commit=False)
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=self.bootstrap, client_id="flywheel-lag"
+            )
+            self._consumer = KafkaConsumer(
+                bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False
+            )
         return self._admin, self._consumer
 
     def close(self) -> None:
@@ -140,20 +157,42 @@ class LagMonitor:
 
         admin, consumer = self._clients()
         now = time.time() if now is None else now
-        tps = [TopicPartition(t, p) for t in self.topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        tps = [
+            TopicPartition(t, p)
+            for t in self.topics
+            for p in sorted(consumer.partitions_for_topic(t) or ())
+        ]
         ends = end_offsets_sync(consumer, tps)
         try:
-            committed = {tp: om.offset for tp, om in admin.list_group_offsets(self.group).items()}
+            answer = admin.list_group_offsets(self.group)
         except Exception:  # noqa: BLE001 - a group that has not joined yet has committed nothing
-            committed = {}
+            answer = {}
+        # kafka-python 3 answers {group: {tp: OffsetAndMetadata}}; 2.x answered {tp: ...}.
+        offsets = answer.get(self.group, answer) if isinstance(answer, dict) else {}
+        committed = {tp: om.offset for tp, om in offsets.items() if hasattr(om, "offset")}
         out = []
         for tp in tps:
             c = max(committed.get(tp, 0), 0)
             tracker = self.trackers.setdefault(
-                (tp.topic, tp.partition), PartitionTracker(window=self.window, stop_after_s=self.stop_after_s)
+                (tp.topic, tp.partition),
+                PartitionTracker(
+                    window=self.window,
+                    stall_after_s=self.stall_after_s,
+                    stop_after_s=self.stop_after_s,
+                ),
             )
             tracker.observe(now, ends[tp], c)
             lag_s, exact = tracker.lag_seconds(c, now)
-            out.append(PartitionLag(tp.topic, tp.partition, ends[tp], c, max(ends[tp] - c, 0),
-                                    round(lag_s, 3), exact, tracker.status(now)))
+            out.append(
+                PartitionLag(
+                    tp.topic,
+                    tp.partition,
+                    ends[tp],
+                    c,
+                    max(ends[tp] - c, 0),
+                    round(lag_s, 3),
+                    exact,
+                    tracker.status(now),
+                )
+            )
         return out

@@ -51,6 +51,25 @@ class Out:
     src: str
     headers: list[tuple[str, bytes]] = field(default_factory=list)
     origin: str | None = None  # input coordinate on chat.events when ``src`` is an internal topic
+    label: str = ""  # outcome[:reason] for metrics, e.g. "rejected:near_duplicate"
+
+
+def dead_letter(msg: InMsg, topic: str, code: str, detail: str) -> Out:
+    """The DLQ record of ``msg``: its original key and bytes, and headers saying why and where."""
+    return Out(
+        topic,
+        msg.key,
+        msg.value or b"",
+        msg.src,
+        [
+            ("fw-error", code.encode()),
+            ("fw-error-detail", detail[:1000].encode("utf-8", "replace")),
+            ("fw-topic", msg.topic.encode()),
+            ("fw-partition", str(msg.partition).encode()),
+            ("fw-offset", str(msg.offset).encode()),
+        ],
+        label=f"dlq:{code}",
+    )
 
 
 class Sender(Protocol):

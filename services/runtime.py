@@ -12,8 +12,9 @@ import redis.asyncio as aioredis
 from .abuse import BlockedPrompts, FloodDetector, RedisRateLimiter
 from .curate import CurateStage
 from .embedding import Embedder
-from .ingest import Guards, IngestStage
+from .ingest import IN_TS_HEADER, Guards, IngestStage
 from .ledger import EmitLedger
+from .metrics import INDEX_SIZE, StatsBook, worker_id
 from .runner import InMsg, Out, Sender, StageRunner
 from .settings import Settings
 from .stores import RedisSeenStore, RedisVectorLog
@@ -31,6 +32,46 @@ class Runtime:
         self.send = send
         self._lock = asyncio.Lock()
         self.ready = False
+        self.stats = StatsBook()
+        self._published = 0.0
+        self._recent: list[bytes] = []
+
+    async def _apply_overrides(self) -> None:
+        """Operators change the threshold through the ops API; it lands in a Redis hash."""
+        raw = await self.redis.hget(f"{self.s.namespace}:overrides", "near_dup_threshold")
+        self.curate.threshold = float(raw) if raw else self.s.near_dup_threshold
+
+    async def _account(
+        self, stage: str, msgs: Sequence[InMsg], outs: list[Out], secs: float
+    ) -> None:
+        now_ms = time.time() * 1000
+        latencies = []
+        for out in outs:
+            if out.label != "forwarded":
+                in_ts = dict(out.headers).get(IN_TS_HEADER)
+                if in_ts:
+                    latencies.append((out.label.partition(":")[0], (now_ms - int(in_ts)) / 1000))
+            if out.label == "accepted":
+                self._recent.append(out.value)
+        self.stats.record_batch(stage, len(msgs), [o.label for o in outs], secs, latencies)
+        if time.monotonic() - self._published >= self.s.stats_interval_s:
+            await self.publish()
+
+    async def publish(self) -> None:
+        """Counters and index sizes to Redis for the ops API; recent accepted prompts (already
+        redacted) to a capped list. Called after batches and by a timer."""
+        sizes = {name: len(ix) for name, ix in self.curate.indexes.items()}
+        for name, size in sizes.items():
+            INDEX_SIZE.labels(name).set(size)
+        ns = self.s.namespace
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(f"{ns}:stats:{worker_id()}", self.stats.snapshot(sizes), ex=60)
+            if self._recent:
+                pipe.lpush(f"{ns}:recent", *self._recent[-50:])
+                pipe.ltrim(f"{ns}:recent", 0, 49)
+            await pipe.execute()
+        self._recent.clear()
+        self._published = time.monotonic()
 
     async def setup(self) -> Runtime:
         async with self._lock:
@@ -83,8 +124,10 @@ class Runtime:
         while True:
             try:
                 t0 = time.perf_counter()
+                if stage == "curate":
+                    await self._apply_overrides()
                 outs = await self.runners[stage].run_batch(msgs, process)
-                log.debug("%s batch of %d in %.3fs", stage, len(msgs), time.perf_counter() - t0)
+                await self._account(stage, msgs, outs, time.perf_counter() - t0)
                 return outs
             except Exception:
                 log.exception("%s batch of %d failed; retrying in %.1fs", stage, len(msgs), delay)

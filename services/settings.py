@@ -123,6 +123,15 @@ class Settings(BaseSettings):
 
     # --- ops ---------------------------------------------------------------------------
     log_level: Literal["debug", "info", "warn", "error"] = "info"
+    metrics_port: int = Field(9464, ge=0, le=65535, description="worker /metrics port; 0 = off")
+    ops_host: str = Field("127.0.0.1", description="ops API bind address")
+    ops_port: int = Field(8080, ge=0, le=65535, description="ops API and dashboard port")
+    ops_token: SecretStr = Field(
+        SecretStr(""),
+        description="bearer token for the ops API's write endpoints; empty = writes refused",
+    )
+    stats_interval_s: float = Field(2.0, gt=0, description="how often workers publish stats")
+    lag_poll_s: float = Field(2.0, gt=0, description="how often the ops API samples lag")
 
     @model_validator(mode="after")
     def _check_lengths(self) -> Settings:

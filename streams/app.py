@@ -11,6 +11,7 @@ from typing import Any, cast
 
 import faust
 
+from services.metrics import REBALANCES
 from services.runner import InMsg
 from services.runtime import Runtime
 from services.settings import Settings
@@ -54,8 +55,18 @@ def build_app(settings: Settings) -> faust.App:
         return await app.producer.send(topic, key, value, None, None, headers)
 
     runtime = Runtime(settings, send)
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def _count_rebalance(sender: Any, *args: Any, **kwargs: Any) -> None:
+        REBALANCES.inc()  # every rebalance starts by revoking (possibly no) partitions
+
     app.flywheel_runtime = runtime  # type: ignore[attr-defined]
     n, within = settings.batch_max, settings.batch_within_s
+
+    @app.timer(settings.stats_interval_s)
+    async def publish_stats() -> None:
+        if runtime.ready:
+            await runtime.publish()
 
     @app.agent(events)
     async def ingest(stream: faust.StreamT) -> None:

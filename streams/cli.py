@@ -67,6 +67,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     s = settings()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     ensure_topics(s)
+    if s.metrics_port:
+        from prometheus_client import start_http_server
+
+        from services.metrics import REGISTRY
+
+        start_http_server(s.metrics_port, registry=REGISTRY)
     app = build_app(s)
     worker = Worker(app, loglevel=s.log_level, quiet=True)
     logging.getLogger("services").setLevel(s.log_level.upper().replace("WARN", "WARNING"))
@@ -110,6 +116,27 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ops(args: argparse.Namespace) -> int:
+    from streams.ops import run_ops
+
+    run_ops(settings())
+    return 0
+
+
+def cmd_lag(args: argparse.Namespace) -> int:
+    from streams.terminal import watch_lag
+
+    watch_lag(settings(), interval=args.interval, once=args.once)
+    return 0
+
+
+def cmd_top(args: argparse.Namespace) -> int:
+    from streams.terminal import watch_top
+
+    watch_top(settings(), interval=args.interval, once=args.once)
+    return 0
+
+
 def cmd_schemas(args: argparse.Namespace) -> int:
     from services.schemas import write_schemas
 
@@ -148,6 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--keep", action="store_true", help="leave the dev stack running")
     p.set_defaults(fn=cmd_demo)
+
+    sub.add_parser("ops", help="serve the ops API and dashboard").set_defaults(fn=cmd_ops)
+    for name, fn, text in (
+        ("lag", cmd_lag, "consumer lag, refreshing"),
+        ("top", cmd_top, "throughput, outcomes and lag, refreshing"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--interval", type=float, default=2.0)
+        p.add_argument("--once", action="store_true", help="print one table and exit")
+        p.set_defaults(fn=fn)
 
     p = sub.add_parser("model", help="prepare the embedding model (ONNX export, cached)")
     p.add_argument("--backend", action="append", choices=["torch", "onnx", "onnx-int8"])

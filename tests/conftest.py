@@ -48,6 +48,7 @@ def fresh(stack):
             topic_curate=f"t{run}.flywheel.curate",
             partitions=partitions,
             curate_partitions=curate_partitions,
+            metrics_port=0,
             **overrides,
         )
         ensure_topics(s)  # before anything produces: auto-creation would pick other partitions

@@ -1,0 +1,96 @@
+"""Prometheus metrics of a worker, all prefixed ``flywheel_`` (Faust's own sensor uses unprefixed
+names that collide with other exporters), in a registry of their own.
+
+Workers serve them on ``FLYWHEEL_METRICS_PORT`` and also publish a snapshot of their counters to
+Redis (``<ns>:stats:<worker>``) every few seconds, which the ops API sums across workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram
+from prometheus_client import Counter as PCounter
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+EVENTS_IN = PCounter("flywheel_events_in", "Messages read by a stage", ["stage"], registry=REGISTRY)
+EVENTS_OUT = PCounter(
+    "flywheel_events_out",
+    "Records produced, by stage, outcome (accepted, rejected, dlq, forwarded) and reason",
+    ["stage", "outcome", "reason"],
+    registry=REGISTRY,
+)
+BATCH_SECONDS = Histogram(
+    "flywheel_stage_batch_seconds",
+    "Time to process one micro-batch, by stage",
+    ["stage"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+E2E_SECONDS = Histogram(
+    "flywheel_end_to_end_seconds",
+    "Input message timestamp to final output, by outcome",
+    ["outcome"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+    registry=REGISTRY,
+)
+EMBED_BATCH = Histogram(
+    "flywheel_embed_batch_size",
+    "Prompts per embedding call",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+    registry=REGISTRY,
+)
+INDEX_SIZE = Gauge(
+    "flywheel_index_size", "Accepted vectors per index", ["index"], registry=REGISTRY
+)
+REBALANCES = PCounter("flywheel_rebalances", "Consumer group rebalances seen", registry=REGISTRY)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class StatsBook:
+    """Counts outputs by label ("accepted", "rejected:near_duplicate", "dlq:invalid_json", …)
+    and updates the Prometheus metrics; ``snapshot`` is what goes to Redis."""
+
+    def __init__(self) -> None:
+        self.outputs: Counter[str] = Counter()
+        self.inputs: Counter[str] = Counter()
+        self.started = time.time()
+
+    def record_batch(
+        self,
+        stage: str,
+        n_in: int,
+        labels: Sequence[str],
+        seconds: float,
+        latencies: Sequence[tuple[str, float]],
+    ) -> None:
+        self.inputs[stage] += n_in
+        EVENTS_IN.labels(stage).inc(n_in)
+        BATCH_SECONDS.labels(stage).observe(seconds)
+        for label in labels:
+            self.outputs[label] += 1
+            outcome, _, reason = label.partition(":")
+            EVENTS_OUT.labels(stage, outcome, reason).inc()
+        for outcome, secs in latencies:
+            E2E_SECONDS.labels(outcome).observe(secs)
+
+    def snapshot(self, index_sizes: dict[str, int]) -> str:
+        return json.dumps(
+            {
+                "worker": worker_id(),
+                "ts": time.time(),
+                "started": self.started,
+                "inputs": dict(self.inputs),
+                "outputs": dict(self.outputs),
+                "index_sizes": index_sizes,
+            }
+        )
