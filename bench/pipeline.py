@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.common import machine, public_prompts, stamp  # noqa: E402
 from services.accounting import read_outputs  # noqa: E402
-from services.devstack import DevStack  # noqa: E402
+from services.devstack import DevStack, free_port  # noqa: E402
 from services.embedding import Embedder  # noqa: E402
 from services.ingest import IngestStage  # noqa: E402
 from services.runner import InMsg, Out  # noqa: E402
@@ -96,6 +97,12 @@ def main() -> None:
     ap.add_argument(
         "--lang", choices=["en", "mixed"], default="en", help="prompt set (bench/common.py)"
     )
+    ap.add_argument(
+        "--ops",
+        choices=["on", "off"],
+        default="on",
+        help="on: worker metrics and stats, and the ops API sampling lag every 2 s; off: none",
+    )
     args = ap.parse_args()
 
     texts, origin = public_prompts(2 * args.n + 400, args.lang)
@@ -105,7 +112,9 @@ def main() -> None:
     dev = DevStack(state)
     stack = dev.up()
     run = uuid.uuid4().hex[:6]
-    overrides = {"embedding_backend": args.backend} if args.backend else {}
+    overrides: dict = {"embedding_backend": args.backend} if args.backend else {}
+    overrides["metrics_enabled"] = args.ops == "on"
+    overrides["ops_port"] = free_port()
     s = Settings(
         kafka_bootstrap=stack.bootstrap,
         redis_url=stack.redis_url,
@@ -118,6 +127,14 @@ def main() -> None:
     ensure_topics(s)
     env = {**os.environ, **s.to_env(), "HF_HUB_OFFLINE": "1"}
     proc = start_worker(env, state / "worker.log")
+    ops = None
+    if args.ops == "on":
+        ops = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "ops"],
+            env=env,
+            stdout=open(state / "ops.log", "wb"),
+            stderr=subprocess.STDOUT,
+        )  # noqa: SIM115
     try:
         produce(s, events(warm, "warm"))  # model load, group join, first batches
         wait_total(s, len(warm), proc, 300)
@@ -128,6 +145,9 @@ def main() -> None:
         rss = peak_rss_mb(proc.pid)
     finally:
         stop_worker(proc)
+        if ops is not None:
+            ops.terminate()
+            ops.wait(10)
         dev.down()
 
     lat = out.latencies_since(t0 * 1000)
@@ -143,7 +163,8 @@ def main() -> None:
     print(f"# {stamp()} | {machine()}")
     print(
         f"# {len(texts)} distinct prompts from {origin}; backend {s.embedding_backend}; "
-        f"{args.partitions} partitions; micro-batch {s.batch_max}, encoder batch {s.embed_batch_size}"
+        f"{args.partitions} partitions; micro-batch {s.batch_max}, encoder batch {s.embed_batch_size}; "
+        f"metrics and ops API {args.ops}"
     )
     print("| measure | value |\n|---|---|")
     print(f"| pipeline events/s (first produce -> last output) | {eps:.1f} |")

@@ -127,7 +127,8 @@ class Runtime:
                 if stage == "curate":
                     await self._apply_overrides()
                 outs = await self.runners[stage].run_batch(msgs, process)
-                await self._account(stage, msgs, outs, time.perf_counter() - t0)
+                if self.s.metrics_enabled:
+                    await self._account(stage, msgs, outs, time.perf_counter() - t0)
                 return outs
             except Exception:
                 log.exception("%s batch of %d failed; retrying in %.1fs", stage, len(msgs), delay)

@@ -123,6 +123,7 @@ class Settings(BaseSettings):
 
     # --- ops ---------------------------------------------------------------------------
     log_level: Literal["debug", "info", "warn", "error"] = "info"
+    metrics_enabled: bool = Field(True, description="count outputs and publish stats (bench toggle)")
     metrics_port: int = Field(9464, ge=0, le=65535, description="worker /metrics port; 0 = off")
     ops_host: str = Field("127.0.0.1", description="ops API bind address")
     ops_port: int = Field(8080, ge=0, le=65535, description="ops API and dashboard port")

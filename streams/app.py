@@ -65,7 +65,7 @@ def build_app(settings: Settings) -> faust.App:
 
     @app.timer(settings.stats_interval_s)
     async def publish_stats() -> None:
-        if runtime.ready:
+        if runtime.ready and settings.metrics_enabled:
             await runtime.publish()
 
     @app.agent(events)

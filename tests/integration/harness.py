@@ -51,7 +51,7 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")[-n:] if self.log_path.exists() else ""
 
     def __enter__(self) -> WorkerProcess:
-        return self.start()
+        return self if self.proc is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.kill(signal.SIGTERM)

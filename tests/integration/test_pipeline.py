@@ -33,7 +33,7 @@ def test_every_event_ends_in_exactly_one_output(fresh, tmp_path):
     events = list(gen.events(1200))
     messages = [raw for raw, _ in events] + HOSTILE
     malformed = sum(1 for _, meta in events if meta["kind"] == "malformed")
-    with WorkerProcess(s, tmp_path / "worker.log").start() as worker:
+    with WorkerProcess(s, tmp_path / "worker.log") as worker:
         produce(s, messages)
         out = wait_outputs(s, len(messages), worker, timeout_s=420)
         assert worker.alive()
@@ -78,6 +78,6 @@ def test_replays_after_sigkill_neither_lose_nor_repeat(fresh, tmp_path):
         wait_outputs(s, 300, first, timeout_s=300)  # mid-stream, then kill without warning
     finally:
         first.kill(signal.SIGKILL)
-    with WorkerProcess(s, log).start() as second:
+    with WorkerProcess(s, log) as second:
         out = wait_outputs(s, len(messages), second, timeout_s=420)
     check_invariant(s, out)
