@@ -21,10 +21,14 @@ class Settings(BaseSettings):
 
     # --- connections -------------------------------------------------------------------
     kafka_bootstrap: str = Field(
-        "127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,...]"
+        "127.0.0.1:9092",
+        description="Kafka bootstrap servers, host:port[,...]",
+        json_schema_extra={"deploy_required": True},
     )
     redis_url: SecretStr = Field(
-        SecretStr("redis://127.0.0.1:6379/0"), description="Redis URL (may hold a password)"
+        SecretStr("redis://127.0.0.1:6379/0"),
+        description="Redis URL (may hold a password)",
+        json_schema_extra={"deploy_required": True},
     )
     app_id: str = Field("flywheel", description="Faust app id = consumer group of the workers")
     namespace: str = Field("fw", description="prefix of every Redis key this deployment writes")
@@ -86,6 +90,7 @@ class Settings(BaseSettings):
     user_hash_key: SecretStr = Field(
         SecretStr("flywheel-dev-key-change-me"),
         description="HMAC key for the `user` field; rotate per deployment",
+        json_schema_extra={"deploy_required": True},
     )
     seen_ttl_s: int = Field(
         30 * 24 * 3600, ge=60, description="how long an exact-duplicate hash is remembered"
@@ -123,7 +128,9 @@ class Settings(BaseSettings):
 
     # --- ops ---------------------------------------------------------------------------
     log_level: Literal["debug", "info", "warn", "error"] = "info"
-    metrics_enabled: bool = Field(True, description="count outputs and publish stats (bench toggle)")
+    metrics_enabled: bool = Field(
+        True, description="count outputs and publish stats (bench toggle)"
+    )
     metrics_port: int = Field(9464, ge=0, le=65535, description="worker /metrics port; 0 = off")
     ops_host: str = Field("127.0.0.1", description="ops API bind address")
     ops_port: int = Field(8080, ge=0, le=65535, description="ops API and dashboard port")

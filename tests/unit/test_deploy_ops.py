@@ -19,8 +19,13 @@ def exported_names() -> set[str]:
     # labelled families show their samples once a label set is used
     StatsBook().record_batch("ingest", 1, ["accepted"], 0.01, [("accepted", 0.2)])
     reg = CollectorRegistry()
-    reg.register(_Snapshot([PartitionLag("t", 0, 1, 0, 1, 0.5, True, "OK")],
-                           {"outputs": {"accepted": 1}, "index_sizes": {"en": 1}, "workers": ["w"]}, "g"))
+    reg.register(
+        _Snapshot(
+            [PartitionLag("t", 0, 1, 0, 1, 0.5, True, "OK")],
+            {"outputs": {"accepted": 1}, "index_sizes": {"en": 1}, "workers": ["w"]},
+            "g",
+        )
+    )
     names = set()
     for text in (generate_latest(REGISTRY), generate_latest(reg)):
         for fam in text_string_to_metric_families(text.decode()):
