@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.baseline import naive_rate  # noqa: E402
 from bench.common import machine, public_prompts, stamp  # noqa: E402
 from services.accounting import read_outputs  # noqa: E402
 from services.devstack import DevStack, free_port  # noqa: E402
@@ -103,6 +104,8 @@ def main() -> None:
         default="on",
         help="on: worker metrics and stats, and the ops API sampling lag every 2 s; off: none",
     )
+    ap.add_argument("--baseline", action="store_true", help="also run the naive baseline")
+    ap.add_argument("--json", default=None, help="append the figures to this JSON-lines file")
     args = ap.parse_args()
 
     texts, origin = public_prompts(2 * args.n + 400, args.lang)
@@ -143,6 +146,13 @@ def main() -> None:
         wait_total(s, len(warm) + len(texts), proc, 600)
         out = read_outputs(s)
         rss = peak_rss_mb(proc.pid)
+        stop_worker(proc)
+        emb = Embedder(
+            s.embedding_model, s.embedding_backend, s.state_dir / "models", s.embed_batch_size
+        )
+        emb.setup()
+        emb.encode(warm)
+        naive = naive_rate(s, emb, events(texts, "naive"), "bench.naive") if args.baseline else None
     finally:
         stop_worker(proc)
         if ops is not None:
@@ -152,12 +162,6 @@ def main() -> None:
 
     lat = out.latencies_since(t0 * 1000)
     eps = len(texts) / (out.last_output_ms / 1000 - t0)
-
-    emb = Embedder(
-        s.embedding_model, s.embedding_backend, s.state_dir / "models", s.embed_batch_size
-    )
-    emb.setup()
-    emb.encode(warm)
     ceiling, how = raw_ceiling(emb, texts, s.batch_max)
 
     print(f"# {stamp()} | {machine()}")
@@ -175,6 +179,28 @@ def main() -> None:
         f"| accepted / rejected / dlq | {len(out.accepted)} / {len(out.rejected)} / {len(out.dlq)} |"
     )
     print(f"| worker peak RSS (MB) | {rss:.0f} |")
+    if naive is not None:
+        print(
+            f"| naive baseline events/s (one at a time: encode, flat search, produce) | {naive:.1f} |"
+        )
+        print(f"| ratio pipeline / naive baseline | {eps / naive:.2f} |")
+    if args.json:
+        result = {
+            "date": stamp(),
+            "machine": machine(),
+            "prompts": len(texts),
+            "origin": origin,
+            "backend": s.embedding_backend,
+            "pipeline_eps": eps,
+            "ceiling": ceiling,
+            "ceiling_how": how,
+            "p50_ms": percentile(lat, 50),
+            "p99_ms": percentile(lat, 99),
+            "rss_mb": rss,
+            "naive_eps": naive,
+        }
+        with open(args.json, "a") as fh:
+            fh.write(json.dumps(result) + "\n")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         json_schema_extra={"deploy_required": True},
     )
     app_id: str = Field("flywheel", description="Faust app id = consumer group of the workers")
+    session_timeout_s: float = Field(
+        30.0, ge=6, description="a worker that stops heartbeating loses its partitions after this"
+    )
     namespace: str = Field("fw", description="prefix of every Redis key this deployment writes")
     state_dir: Path = Field(
         Path(".flywheel"), description="dev stack pids/logs, model cache, worker data"

@@ -47,6 +47,8 @@ def build_app(settings: Settings) -> faust.App:
         producer_max_request_size=8 * 1024 * 1024,
         consumer_max_fetch_size=8 * 1024 * 1024,
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
     )
     events = _raw_topic(app, settings.topic_events)
     curate_items = _raw_topic(app, settings.topic_curate)

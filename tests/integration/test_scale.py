@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_three_workers_one_killed_mid_stream(fresh, tmp_path):
-    s = fresh(partitions=6, curate_partitions=6)
+    s = fresh(partitions=6, curate_partitions=6, session_timeout_s=8)
     messages = [raw for raw, _ in ChatLogGenerator(seed=13, bad_rate=0.01).events(1800)]
     workers = [WorkerProcess(s, tmp_path / f"worker-{i}.log").start() for i in range(3)]
     try:

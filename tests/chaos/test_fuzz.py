@@ -1,0 +1,21 @@
+"""10,000+ malformed or hostile events through a real worker: all accounted for, worker alive."""
+
+import pytest
+
+from tests.chaos.hostile import hypothesis_events, random_bytes
+from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+
+pytestmark = pytest.mark.integration
+
+
+def test_hostile_events_are_all_accounted_for(fresh, tmp_path):
+    s = fresh(partitions=4)
+    messages = hypothesis_events(7000) + random_bytes(3200)
+    assert len(messages) >= 10_000
+    with WorkerProcess(s, tmp_path / "worker.log") as worker:
+        produce(s, messages)
+        out = wait_outputs(s, len(messages), worker, timeout_s=600)
+        assert worker.alive()
+    check_invariant(s, out)
+    assert len(out.dlq) > 3000 and len(out.rejected) > 1000
+    assert not [d for d in out.dlq if d["fw-error"] == "internal_error"]
