@@ -6,6 +6,7 @@ a micro-batch (``take_events`` with a time bound), hands it to the service runti
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
@@ -15,6 +16,8 @@ from services.metrics import REBALANCES
 from services.runner import InMsg
 from services.runtime import Runtime
 from services.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def _msg(event: Any) -> InMsg:
@@ -68,7 +71,10 @@ def build_app(settings: Settings) -> faust.App:
     @app.timer(settings.stats_interval_s)
     async def publish_stats() -> None:
         if runtime.ready and settings.metrics_enabled:
-            await runtime.publish()
+            try:
+                await runtime.publish()
+            except Exception as exc:  # noqa: BLE001 - stats are best effort; Redis may be down
+                log.warning("could not publish stats: %s", exc)
 
     @app.agent(events)
     async def ingest(stream: faust.StreamT) -> None:

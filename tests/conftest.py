@@ -35,22 +35,23 @@ def fresh(stack):
 
     def make(partitions: int = 4, curate_partitions: int = 2, **overrides) -> Settings:
         run = uuid.uuid4().hex[:8]
-        s = Settings(
-            kafka_bootstrap=stack.bootstrap,
-            redis_url=stack.redis_url,
-            app_id=f"flywheel-test-{run}",
-            namespace=f"t{run}",
-            state_dir=ROOT / ".flywheel",
-            topic_events=f"t{run}.chat.events",
-            topic_annotation=f"t{run}.prompts.annotation",
-            topic_rejected=f"t{run}.prompts.rejected",
-            topic_dlq=f"t{run}.chat.events.dlq",
-            topic_curate=f"t{run}.flywheel.curate",
-            partitions=partitions,
-            curate_partitions=curate_partitions,
-            metrics_port=0,
-            **overrides,
-        )
+        values = {
+            "kafka_bootstrap": stack.bootstrap,
+            "redis_url": stack.redis_url,
+            "app_id": f"flywheel-test-{run}",
+            "namespace": f"t{run}",
+            "state_dir": ROOT / ".flywheel",
+            "topic_events": f"t{run}.chat.events",
+            "topic_annotation": f"t{run}.prompts.annotation",
+            "topic_rejected": f"t{run}.prompts.rejected",
+            "topic_dlq": f"t{run}.chat.events.dlq",
+            "topic_curate": f"t{run}.flywheel.curate",
+            "partitions": partitions,
+            "curate_partitions": curate_partitions,
+            "metrics_port": 0,
+            "session_timeout_s": 10,
+        }
+        s = Settings(**{**values, **overrides})
         ensure_topics(s)  # before anything produces: auto-creation would pick other partitions
         return s
 

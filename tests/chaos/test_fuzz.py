@@ -17,5 +17,5 @@ def test_hostile_events_are_all_accounted_for(fresh, tmp_path):
         out = wait_outputs(s, len(messages), worker, timeout_s=600)
         assert worker.alive()
     check_invariant(s, out)
-    assert len(out.dlq) > 3000 and len(out.rejected) > 1000
+    assert len(out.dlq) > 3000 and out.rejected and out.accepted
     assert not [d for d in out.dlq if d["fw-error"] == "internal_error"]
