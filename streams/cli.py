@@ -137,6 +137,39 @@ def cmd_top(args: argparse.Namespace) -> int:
     return 0
 
 
+def _filters(args: argparse.Namespace):  # noqa: ANN202
+    from services.subscriber import Filters
+
+    return Filters(set(args.lang or []), set(args.source or []), set(args.index or []))
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    """Follow the curated prompts as JSON lines (validated; filters by language, source, index)."""
+    from services.subscriber import Subscriber
+
+    sub = Subscriber(settings(), group=args.group, filters=_filters(args))
+    records = sub.snapshot() if args.once else sub.follow()
+    for rec in records:
+        print(rec.model_dump_json(), flush=True)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from services.subscriber import FORMATS, Subscriber
+
+    sub = Subscriber(settings(), filters=_filters(args))
+    render = FORMATS[args.format]
+    n = 0
+    with open(args.out, "w", encoding="utf-8") as fh:
+        for rec in sub.snapshot():
+            fh.write(json.dumps(render(rec), ensure_ascii=False) + "\n")
+            n += 1
+    print(
+        json.dumps({"exported": n, "format": args.format, "out": args.out, "invalid": sub.invalid})
+    )
+    return 0
+
+
 def cmd_schemas(args: argparse.Namespace) -> int:
     from services.schemas import write_schemas
 
@@ -184,6 +217,24 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=text)
         p.add_argument("--interval", type=float, default=2.0)
         p.add_argument("--once", action="store_true", help="print one table and exit")
+        p.set_defaults(fn=fn)
+
+    for name, fn, text in (
+        ("tail", cmd_tail, "follow curated prompts"),
+        ("export", cmd_export, "export curated prompts to a file"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--lang", action="append", help="keep this language (repeatable)")
+        p.add_argument("--source", action="append", choices=["real", "synthetic"])
+        p.add_argument("--index", action="append", help="keep this curate index / cluster")
+        if name == "tail":
+            p.add_argument("--group", default=None, help="consumer group (default: none)")
+            p.add_argument("--once", action="store_true", help="print what is there now and exit")
+        else:
+            p.add_argument(
+                "--format", choices=["jsonl", "label-studio", "argilla"], default="jsonl"
+            )
+            p.add_argument("--out", required=True)
         p.set_defaults(fn=fn)
 
     p = sub.add_parser("model", help="prepare the embedding model (ONNX export, cached)")

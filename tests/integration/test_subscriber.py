@@ -1,0 +1,109 @@
+"""Downstream consumers on the real broker: the Python subscriber, `flywheel export`, and kcat,
+a client that is not Python, whose output validates against the published JSON Schema."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+from kafka import KafkaProducer
+
+from services.subscriber import Filters, Subscriber
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+KCAT = shutil.which("kcat") or shutil.which("kafkacat")
+
+
+@pytest.fixture
+def curated(fresh):
+    s = fresh(partitions=2)
+    lines = [
+        x
+        for x in (ROOT / "tests" / "data" / "annotation_records_v1.0.jsonl").read_text().split("\n")
+        if x
+    ]
+    producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap)
+    for line in lines:
+        rec = json.loads(line)
+        producer.send(s.topic_annotation, key=rec["prompt_id"].encode(), value=line.encode())
+    producer.send(s.topic_annotation, key=b"bad", value=b'{"not": "a record"}')
+    producer.flush()
+    producer.close()
+    return s, lines
+
+
+def test_subscriber_yields_validated_records_with_filters(curated):
+    s, lines = curated
+    sub = Subscriber(s)
+    assert sorted(r.event_id for r in sub.snapshot()) == ["e1", "e2", "e3"]
+    assert sub.invalid == 1
+    only_zh = Subscriber(s, filters=Filters(langs={"zh"}))
+    assert [r.event_id for r in only_zh.snapshot()] == ["e3"]
+    synthetic = Subscriber(s, filters=Filters(sources={"synthetic"}))
+    assert [r.event_id for r in synthetic.snapshot()] == ["e2"]
+
+
+def test_export_formats(curated, tmp_path):
+    s, _ = curated
+    env = {**__import__("os").environ, **s.to_env()}
+    for fmt in ("jsonl", "label-studio", "argilla"):
+        out = tmp_path / f"{fmt}.jsonl"
+        done = subprocess.run(
+            [sys.executable, "-m", "streams.cli", "export", "--format", fmt, "--out", str(out)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert json.loads(done.stdout.strip().splitlines()[-1])["exported"] == 3
+        rows = [json.loads(x) for x in out.read_text().splitlines()]
+        assert len(rows) == 3
+        if fmt == "label-studio":
+            assert all("prompt" in r["data"] for r in rows)
+        if fmt == "argilla":
+            assert all(r["fields"]["prompt"] for r in rows)
+
+
+@pytest.mark.skipif(KCAT is None, reason="kcat not installed")
+def test_kcat_reads_the_curated_topic_and_it_validates(curated):
+    s, lines = curated
+    probe = subprocess.run(
+        [KCAT, "-b", s.kafka_bootstrap, "-L", "-m", "5"], capture_output=True, text=True
+    )
+    if probe.returncode != 0 and "ApiVersionRequest failed" in probe.stderr:
+        # Found here: librdkafka (kcat 1.7) cannot negotiate API versions with Tansu 0.6.0
+        # ("Read underflow"); against Apache Kafka this test runs.
+        pytest.skip(
+            "kcat cannot talk to the embedded Tansu broker: " + probe.stderr.splitlines()[0][:160]
+        )
+    schema = json.loads((ROOT / "docs" / "schemas" / "annotation_record.schema.json").read_text())
+    out = subprocess.run(
+        [
+            KCAT,
+            "-b",
+            s.kafka_bootstrap,
+            "-C",
+            "-t",
+            s.topic_annotation,
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+            "-f",
+            "%s\\n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    got = [json.loads(x) for x in out.stdout.splitlines() if x.strip()]
+    valid = [g for g in got if "prompt_id" in g]
+    assert len(valid) == 3 and len(got) == 4
+    for record in valid:
+        jsonschema.validate(record, schema)
