@@ -1,5 +1,5 @@
 # The two commands of the README:  make demo  (set up and run the main job)  and  make test.
-.PHONY: setup demo test test-unit lint bench clean
+.PHONY: setup demo test test-unit lint bench soak clean
 
 setup:
 	./scripts/setup.sh
@@ -7,12 +7,14 @@ setup:
 demo: setup
 	.venv/bin/flywheel demo --events $${EVENTS:-3000}
 
-test: setup
+test:
+	./scripts/setup.sh --test
 	.venv/bin/ruff check services streams tests bench
 	.venv/bin/mypy
 	.venv/bin/pytest -q
 
-test-unit: setup
+test-unit:
+	./scripts/setup.sh --test
 	.venv/bin/pytest -q tests/unit
 
 lint: setup
@@ -20,7 +22,12 @@ lint: setup
 	.venv/bin/mypy
 
 bench: setup
-	.venv/bin/python bench/pipeline.py
+	.venv/bin/python bench/embedding.py
+	.venv/bin/python bench/cleaning.py
+	.venv/bin/python bench/pipeline.py --baseline
+
+soak: setup
+	.venv/bin/python bench/soak.py --minutes 30
 
 clean:
 	-.venv/bin/flywheel dev down

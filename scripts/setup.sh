@@ -5,12 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: redis-server (the embedded stack), chromium (the dashboard's browser test),
-# kcat (a non-Python consumer of the curated topic).
+# Debian packages: redis-server (the embedded stack); with --test also chromium (the dashboard's
+# browser test) and kcat (a non-Python consumer of the curated topic).
 missing=""
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing="$missing redis-server"
-command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
-command -v kcat >/dev/null 2>&1 || missing="$missing kcat"
+if [ "${1:-}" = "--test" ]; then
+  command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+  command -v kcat >/dev/null 2>&1 || missing="$missing kcat"
+fi
 if [ -n "$missing" ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -q
