@@ -60,7 +60,10 @@ class ChatEvent(BaseModel):
         if isinstance(value, bool):
             raise ValueError("ts must be RFC 3339 or epoch milliseconds")
         if isinstance(value, int | float):
-            return datetime.fromtimestamp(value / 1000, tz=UTC)
+            try:
+                return datetime.fromtimestamp(value / 1000, tz=UTC)
+            except (OverflowError, OSError, ValueError) as exc:  # found by fuzzing
+                raise ValueError("ts out of range") from exc
         return value
 
 

@@ -120,10 +120,14 @@ class IngestStage:
             data = json.loads(text)
         except ValueError as exc:
             return self._dlq(msg, "invalid_json", str(exc))
+        except RecursionError:  # found by fuzzing: nesting deeper than the parser's stack
+            return self._dlq(msg, "invalid_json", "nested too deeply")
         if not isinstance(data, dict):
             return self._dlq(msg, "not_an_object", f"JSON {type(data).__name__}, expected object")
         try:
             event = ChatEvent.model_validate(data)
+        except RecursionError:
+            return self._dlq(msg, "invalid_event", "nested too deeply")
         except ValidationError as exc:
             errors = "; ".join(
                 f"{'.'.join(map(str, e['loc']))}: {e['msg']}"

@@ -29,6 +29,8 @@ def test_event_accepts_rfc3339_and_epoch_millis():
         {"event_id": "1", "prompt": "x", "source": "bot"},
         {"event_id": "1", "prompt": "x", "ts": True},
         {"event_id": "1", "prompt": "x", "meta": [1]},
+        {"event_id": "1", "prompt": "x", "ts": 10**30},
+        {"event_id": "1", "prompt": "x", "ts": -(10**20)},
     ],
 )
 def test_event_rejects_wrong_shapes(bad):

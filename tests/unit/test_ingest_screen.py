@@ -32,6 +32,11 @@ def event(prompt, **extra) -> bytes:
         (b'{"event_id": "e1", "prompt": 5}', "invalid_event"),
         (b'{"event_id": "e1", "prompt": {"nested": [1, {"deep": 2}]}}', "invalid_event"),
         (b"", "invalid_json"),
+        (
+            b'{"event_id": "e1", "prompt": "x", "meta": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            "invalid_json",
+        ),
+        (b'{"event_id": "e1", "prompt": "x", "ts": 1' + b"0" * 40 + b"}", "invalid_event"),
     ],
 )
 def test_malformed_messages_go_to_the_dlq_with_their_coordinates(raw, code):
