@@ -83,6 +83,17 @@ def raw_ceiling(emb: Embedder, texts: list[str], chunk: int) -> tuple[float, str
     return rates[how], how
 
 
+def wait_assigned(s: Settings, n: int, timeout_s: float = 120) -> None:
+    """Wait until the group has settled with ``n`` members (each publishes stats once it runs)."""
+    import redis
+
+    client = redis.Redis.from_url(s.redis_url.get_secret_value())
+    deadline = time.monotonic() + timeout_s
+    while len(list(client.scan_iter(f"{s.namespace}:stats:*"))) < n and time.monotonic() < deadline:
+        time.sleep(1)
+    time.sleep(5)  # the last rebalance settles
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -105,6 +116,7 @@ def main() -> None:
         help="on: worker metrics and stats, and the ops API sampling lag every 2 s; off: none",
     )
     ap.add_argument("--baseline", action="store_true", help="also run the naive baseline")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes in the group")
     ap.add_argument("--json", default=None, help="append the figures to this JSON-lines file")
     args = ap.parse_args()
 
@@ -129,7 +141,8 @@ def main() -> None:
     )
     ensure_topics(s)
     env = {**os.environ, **s.to_env(), "HF_HUB_OFFLINE": "1"}
-    proc = start_worker(env, state / "worker.log")
+    procs = [start_worker(env, state / f"worker-{i}.log") for i in range(args.workers)]
+    proc = procs[0]
     ops = None
     if args.ops == "on":
         ops = subprocess.Popen(
@@ -141,12 +154,15 @@ def main() -> None:
     try:
         produce(s, events(warm, "warm"))  # model load, group join, first batches
         wait_total(s, len(warm), proc, 300)
+        if args.workers > 1:  # every worker must own partitions before the clock starts
+            wait_assigned(s, args.workers)
         t0 = time.time()
         produce(s, events(texts, "ev"))
         wait_total(s, len(warm) + len(texts), proc, 600)
         out = read_outputs(s)
-        rss = peak_rss_mb(proc.pid)
-        stop_worker(proc)
+        rss = max(peak_rss_mb(p.pid) for p in procs)
+        for p in procs:
+            stop_worker(p)
         emb = Embedder(
             s.embedding_model, s.embedding_backend, s.state_dir / "models", s.embed_batch_size
         )
@@ -154,7 +170,8 @@ def main() -> None:
         emb.encode(warm)
         naive = naive_rate(s, emb, events(texts, "naive"), "bench.naive") if args.baseline else None
     finally:
-        stop_worker(proc)
+        for p in procs:
+            stop_worker(p)
         if ops is not None:
             ops.terminate()
             ops.wait(10)
@@ -168,7 +185,7 @@ def main() -> None:
     print(
         f"# {len(texts)} distinct prompts from {origin}; backend {s.embedding_backend}; "
         f"{args.partitions} partitions; micro-batch {s.batch_max}, encoder batch {s.embed_batch_size}; "
-        f"metrics and ops API {args.ops}"
+        f"metrics and ops API {args.ops}; {args.workers} worker process(es)"
     )
     print("| measure | value |\n|---|---|")
     print(f"| pipeline events/s (first produce -> last output) | {eps:.1f} |")
@@ -197,6 +214,7 @@ def main() -> None:
             "p50_ms": percentile(lat, 50),
             "p99_ms": percentile(lat, 99),
             "rss_mb": rss,
+            "workers": args.workers,
             "naive_eps": naive,
         }
         with open(args.json, "a") as fh:
