@@ -51,6 +51,19 @@ def stop_worker(proc: subprocess.Popen, timeout_s: float = 15) -> None:
         pass
 
 
+def wait_ready(s: Settings, worker: subprocess.Popen, timeout_s: float = 180) -> None:
+    """A worker is ready once its runtime is set up: it then publishes stats to Redis."""
+    import redis
+
+    client = redis.Redis.from_url(s.redis_url.get_secret_value())
+    deadline = time.monotonic() + timeout_s
+    while not any(True for _ in client.scan_iter(f"{s.namespace}:stats:*")):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            return  # the follow loop reports what happens next
+        time.sleep(0.5)
+    time.sleep(2)  # group join completes
+
+
 def run_demo(n: int, seed: int, keep: bool) -> int:
     console = Console()
     base = Settings()
@@ -66,6 +79,8 @@ def run_demo(n: int, seed: int, keep: bool) -> int:
     console.print(f"worker pid {worker.pid}, log {log_path}")
     try:
         messages = [raw for raw, _ in ChatLogGenerator(seed=seed, bad_rate=0.01).events(n)]
+        with console.status("worker starting (model, consumer group)…"):
+            wait_ready(s, worker)
         out = _replay_and_follow(console, s, messages, worker)
         stop_worker(worker)
         return _summary(console, s, n, out)
