@@ -83,6 +83,16 @@ def raw_ceiling(emb: Embedder, texts: list[str], chunk: int) -> tuple[float, str
     return rates[how], how
 
 
+def embed_counters(s: Settings) -> tuple[int, float]:
+    """Prompts embedded and seconds spent in the model, summed over the workers' stats."""
+    import redis
+
+    client = redis.Redis.from_url(s.redis_url.get_secret_value())
+    keys = list(client.scan_iter(f"{s.namespace}:stats:*"))
+    snaps = [json.loads(v) for v in client.mget(keys) if v] if keys else []
+    return sum(x.get("embedded", 0) for x in snaps), sum(x.get("embed_seconds", 0.0) for x in snaps)
+
+
 def wait_assigned(s: Settings, n: int, timeout_s: float = 120) -> None:
     """Wait until the group has settled with ``n`` members (each publishes stats once it runs)."""
     import redis
@@ -156,10 +166,13 @@ def main() -> None:
         wait_total(s, len(warm), proc, 300)
         if args.workers > 1:  # every worker must own partitions before the clock starts
             wait_assigned(s, args.workers)
+        before = embed_counters(s)
         t0 = time.time()
         produce(s, events(texts, "ev"))
         wait_total(s, len(warm) + len(texts), proc, 600)
         out = read_outputs(s)
+        time.sleep(2.5)  # one more stats publication
+        after = embed_counters(s)
         rss = max(peak_rss_mb(p.pid) for p in procs)
         for p in procs:
             stop_worker(p)
@@ -196,6 +209,15 @@ def main() -> None:
         f"| accepted / rejected / dlq | {len(out.accepted)} / {len(out.rejected)} / {len(out.dlq)} |"
     )
     print(f"| worker peak RSS (MB) | {rss:.0f} |")
+    n_emb, secs_emb = after[0] - before[0], after[1] - before[1]
+    wall = out.last_output_ms / 1000 - t0
+    if secs_emb > 0:
+        print(
+            f"| embedding inside the worker: prompts/s while embedding | {n_emb / secs_emb:.1f} |"
+        )
+        print(
+            f"| share of the run the embedding stage was busy | {secs_emb / wall / args.workers:.0%} |"
+        )
     if naive is not None:
         print(
             f"| naive baseline events/s (one at a time: encode, flat search, produce) | {naive:.1f} |"

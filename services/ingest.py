@@ -74,6 +74,7 @@ class IngestStage:
         self.chain = default_chain(settings)
         self.user_key = settings.user_hash_key.get_secret_value().encode()
         self.counts: Counter[str] = Counter()
+        self.embed_seconds = 0.0  # time inside the model: how busy the embedding stage is
 
     async def process(self, msgs: Sequence[InMsg]) -> list[Out]:
         outs: list[Out] = []
@@ -212,7 +213,10 @@ class IngestStage:
         t0 = time.perf_counter()
         vecs = self.embedder.encode([texts[i] for i in readable])
         EMBED_BATCH.observe(len(readable))
-        log.debug("embedded %d of %d in %.3fs", len(readable), len(texts), time.perf_counter() - t0)
+        spent = time.perf_counter() - t0
+        self.counts["embedded"] += len(readable)
+        self.embed_seconds += spent
+        log.debug("embedded %d of %d in %.3fs", len(readable), len(texts), spent)
         out: list[np.ndarray | None] = [None] * len(texts)
         for row, i in enumerate(readable):
             out[i] = vecs[row]

@@ -83,7 +83,9 @@ class StatsBook:
         for outcome, secs in latencies:
             E2E_SECONDS.labels(outcome).observe(secs)
 
-    def snapshot(self, index_sizes: dict[str, int]) -> str:
+    def snapshot(
+        self, index_sizes: dict[str, int], embedded: int = 0, embed_seconds: float = 0.0
+    ) -> str:
         return json.dumps(
             {
                 "worker": worker_id(),
@@ -92,5 +94,7 @@ class StatsBook:
                 "inputs": dict(self.inputs),
                 "outputs": dict(self.outputs),
                 "index_sizes": index_sizes,
+                "embedded": embedded,
+                "embed_seconds": round(embed_seconds, 3),
             }
         )

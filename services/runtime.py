@@ -65,7 +65,10 @@ class Runtime:
             INDEX_SIZE.labels(name).set(size)
         ns = self.s.namespace
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(f"{ns}:stats:{worker_id()}", self.stats.snapshot(sizes), ex=60)
+            snap = self.stats.snapshot(
+                sizes, self.ingest.counts["embedded"], self.ingest.embed_seconds
+            )
+            pipe.set(f"{ns}:stats:{worker_id()}", snap, ex=60)
             if self._recent:
                 pipe.lpush(f"{ns}:recent", *self._recent[-50:])
                 pipe.ltrim(f"{ns}:recent", 0, 49)
