@@ -53,9 +53,13 @@ class Runtime:
                     latencies.append((out.label.partition(":")[0], (now_ms - int(in_ts)) / 1000))
             if out.label == "accepted":
                 self._recent.append(out.value)
+        del self._recent[:-50]
         self.stats.record_batch(stage, len(msgs), [o.label for o in outs], secs, latencies)
         if time.monotonic() - self._published >= self.s.stats_interval_s:
-            await self.publish()
+            try:
+                await self.publish()
+            except Exception as exc:  # noqa: BLE001 - stats are best effort; the batch is done
+                log.warning("could not publish stats: %s", exc)
 
     async def publish(self) -> None:
         """Counters and index sizes to Redis for the ops API; recent accepted prompts (already
