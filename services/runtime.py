@@ -110,6 +110,7 @@ class Runtime:
                     self.send,
                     s.kafka_bootstrap,
                     [s.topic_curate, s.topic_rejected, s.topic_dlq],
+                    s.fault_produce_delay_s,
                 ),
                 "curate": StageRunner(
                     "curate",
@@ -117,6 +118,7 @@ class Runtime:
                     self.send,
                     s.kafka_bootstrap,
                     [s.topic_annotation, s.topic_rejected, s.topic_dlq],
+                    s.fault_produce_delay_s,
                 ),
             }
             self.ready = True

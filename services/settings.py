@@ -141,6 +141,11 @@ class Settings(BaseSettings):
         SecretStr(""),
         description="bearer token for the ops API's write endpoints; empty = writes refused",
     )
+    fault_produce_delay_s: dict[str, float] = Field(
+        default_factory=dict,
+        description="fault injection (chaos tests): extra delay before producing each batch's "
+        'records to a topic, e.g. {"prompts.annotation": 0.5}; empty in production',
+    )
     stats_interval_s: float = Field(2.0, gt=0, description="how often workers publish stats")
     lag_poll_s: float = Field(2.0, gt=0, description="how often the ops API samples lag")
 

@@ -114,3 +114,30 @@ def test_broker_frozen_for_20_seconds(fresh, tmp_path, stack):
         out = wait_outputs(s, len(messages), worker, timeout_s=400)
         assert worker.alive()
     check_invariant(s, out)
+
+
+def test_slow_downstream_applies_back_pressure(fresh, tmp_path):
+    """Producing to the annotation topic stalls 1.5 s per batch: the curate stage slows down,
+    its input backs up in Kafka (lag), not in the worker's memory, and nothing is lost."""
+    s = fresh(partitions=2, curate_partitions=2)
+    s = s.model_copy(update={"fault_produce_delay_s": {s.topic_annotation: 1.5}, "batch_max": 32})
+    messages = log_of(34)[:1200]
+    from services.lag import LagMonitor
+
+    monitor = LagMonitor(s.kafka_bootstrap, s.app_id, [s.topic_curate])
+    max_curate_lag = 0
+    with WorkerProcess(s, tmp_path / "worker.log") as worker:
+        produce(s, messages)
+        deadline = time.monotonic() + 400
+        while read_outputs(s).total < len(messages) and time.monotonic() < deadline:
+            assert worker.alive(), worker.log_tail()
+            max_curate_lag = max(max_curate_lag, sum(r.lag for r in monitor.poll()))
+            time.sleep(1)
+        out = wait_outputs(s, len(messages), worker, timeout_s=60)
+        rss_mb = (
+            int(open(f"/proc/{worker.proc.pid}/status").read().split("VmHWM:")[1].split()[0]) / 1024
+        )
+    monitor.close()
+    check_invariant(s, out)
+    assert max_curate_lag > 0  # the backlog waited in Kafka
+    assert rss_mb < 2048  # and not in memory
