@@ -140,6 +140,7 @@ def main() -> None:
     overrides: dict = {"embedding_backend": args.backend} if args.backend else {}
     overrides["metrics_enabled"] = args.ops == "on"
     overrides["ops_port"] = free_port()
+    overrides["metrics_port"] = 0  # several workers on one host would fight over one port
     s = Settings(
         kafka_bootstrap=stack.bootstrap,
         redis_url=stack.redis_url,

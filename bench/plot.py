@@ -35,7 +35,7 @@ def main(src: str, dst: str) -> None:
         f"Flywheel on {r0['machine'].split(',')[1].strip()}: {r0['prompts']} distinct prompts, backend {r0['backend']}",
         fontsize=10,
     )
-    ax.legend()
+    ax.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(dst, dpi=110)
 
