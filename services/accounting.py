@@ -8,7 +8,6 @@ partition, offset), so the check is exact: no input missing, none counted twice.
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -124,17 +123,3 @@ def _add(out: Outputs, s: Settings, rec) -> None:  # noqa: ANN001 - kafka Consum
         out.timings.append((in_ts, rec.timestamp))
         out.first_input_ms = min(out.first_input_ms or in_ts, in_ts)
     out.last_output_ms = max(out.last_output_ms, rec.timestamp)
-
-
-def wait_for_outputs(
-    s: Settings, expected: int, timeout_s: float, poll_s: float = 1.0, on_progress=None
-) -> Outputs:  # noqa: ANN001
-    """Poll until ``expected`` outputs exist (or the timeout passes); returns the last read."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        out = read_outputs(s)
-        if on_progress:
-            on_progress(out)
-        if out.total >= expected or time.monotonic() > deadline:
-            return out
-        time.sleep(poll_s)

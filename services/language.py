@@ -34,10 +34,6 @@ def _detector():  # noqa: ANN202
     return detect
 
 
-def detect_language(text: str, hint: str | None = None) -> str:
-    return detect_language_scored(text, hint)[0]
-
-
 def detect_language_scored(text: str, hint: str | None = None) -> tuple[str, float]:
     """ISO 639-1 code ("en", "zh", ...) or "und", and the detector's score. The product's hint
     is trusted (score 1) when it is a plain language code, unless the script contradicts it:

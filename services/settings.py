@@ -6,7 +6,6 @@ Example: ``FLYWHEEL_KAFKA_BOOTSTRAP=127.0.0.1:9092 FLYWHEEL_NEAR_DUP_THRESHOLD=0
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -164,17 +163,3 @@ class Settings(BaseSettings):
             text = json.dumps(value) if isinstance(value, list | dict) else str(value)
             env[f"FLYWHEEL_{name.upper()}"] = text
         return env
-
-    def topics(self) -> dict[str, str]:
-        return {
-            "events": self.topic_events,
-            "annotation": self.topic_annotation,
-            "rejected": self.topic_rejected,
-            "dlq": self.topic_dlq,
-            "curate": self.topic_curate,
-        }
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()
