@@ -32,6 +32,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q -e ".[dev]"
   touch "$stamp"
 fi
+# With --test: a real Label Studio in its own virtualenv (.flywheel/label-studio; its Django
+# pins must not meet ours) for tests/integration/test_label_studio.py.
+if [ "${1:-}" = "--test" ]; then
+  scripts/label_studio.sh
+fi
 # Export the ONNX models once (cached in .flywheel/models), so workers start fast.
 HF_HUB_OFFLINE=1 .venv/bin/flywheel model >/dev/null
 echo "setup ok: $(.venv/bin/python --version), redis $(redis-server --version | cut -d' ' -f3)"

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class Reason(StrEnum):
@@ -35,6 +35,8 @@ class Reason(StrEnum):
     USER_FLOOD = "user_flood"  # the user sent too many near-identical prompts
     EXACT_DUPLICATE = "exact_duplicate"  # same normalized text seen before
     NEAR_DUPLICATE = "near_duplicate"  # cosine to an accepted prompt >= threshold
+    QUOTA = "quota"  # the prompt's topic cluster holds its share of the recent accepted window
+    MIX = "mix"  # synthetic prompts hold their share of the recent accepted window
 
 
 class ChatEvent(BaseModel):
@@ -79,6 +81,12 @@ class Scores(BaseModel):
         description="1 - max cosine to the accepted set (1.0 when it is empty); null when the "
         "semantic check was skipped (see semantic_check)"
     )
+    quality: float | None = Field(
+        None, description="heuristic quality in [0, 1] (docs/scoring.md); orders candidates"
+    )
+    difficulty: float | None = Field(
+        None, description="heuristic difficulty in [0, 1] (docs/scoring.md); orders candidates"
+    )
 
 
 class AnnotationRecord(BaseModel):
@@ -95,7 +103,16 @@ class AnnotationRecord(BaseModel):
     pii: list[str] = Field(
         default_factory=list, description="kinds of personal data redacted from text, e.g. EMAIL"
     )
-    semantic_check: Literal["faiss", "skipped_unknown_tokens"] = "faiss"
+    semantic_check: Literal["faiss", "minhash", "skipped_unknown_tokens"] = Field(
+        "faiss",
+        description="faiss: embedding near-duplicate check; minhash: lexical check for texts "
+        "the model cannot read (mostly [UNK] tokens); skipped_unknown_tokens: neither ran",
+    )
+    cluster: int | None = Field(
+        None,
+        description="topic cluster (nearest centroid of the versioned set in services/data); "
+        "null for texts without an embedding",
+    )
     accepted_at: datetime
     schema_version: str = SCHEMA_VERSION
 
@@ -123,8 +140,36 @@ class CurateItem(BaseModel):
     user: str | None
     pii: list[str] = Field(default_factory=list)
     vector: str | None = Field(description="base64 float32 unit vector; None = skip semantic check")
+    cluster: int | None = Field(None, description="topic cluster (None without a vector)")
+    shard: int | None = Field(None, description="curate shard = partition (None: lexical path)")
+    quality: float | None = None
+    difficulty: float | None = None
     src: str = Field(description="topic/partition/offset of the input message (replay identity)")
     in_ts_ms: int | None = Field(None, description="timestamp of the input message, for latency")
+
+
+class AnnotationResult(BaseModel):
+    """One annotator decision on ``annotations.results``; Kafka key = ``prompt_id``.
+
+    Produced by the webhook receiver from Label Studio / Argilla payloads (or by any tool that
+    writes this record); consumed by the feedback agent.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    prompt_id: StrictStr = Field(min_length=1, max_length=128)
+    label: StrictStr = Field(
+        min_length=1,
+        max_length=64,
+        description="the annotator's verdict, lower case: accept, reject, spam, unsafe, ...",
+    )
+    score: float | None = Field(None, description="optional rating, tool-specific scale")
+    annotator: StrictStr | None = Field(None, description="annotator id in the tool")
+    ts: datetime = Field(description="when the annotation was made")
+    meta: dict[str, Any] = Field(
+        default_factory=dict, description="free form: tool, project, task id, raw choice"
+    )
+    schema_version: str = SCHEMA_VERSION
 
 
 def now_utc() -> datetime:
@@ -135,4 +180,5 @@ PUBLIC_MODELS: dict[str, type[BaseModel]] = {
     "chat_event": ChatEvent,
     "annotation_record": AnnotationRecord,
     "rejection_record": RejectionRecord,
+    "annotation_result": AnnotationResult,
 }

@@ -4,8 +4,8 @@ Per message (``_screen``, pure): decode and validate (DLQ on failure), optionall
 normalize, redact personal data, identify the language, run the filter chain
 (``services/filters.py``). Per micro-batch (one Redis round trip each): blocked prompt ids,
 per-user rate limit, per-user flood of near-identical prompts, exact-duplicate claims. Then embed
-the survivors in one batch and route them to the curate topic keyed by their index (language) so
-that near duplicates meet in one place. docs/filters.md lists the order and the reasons.
+the survivors in one batch, give each its topic cluster and quality/difficulty scores, and route it
+to the curate partition of its semantic shard so that near duplicates meet in one place. docs/filters.md lists the order and the reasons.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from .abuse import BlockedPrompts, FloodDetector, RedisRateLimiter
+from .clusters import TopicModel, lexical_partition
 from .contract import ChatEvent, CurateItem, Reason, RejectionRecord, now_utc
 from .embedding import Embedder
 from .filters import Doc, default_chain, run_chain
@@ -30,6 +31,7 @@ from .language import detect_language_scored
 from .metrics import EMBED_BATCH
 from .pii import redact
 from .runner import InMsg, Out, dead_letter
+from .scoring import score
 from .settings import Settings
 from .stores import RedisSeenStore
 from .text import normalize, prompt_id, strip_html, user_hash
@@ -66,8 +68,11 @@ class IngestStage:
         seen: RedisSeenStore,
         embedder: Embedder,
         guards: Guards | None = None,
+        topics: TopicModel | None = None,
     ) -> None:
         self.s = settings
+        self.topics = topics or TopicModel.load(settings.topics_path or None)
+        self.shard_of = self.topics.shards(settings.curate_partitions, settings.shard_slack)
         self.seen = seen
         self.embedder = embedder
         self.guards = guards or Guards()
@@ -182,6 +187,11 @@ class IngestStage:
         vectors = await loop.run_in_executor(None, self._embed, [c.text for c in cands])
         outs = []
         for cand, vec in zip(cands, vectors, strict=True):
+            cluster = shard = None
+            if vec is not None:
+                cluster = int(self.topics.assign(vec[None])[0])
+                shard = int(self.shard_of[cluster])
+            quality, difficulty = score(cand.text, cand.lang)
             item = CurateItem(
                 event_id=cand.event.event_id,
                 prompt_id=cand.pid,
@@ -191,6 +201,10 @@ class IngestStage:
                 user=cand.user,
                 pii=cand.pii,
                 vector=None if vec is None else base64.b64encode(vec.tobytes()).decode(),
+                cluster=cluster,
+                shard=shard,
+                quality=quality,
+                difficulty=difficulty,
                 src=cand.msg.src,
                 in_ts_ms=cand.msg.timestamp_ms,
             )
@@ -199,6 +213,11 @@ class IngestStage:
                 self.s.topic_curate, cand.lang.encode(), item.model_dump_json(), cand.msg
             )
             out.label = "forwarded"
+            # Near duplicates must meet: the partition is the semantic shard, or one partition
+            # per language for texts without an embedding (services/clusters.py).
+            out.partition = (
+                lexical_partition(cand.lang, self.s.curate_partitions) if shard is None else shard
+            )
             outs.append(out)
         return outs
 

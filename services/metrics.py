@@ -49,6 +49,36 @@ EMBED_BATCH = Histogram(
 INDEX_SIZE = Gauge(
     "flywheel_index_size", "Accepted vectors per index", ["index"], registry=REGISTRY
 )
+CLUSTERS_COVERED = Gauge(
+    "flywheel_clusters_covered",
+    "Topic clusters with accepted prompts in the quota window (as the last curate batch saw it)",
+    registry=REGISTRY,
+)
+CLUSTER_ENTROPY = Gauge(
+    "flywheel_cluster_entropy_bits",
+    "Entropy of the accepted window's topic-cluster distribution (bits; log2(K) = even)",
+    registry=REGISTRY,
+)
+WINDOW_ACCEPTED = Gauge(
+    "flywheel_window_accepted", "Accepted prompts in the quota window", registry=REGISTRY
+)
+FEEDBACK_RESULTS = PCounter(
+    "flywheel_feedback_results",
+    "Annotation results applied by the feedback agent, by label class (pos, neg, unknown)",
+    ["label_class"],
+    registry=REGISTRY,
+)
+FEEDBACK_BLOCKED = PCounter(
+    "flywheel_feedback_blocked",
+    "Prompt vectors added to the blocklist index from spam/unsafe labels",
+    registry=REGISTRY,
+)
+CLUSTER_WEIGHT = Gauge(
+    "flywheel_cluster_weight",
+    "Quota weight of a topic cluster from annotator feedback (1 = neutral)",
+    ["cluster"],
+    registry=REGISTRY,
+)
 REBALANCES = PCounter("flywheel_rebalances", "Consumer group rebalances seen", registry=REGISTRY)
 
 

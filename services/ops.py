@@ -4,6 +4,7 @@ workers' Redis snapshots), recent accepted prompts, operator overrides, Promethe
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections import Counter, deque
 from dataclasses import asdict
@@ -13,7 +14,10 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from .clusters import TopicModel
+from .feedback import BLOCKLIST_INDEX, load_weights
 from .lag import STATUSES, LagMonitor, PartitionLag, worst
+from .quota import QuotaPolicy, RedisWindow
 from .settings import Settings
 
 
@@ -27,6 +31,7 @@ class OpsState:
         self.stats_history: deque[dict[str, Any]] = deque(maxlen=600)
         self.last_poll = 0.0
         self.error: str | None = None
+        self.topics = TopicModel.load(s.topics_path or None)
 
     # --- lag ---------------------------------------------------------------------------
     def poll_lag(self) -> None:
@@ -86,6 +91,42 @@ class OpsState:
             "index_sizes": dict(sizes),
             "coverage": coverage(dict(sizes)),
             "throughput": throughput(list(self.stats_history)),
+            "diversity": await self.diversity(),
+        }
+
+    async def diversity(self) -> dict[str, Any]:
+        """The accepted window by topic cluster (quotas, mix) and what feedback changed."""
+        s = self.s
+        win = await RedisWindow(self.redis, s.namespace, s.quota_window_s, s.quota_bucket_s).load(
+            QuotaPolicy(s.quota_max_share, s.mix_max_synthetic, s.quota_min_window), {}
+        )
+        weights = await load_weights(self.redis, s.namespace)
+        covered, entropy = win.coverage()
+        counts = await self.redis.hgetall(f"{s.namespace}:fb:counts")
+        votes = {_text(k): int(v) for k, v in counts.items() if _text(k).startswith("all:")}
+        blocked = await self.redis.llen(f"{s.namespace}:vectors:{BLOCKLIST_INDEX}")
+        label = self.topics.labels
+        return {
+            "topics_version": self.topics.version,
+            "window_s": s.quota_window_s,
+            "accepted": win.total,
+            "synthetic_share": round(win.synthetic / win.total, 4) if win.total else 0.0,
+            "clusters_covered": covered,
+            "clusters_total": self.topics.k,
+            "entropy_bits": round(entropy, 4),
+            "max_entropy_bits": round(math.log2(self.topics.k), 4),
+            "clusters": [
+                {
+                    "cluster": c,
+                    "label": label[c] if 0 <= c < len(label) else "",
+                    "accepted": n,
+                    "weight": weights.get(c, 1.0),
+                }
+                for c, n in win.clusters.most_common()
+            ],
+            "weights": {str(c): w for c, w in sorted(weights.items())},
+            "votes": {"positive": votes.get("all:pos", 0), "negative": votes.get("all:neg", 0)},
+            "blocklist_vectors": int(blocked),
         }
 
     async def recent(self, n: int = 20) -> list[dict[str, Any]]:
@@ -151,6 +192,40 @@ class _Snapshot:
         )
         workers.add_metric([], len(self.stats["workers"]))
         yield workers
+        div = self.stats.get("diversity")
+        if div is None:
+            return
+        for name, help_, value in (
+            (
+                "flywheel_window_clusters_covered",
+                "Topic clusters in the accepted window",
+                div["clusters_covered"],
+            ),
+            (
+                "flywheel_window_entropy_bits",
+                "Entropy of the window's cluster distribution",
+                div["entropy_bits"],
+            ),
+            (
+                "flywheel_window_synthetic_share",
+                "Share of synthetic prompts in the window",
+                div["synthetic_share"],
+            ),
+            (
+                "flywheel_blocklist_vectors",
+                "Vectors in the annotator-fed blocklist index",
+                div["blocklist_vectors"],
+            ),
+        ):
+            g = GaugeMetricFamily(name, help_)
+            g.add_metric([], value)
+            yield g
+        weight = GaugeMetricFamily(
+            "flywheel_feedback_cluster_weight", "Quota weight per topic cluster", labels=["cluster"]
+        )
+        for c, w in div["weights"].items():
+            weight.add_metric([c], w)
+        yield weight
 
 
 def _text(value: bytes | str) -> str:

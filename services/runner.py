@@ -52,6 +52,7 @@ class Out:
     headers: list[tuple[str, bytes]] = field(default_factory=list)
     origin: str | None = None  # input coordinate on chat.events when ``src`` is an internal topic
     label: str = ""  # outcome[:reason] for metrics, e.g. "rejected:near_duplicate"
+    partition: int | None = None  # explicit partition (curate shards); None = by key
 
 
 def dead_letter(msg: InMsg, topic: str, code: str, detail: str) -> Out:
@@ -76,7 +77,12 @@ class Sender(Protocol):
     """``await send(...)`` enqueues a record and returns a future resolved on the broker's ack."""
 
     async def __call__(
-        self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: list[tuple[str, bytes]],
+        partition: int | None = None,
     ) -> Awaitable[Any]: ...
 
 
@@ -146,7 +152,7 @@ class StageRunner:
         )
         for topic in {o.topic for o in outs} & set(self.fault_delay):
             await asyncio.sleep(self.fault_delay[topic])  # a slow downstream (chaos tests only)
-        futures = [await self.send(o.topic, o.key, o.value, _headers(o)) for o in outs]
+        futures = [await self.send(o.topic, o.key, o.value, _headers(o), o.partition) for o in outs]
         for md in await asyncio.gather(*futures):
             key = mark(md.topic, md.partition)
             self.marks[key] = max(self.marks.get(key, 0), md.offset + 1)

@@ -12,6 +12,8 @@ import redis.asyncio as aioredis
 from .abuse import BlockedPrompts, FloodDetector, RedisRateLimiter
 from .curate import CurateStage
 from .embedding import Embedder
+from .feedback import FeedbackPolicy, FeedbackStage, FeedbackStore
+from .index import configure_faiss_threads
 from .ingest import IN_TS_HEADER, Guards, IngestStage
 from .ledger import EmitLedger
 from .metrics import INDEX_SIZE, StatsBook, worker_id
@@ -100,8 +102,17 @@ class Runtime:
             self.ingest = IngestStage(
                 s, RedisSeenStore(self.redis, s.namespace, s.seen_ttl_s), self.embedder, guards
             )
-            self.curate = CurateStage(
-                s, RedisVectorLog(self.redis, s.namespace, self.embedder.dim), self.embedder.dim
+            configure_faiss_threads(s.faiss_threads)
+            vectors = RedisVectorLog(self.redis, s.namespace, self.embedder.dim)
+            self.curate = CurateStage(s, self.redis, vectors, self.embedder.dim)
+            self.feedback = FeedbackStage(
+                s,
+                FeedbackStore(
+                    self.redis,
+                    s.namespace,
+                    vectors,
+                    FeedbackPolicy(s.feedback_prior, s.feedback_weight_min, s.feedback_weight_max),
+                ),
             )
             self.runners = {
                 "ingest": StageRunner(
@@ -120,6 +131,13 @@ class Runtime:
                     [s.topic_annotation, s.topic_rejected, s.topic_dlq],
                     s.fault_produce_delay_s,
                 ),
+                "feedback": StageRunner(
+                    "feedback",
+                    EmitLedger(self.redis, s.namespace, "feedback"),
+                    self.send,
+                    s.kafka_bootstrap,
+                    [s.topic_dlq],
+                ),
             }
             self.ready = True
             log.info("flywheel runtime ready (backend=%s)", s.embedding_backend)
@@ -128,7 +146,11 @@ class Runtime:
     async def run(self, stage: str, msgs: Sequence[InMsg]) -> list[Out]:
         """Run a micro-batch until it succeeds. Failures (Redis or Kafka down) are retried with
         backoff: the batch is replayed whole, which the ledger makes safe."""
-        process = self.ingest.process if stage == "ingest" else self.curate.process
+        process = {
+            "ingest": self.ingest.process,
+            "curate": self.curate.process,
+            "feedback": self.feedback.process,
+        }[stage]
         delay = 0.2
         while True:
             try:

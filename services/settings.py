@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     topic_annotation: str = "prompts.annotation"
     topic_rejected: str = "prompts.rejected"
     topic_dlq: str = "chat.events.dlq"
+    topic_results: str = Field(
+        "annotations.results", description="annotator decisions flowing back (feedback loop)"
+    )
     topic_curate: str = Field("flywheel.curate", description="internal: ingest -> curate hop")
     partitions: int = Field(
         4, ge=1, description="partitions of the contract topics when we create them"
@@ -128,6 +131,65 @@ class Settings(BaseSettings):
         "(bench/threshold.py, docs/benchmarks.md)",
     )
 
+    index_ann_after: int | None = Field(
+        50_000,
+        ge=1,
+        description="an index switches from exact (flat) to IVF-SQ8 past this many vectors; "
+        "null = always exact (docs/index.md)",
+    )
+    index_nlist: int = Field(2048, ge=1, description="IVF lists")
+    index_nprobe: int = Field(16, ge=1, description="IVF lists searched per query")
+    faiss_threads: int = Field(1, ge=1, description="FAISS OpenMP threads (docs/index.md)")
+    lexical_threshold: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="estimated Jaccard (character 3-grams, MinHash) at or above which a text "
+        "the model cannot read is a near duplicate (docs/lexical.md)",
+    )
+
+    # --- shards, clusters, diversity (docs/diversity.md) ----------------------------------
+    topics_path: str = Field(
+        "", description="topic centroids (.npz); empty = services/data/topics-v1.npz"
+    )
+    shard_slack: float = Field(
+        2.0,
+        ge=1,
+        description="no curate shard above this x the mean load; lower = more even shards, more "
+        "near duplicates missed across shards (bench/sharding.py)",
+    )
+    order_by_priority: bool = Field(
+        True, description="decide each micro-batch in descending quality x difficulty order"
+    )
+    quota_max_share: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="share of the accepted window one topic cluster may hold (x its feedback "
+        "weight); 1 = no quotas",
+    )
+    mix_max_synthetic: float = Field(
+        0.3, ge=0, le=1, description="share of the accepted window synthetic prompts may hold"
+    )
+    quota_window_s: int = Field(3600, ge=1, description="sliding window of quotas and mix")
+    quota_bucket_s: int = Field(60, ge=1, description="granularity of that window")
+    quota_min_window: int = Field(
+        200, ge=1, description="shares apply to max(window total + 1, this)"
+    )
+    blocklist_threshold: float = Field(
+        0.85, gt=0, le=1, description="cosine to a blocked prompt's vector = blocklisted"
+    )
+    feedback_prior: float = Field(
+        10.0, ge=0, description="pseudo-votes pulling a cluster's rate to the global rate"
+    )
+    feedback_weight_min: float = Field(0.25, gt=0, description="lowest cluster quota weight")
+    feedback_weight_max: float = Field(2.0, gt=0, description="highest cluster quota weight")
+    feedback_ttl_s: int = Field(
+        30 * 24 * 3600,
+        ge=60,
+        description="how long an accepted prompt's cluster and vector are kept for feedback",
+    )
+
     # --- ops ---------------------------------------------------------------------------
     log_level: Literal["debug", "info", "warn", "error"] = "info"
     metrics_enabled: bool = Field(
@@ -136,6 +198,16 @@ class Settings(BaseSettings):
     metrics_port: int = Field(9464, ge=0, le=65535, description="worker /metrics port; 0 = off")
     ops_host: str = Field("127.0.0.1", description="ops API bind address")
     ops_port: int = Field(8080, ge=0, le=65535, description="ops API and dashboard port")
+    webhook_secret: SecretStr = Field(
+        SecretStr(""),
+        description="shared secret Label Studio sends in the X-Flywheel-Secret header (set as a "
+        "custom webhook header); empty = Label Studio webhooks refused",
+    )
+    argilla_webhook_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Argilla webhook signing secret (whsec_...; Standard Webhooks signatures); "
+        "empty = Argilla webhooks refused",
+    )
     ops_token: SecretStr = Field(
         SecretStr(""),
         description="bearer token for the ops API's write endpoints; empty = writes refused",

@@ -25,15 +25,13 @@ from .settings import Settings
 class Filters:
     langs: set[str] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
-    indexes: set[str] = field(
-        default_factory=set
-    )  # the curate index (language today, cluster later)
+    clusters: set[int] = field(default_factory=set)  # topic clusters (AnnotationRecord.cluster)
 
     def keep(self, rec: AnnotationRecord) -> bool:
         return (
             (not self.langs or rec.lang in self.langs)
             and (not self.sources or rec.source in self.sources)
-            and (not self.indexes or rec.lang in self.indexes)
+            and (not self.clusters or rec.cluster in self.clusters)
         )
 
 
@@ -108,6 +106,9 @@ def label_studio_task(rec: AnnotationRecord) -> dict[str, Any]:
             "prompt_id": rec.prompt_id,
             "source": rec.source,
             "novelty": rec.scores.novelty,
+            "quality": rec.scores.quality,
+            "difficulty": rec.scores.difficulty,
+            "cluster": rec.cluster,
         },
         "meta": {"event_id": rec.event_id, "schema_version": rec.schema_version},
     }
@@ -124,6 +125,9 @@ def argilla_record(rec: AnnotationRecord) -> dict[str, Any]:
             "lang": rec.lang,
             "source": rec.source,
             "novelty": novelty,
+            "quality": rec.scores.quality,
+            "difficulty": rec.scores.difficulty,
+            "cluster": rec.cluster,
             "pii": ",".join(rec.pii),
             "event_id": rec.event_id,
         },

@@ -20,6 +20,7 @@ def wanted_topics(s: Settings) -> dict[str, int]:
         s.topic_rejected: s.partitions,
         s.topic_dlq: s.partitions,
         s.topic_curate: s.curate_partitions,
+        s.topic_results: s.partitions,
     }
 
 

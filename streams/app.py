@@ -1,6 +1,7 @@
 """The Faust app: topics and the two agents.
 
-``ingest`` consumes ``chat.events`` and ``curate`` consumes the internal curate topic. Each takes
+``ingest`` consumes ``chat.events``, ``curate`` the internal curate topic and ``feedback`` the
+annotation results (``annotations.results``). Each takes
 a micro-batch (``take_events`` with a time bound), hands it to the service runtime and moves on.
 """
 
@@ -44,6 +45,7 @@ def build_app(settings: Settings) -> faust.App:
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
+        datadir=str(settings.state_dir / "faust" / "{conf.id}-data"),
         web_enabled=False,
         topic_disable_leader=True,
         producer_acks=-1,
@@ -55,9 +57,12 @@ def build_app(settings: Settings) -> faust.App:
     )
     events = _raw_topic(app, settings.topic_events)
     curate_items = _raw_topic(app, settings.topic_curate)
+    results = _raw_topic(app, settings.topic_results)
 
-    async def send(topic: str, key: bytes | None, value: bytes, headers: list) -> Any:
-        return await app.producer.send(topic, key, value, None, None, headers)
+    async def send(
+        topic: str, key: bytes | None, value: bytes, headers: list, partition: int | None = None
+    ) -> Any:
+        return await app.producer.send(topic, key, value, partition, None, headers)
 
     runtime = Runtime(settings, send)
 
@@ -87,5 +92,11 @@ def build_app(settings: Settings) -> faust.App:
         await runtime.setup()
         async for batch in _take(stream, 2 * n, within):
             await runtime.run("curate", [_msg(e) for e in batch])
+
+    @app.agent(results)
+    async def feedback(stream: faust.StreamT) -> None:
+        await runtime.setup()
+        async for batch in _take(stream, n, within):
+            await runtime.run("feedback", [_msg(e) for e in batch])
 
     return app

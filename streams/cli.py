@@ -140,11 +140,11 @@ def cmd_top(args: argparse.Namespace) -> int:
 def _filters(args: argparse.Namespace):  # noqa: ANN202
     from services.subscriber import Filters
 
-    return Filters(set(args.lang or []), set(args.source or []), set(args.index or []))
+    return Filters(set(args.lang or []), set(args.source or []), set(args.cluster or []))
 
 
 def cmd_tail(args: argparse.Namespace) -> int:
-    """Follow the curated prompts as JSON lines (validated; filters by language, source, index)."""
+    """Follow the curated prompts as JSON lines (validated; filters by language, source, cluster)."""
     from services.subscriber import Subscriber
 
     sub = Subscriber(settings(), group=args.group, filters=_filters(args))
@@ -161,9 +161,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     render = FORMATS[args.format]
     n = 0
     with open(args.out, "w", encoding="utf-8") as fh:
+        if args.array:  # one JSON array: what Label Studio's import accepts (docs/label-studio.md)
+            fh.write("[\n")
         for rec in sub.snapshot():
-            fh.write(json.dumps(render(rec), ensure_ascii=False) + "\n")
+            sep = ",\n" if args.array and n else ""
+            fh.write(
+                sep + json.dumps(render(rec), ensure_ascii=False) + ("" if args.array else "\n")
+            )
             n += 1
+        if args.array:
+            fh.write("\n]\n")
     print(
         json.dumps({"exported": n, "format": args.format, "out": args.out, "invalid": sub.invalid})
     )
@@ -226,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=text)
         p.add_argument("--lang", action="append", help="keep this language (repeatable)")
         p.add_argument("--source", action="append", choices=["real", "synthetic"])
-        p.add_argument("--index", action="append", help="keep this curate index / cluster")
+        p.add_argument(
+            "--cluster", action="append", type=int, help="keep this topic cluster (repeatable)"
+        )
         if name == "tail":
             p.add_argument("--group", default=None, help="consumer group (default: none)")
             p.add_argument("--once", action="store_true", help="print what is there now and exit")
@@ -235,6 +244,11 @@ def main(argv: list[str] | None = None) -> int:
                 "--format", choices=["jsonl", "label-studio", "argilla"], default="jsonl"
             )
             p.add_argument("--out", required=True)
+            p.add_argument(
+                "--array",
+                action="store_true",
+                help="write one JSON array instead of JSON lines (Label Studio imports arrays)",
+            )
         p.set_defaults(fn=fn)
 
     p = sub.add_parser("model", help="prepare the embedding model (ONNX export, cached)")

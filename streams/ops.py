@@ -14,10 +14,13 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
+from aiokafka import AIOKafkaProducer
 
 from services.abuse import BlockedPrompts
+from services.contract import AnnotationResult
 from services.ops import OpsState
 from services.settings import Settings
+from streams.webhooks import add_webhook_routes, make_results_publisher
 
 STATIC = Path(__file__).parent / "static"
 STATE: web.AppKey[OpsState] = web.AppKey("state", OpsState)
@@ -158,10 +161,35 @@ async def _lifecycle(app: web.Application):  # noqa: ANN202 - aiohttp cleanup co
     await redis.aclose()
 
 
+class _ResultsProducer:
+    """The Kafka producer of the webhook receivers, started on first use (the ops API must come
+    up, and report, while the broker is down) and stopped with the app."""
+
+    def __init__(self, s: Settings) -> None:
+        self.s = s
+        self.producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def publish(self, results: list[AnnotationResult]) -> None:
+        async with self._lock:
+            if self.producer is None:
+                producer = AIOKafkaProducer(bootstrap_servers=self.s.kafka_bootstrap, acks="all")
+                await producer.start()
+                self.producer = producer
+        await make_results_publisher(self.producer, self.s.topic_results)(results)
+
+    async def close(self, app: web.Application) -> None:
+        if self.producer is not None:
+            await self.producer.stop()
+
+
 def build_ops_app(s: Settings) -> web.Application:
     app = web.Application()
     app[SETTINGS] = s
     app.cleanup_ctx.append(_lifecycle)
+    results = _ResultsProducer(s)
+    add_webhook_routes(app, s, results.publish)
+    app.on_cleanup.append(results.close)
     app.add_routes(
         [
             web.get("/", dashboard),
@@ -194,6 +222,22 @@ def _op(summary: str, write: bool = False, body: dict | None = None) -> dict[str
     return op
 
 
+def _webhook(tool: str, check: str) -> dict[str, Any]:
+    return {
+        "summary": f"{tool} annotation events -> annotations.results (docs/webhooks.md); "
+        f"verified by {check}",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}},
+        "responses": {
+            "200": {"description": '{"accepted": n}: the results are on the topic'},
+            "400": {"description": "not a JSON object"},
+            "401": {"description": "not verified (or the source's secret is not configured)"},
+            "413": {"description": "body too large"},
+            "422": {"description": "no usable prompt_id"},
+            "503": {"description": "publishing failed; retry"},
+        },
+    }
+
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "Flywheel ops API", "version": "1.0"},
@@ -208,7 +252,10 @@ OPENAPI: dict[str, Any] = {
             "get": _op("Lag per partition in messages and seconds, status, recent history")
         },
         "/api/stats": {
-            "get": _op("Outputs by outcome and reason, index sizes, coverage, throughput")
+            "get": _op(
+                "Outputs by outcome and reason, index sizes, coverage, throughput, diversity "
+                "(accepted window by topic cluster, synthetic share, feedback weights, blocklist)"
+            )
         },
         "/api/recent": {"get": _op("Recently accepted prompts (already redacted)")},
         "/api/config": {"get": _op("Configured threshold and operator overrides")},
@@ -241,6 +288,10 @@ OPENAPI: dict[str, Any] = {
                     },
                 },
             )
+        },
+        "/webhooks/label-studio": {"post": _webhook("Label Studio", "X-Flywheel-Secret header")},
+        "/webhooks/argilla": {
+            "post": _webhook("Argilla", "Standard Webhooks signature (webhook-signature)")
         },
     },
 }

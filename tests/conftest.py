@@ -46,6 +46,7 @@ def fresh(stack):
             "topic_rejected": f"t{run}.prompts.rejected",
             "topic_dlq": f"t{run}.chat.events.dlq",
             "topic_curate": f"t{run}.flywheel.curate",
+            "topic_results": f"t{run}.annotations.results",
             "partitions": partitions,
             "curate_partitions": curate_partitions,
             "metrics_port": 0,

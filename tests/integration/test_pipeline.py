@@ -57,7 +57,7 @@ def test_every_event_ends_in_exactly_one_output(fresh, tmp_path):
     assert accepted["h-8"]["text"] == "ignore all previous instructions"  # control chars gone
     for rec in out.accepted:
         assert rec["user"] is None or not rec["user"].startswith("user-")
-        assert rec["schema_version"] == "1.0"
+        assert rec["schema_version"] == "1.1"
     # Pure Chinese: the model's tokens are mostly [UNK], so no cosine decides their fate.
     zh = [
         r

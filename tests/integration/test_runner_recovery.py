@@ -33,7 +33,7 @@ async def parts(fresh):
     producer = AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all")
     await producer.start()
 
-    async def send(topic, key, value, headers):
+    async def send(topic, key, value, headers, partition=None):
         return await producer.send(topic, value, key=key, headers=headers)
 
     yield s, redis, send

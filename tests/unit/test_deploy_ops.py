@@ -22,7 +22,18 @@ def exported_names() -> set[str]:
     reg.register(
         _Snapshot(
             [PartitionLag("t", 0, 1, 0, 1, 0.5, True, "OK")],
-            {"outputs": {"accepted": 1}, "index_sizes": {"en": 1}, "workers": ["w"]},
+            {
+                "outputs": {"accepted": 1},
+                "index_sizes": {"en": 1},
+                "workers": ["w"],
+                "diversity": {
+                    "clusters_covered": 1,
+                    "entropy_bits": 0.0,
+                    "synthetic_share": 0.0,
+                    "blocklist_vectors": 0,
+                    "weights": {"3": 0.5},
+                },
+            },
             "g",
         )
     )

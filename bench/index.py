@@ -1,0 +1,397 @@
+"""Vector index at scale: curate decisions/s, recall and memory, exact (flat) vs IVF-SQ8.
+
+    .venv/bin/python bench/index.py [--sizes 10000,100000,300000,1000000] [--configs flat,ivf_sq8]
+    .venv/bin/python bench/index.py --threads     # FAISS OpenMP threads x OMP_WAIT_POLICY
+    .venv/bin/python bench/index.py --plot-only   # docs/index.png from bench/index_results.jsonl
+
+Vectors (docs/index.md has the reasoning):
+- real: the first 8,000 distinct English public prompts embedded with the ONNX model, cached in
+  .flywheel/bench/index_real_en_8000.npy; rows 0-6,999 are the *bases*, 7,000-7,999 held out.
+- corpus row: normalize(sum_j w_j b_j) with 3 random bases b_j and Dirichlet(0.5, 0.5, 0.5)
+  weights, plus Gaussian noise of norm ~0.5 (sigma 0.5/sqrt(384) per dimension), normalized
+  again. Generated in 100,000-row chunks with seed = chunk number, so a size is a prefix.
+  At 8,000 rows its nearest-neighbour cosines (p10/p50/p90 0.55/0.68/0.78) and mean pairwise
+  cosine (0.30) are close to the real prompts' (0.52/0.70/0.79, 0.26).
+- queries, per size: 1/2 near duplicates (q = c x + sqrt(1-c^2) u, x an indexed row, c uniform
+  in [0.85, 0.97], u the unit part of another indexed row orthogonal to x, so cos(q, x) = c),
+  1/4 fresh synthetic rows (not indexed), 1/4 held-out real prompts.
+
+For each configuration and size: recall@1 of ``index.search`` against exact search, agreement of
+the near-duplicate decision (top-1 cosine >= --threshold) with exact search, curate decisions/s
+(``GreedyCurator.decide`` on 128-candidate batches of fresh and near-duplicate candidates: one
+batched k=2 search plus the add of the accepted, time-boxed), and ``memory_bytes()`` per vector.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import faiss  # noqa: E402
+import numpy as np  # noqa: E402
+
+from bench.common import machine, public_prompts, stamp  # noqa: E402
+from services.index import (  # noqa: E402
+    DEFAULT_ANN_AFTER,
+    DEFAULT_NLIST,
+    DEFAULT_NPROBE,
+    Candidate,
+    GreedyCurator,
+    VectorIndex,
+    configure_faiss_threads,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".flywheel" / "bench"
+RESULTS = ROOT / "bench" / "index_results.jsonl"
+PLOT = ROOT / "docs" / "index.png"
+DIM = 384
+N_REAL, N_BASES = 8000, 7000
+CHUNK = 100_000
+
+
+def real_vectors(n: int = N_REAL) -> np.ndarray:
+    """Unit vectors of ``n`` distinct English public prompts (ONNX model), cached as .npy."""
+    path = CACHE / f"index_real_en_{n}.npy"
+    if path.exists():
+        return np.load(path)
+    from services.embedding import Embedder
+
+    texts, origin = public_prompts(n, "en")
+    print(f"# embedding {len(texts)} prompts from {origin} (once, cached in {path})", flush=True)
+    vecs = Embedder("", "onnx", ROOT / ".flywheel" / "models", 16).setup().encode(texts)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, vecs)
+    return vecs
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float32, copy=False)
+    x /= np.sqrt(np.einsum("ij,ij->i", x, x))[:, None]
+    return x
+
+
+def synth(bases: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Mixtures of 3 random bases (Dirichlet 0.5 weights) plus noise of norm ~0.5, unit norm."""
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(bases), (n, 3))
+    w = rng.dirichlet([0.5, 0.5, 0.5], n).astype(np.float32)
+    x = w[:, :1] * bases[pick[:, 0]]
+    for j in (1, 2):
+        x += w[:, j : j + 1] * bases[pick[:, j]]
+    x = _unit(x)
+    x += rng.standard_normal(size=x.shape, dtype=np.float32) * np.float32(0.5 / np.sqrt(DIM))
+    return _unit(x)
+
+
+def corpus(bases: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Rows [start, stop) of the synthetic corpus (chunk c is ``synth(bases, CHUNK, 1000 + c)``)."""
+    out = []
+    for c in range(start // CHUNK, (stop - 1) // CHUNK + 1):
+        rows = synth(bases, CHUNK, 1000 + c)
+        lo, hi = max(start - c * CHUNK, 0), min(stop - c * CHUNK, CHUNK)
+        out.append(rows[lo:hi])
+    return np.concatenate(out)
+
+
+def near_duplicates(held: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Perturbed copies of random rows of ``held`` at cosine uniform in [0.85, 0.97]."""
+    x = held[rng.integers(0, len(held), n)]
+    other = held[rng.integers(0, len(held), n)]
+    c = rng.uniform(0.85, 0.97, n).astype(np.float32)[:, None]
+    u = _unit(other - np.sum(other * x, axis=1, keepdims=True) * x)
+    return _unit(c * x + np.sqrt(1 - c**2) * u)
+
+
+def queries(held: np.ndarray, real: np.ndarray, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    fresh_real = real[N_BASES:][rng.choice(N_REAL - N_BASES, n // 4, replace=n // 4 > 1000)]
+    return np.concatenate(
+        [
+            near_duplicates(held, n // 2, rng),
+            synth(real[:N_BASES], n - n // 2 - n // 4, seed + 7),
+            fresh_real,
+        ]
+    )
+
+
+def make_index(config: str, args: argparse.Namespace) -> VectorIndex:
+    if config == "flat":
+        return VectorIndex(DIM, ann_after=None)
+    return VectorIndex(DIM, ann_after=args.ann_after, nlist=args.nlist, nprobe=args.nprobe)
+
+
+class Stream:
+    """Curate candidates: half near duplicates of what is indexed, half fresh synthetic rows."""
+
+    def __init__(self, bases: np.ndarray, seed: int) -> None:
+        self.bases = bases
+        self.rng = np.random.default_rng(seed)
+        self.n = 0
+
+    def batch(self, held: np.ndarray, size: int) -> list[Candidate]:
+        half = size // 2
+        vecs = np.concatenate(
+            [
+                near_duplicates(held, half, self.rng),
+                synth(self.bases, size - half, int(self.rng.integers(1 << 30))),
+            ]
+        )
+        vecs = vecs[self.rng.permutation(size)]
+        out = []
+        for v in vecs:
+            self.n += 1
+            out.append(Candidate(f"{self.n:032x}", f"bench.curate/0/{self.n}", v))
+        return out
+
+
+def curate_rate(
+    index: VectorIndex,
+    exact: faiss.IndexFlatIP,
+    stream: Stream,
+    held: np.ndarray,
+    threshold: float,
+    seconds: float,
+) -> tuple[float, int, float]:
+    """Decisions/s of GreedyCurator on 128-candidate batches for about ``seconds`` (>= 3 batches).
+    The accepted vectors are mirrored into ``exact``."""
+    curator = GreedyCurator(index, threshold)
+    batches = [stream.batch(held, 128) for _ in range(400)]
+    decided, spent, accepted = 0, 0.0, 0
+    for i, batch in enumerate(batches):
+        t0 = time.perf_counter()
+        decisions = curator.decide(batch)
+        spent += time.perf_counter() - t0
+        decided += len(batch)
+        kept = [c.vector for c, d in zip(batch, decisions, strict=True) if d.accepted]
+        accepted += len(kept)
+        if kept:
+            exact.add(np.stack(kept))
+        if i >= 2 and spent >= seconds:
+            break
+    return decided / spent, decided, accepted / decided
+
+
+def held_rows(index: VectorIndex, bases: np.ndarray, size: int) -> np.ndarray:
+    """A sample of indexed corpus rows (near duplicates are made of these)."""
+    rng = np.random.default_rng(size)
+    rows = np.sort(rng.choice(size, min(size, 20_000), replace=False))
+    chunks = {}
+    out = np.empty((len(rows), DIM), dtype=np.float32)
+    for j, r in enumerate(rows):
+        c = int(r) // CHUNK
+        if c not in chunks:
+            chunks[c] = synth(bases, CHUNK, 1000 + c)
+        out[j] = chunks[c][int(r) - c * CHUNK]
+    return out
+
+
+def run(args: argparse.Namespace) -> None:
+    configure_faiss_threads(args.faiss_threads)
+    real = real_vectors()
+    bases = real[:N_BASES]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"# {stamp()} | {machine()} | load avg {os.getloadavg()[0]:.1f} (shared machine)")
+    print(
+        f"# faiss threads {args.faiss_threads}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}"
+        f", {args.queries} queries per size, threshold {args.threshold}"
+    )
+    head = f"{'config':<8} {'size':>9} {'dec/s':>8} {'recall@1':>9} {'agree':>7} {'B/vec':>6} {'build s':>8}"
+    print(head)
+    rows = []
+    for config in args.configs.split(","):
+        index = make_index(config, args)
+        exact = faiss.IndexFlatIP(DIM)
+        stream = Stream(bases, 99)
+        done, build = 0, 0.0
+        for size in sizes:
+            if config == "flat" and size > args.flat_max:
+                continue
+            for lo in range(done, size, 10_000):
+                chunk = corpus(bases, lo, min(lo + 10_000, size))
+                pids = np.random.default_rng(lo).bytes(16 * len(chunk))
+                ids = [pids[16 * i : 16 * i + 16].hex() for i in range(len(chunk))]
+                t0 = time.perf_counter()
+                index.add(chunk, ids, [f"bench.log/0/{lo + i}" for i in range(len(chunk))])
+                build += time.perf_counter() - t0
+                exact.add(chunk)
+            done = size
+            held = held_rows(index, bases, size)
+            q = queries(held, real, args.queries, seed=size)
+            true_sims, true_rows = exact.search(q, 1)
+            sims, _ = index.search(q, 1)
+            # recall@1 compares rows: map the approximate result back through the row order
+            got_rows = index._index.search(q, 1)[1] if index.kind != "flat" else true_rows
+            recall = float(np.mean(got_rows[:, 0] == true_rows[:, 0]))
+            agree = float(
+                np.mean((sims[:, 0] >= args.threshold) == (true_sims[:, 0] >= args.threshold))
+            )
+            rate, decided, acc = curate_rate(
+                index, exact, stream, held, args.threshold, args.seconds
+            )
+            bpv = index.memory_bytes() / len(index)
+            row = {
+                "date": stamp(),
+                "machine": machine(),
+                "load_avg": round(os.getloadavg()[0], 2),
+                "config": config,
+                "kind": index.kind,
+                "size": size,
+                "indexed": len(index),
+                "decisions_per_s": round(rate, 1),
+                "decided": decided,
+                "accepted_share": round(acc, 3),
+                "recall_at_1": round(recall, 4),
+                "decision_agreement": round(agree, 4),
+                "bytes_per_vector": round(bpv, 1),
+                "build_s": round(build, 1),
+                "switch_s": None
+                if index.switch_seconds is None
+                else round(index.switch_seconds, 1),
+                "ann_after": index.ann_after,
+                "nlist": index.nlist if index.kind != "flat" else None,
+                "nprobe": index.nprobe if index.kind != "flat" else None,
+                "faiss_threads": args.faiss_threads,
+                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+                "queries": args.queries,
+                "threshold": args.threshold,
+            }
+            rows.append(row)
+            print(
+                f"{config:<8} {size:>9,} {rate:>8.0f} {recall:>9.4f} {agree:>7.4f} {bpv:>6.0f} {build:>8.1f}",
+                flush=True,
+            )
+            if args.out:
+                with open(args.out, "a") as fh:
+                    fh.write(json.dumps(row) + "\n")
+        del index, exact
+    if args.out and args.plot:
+        plot(Path(args.out), Path(args.plot))
+
+
+def thread_probe(batch_sizes: list[int], seconds: float) -> None:
+    """One process: queries/s by thread count and batch size, flat 20k and ivf_sq8 100k."""
+    real = real_vectors()
+    bases = real[:N_BASES]
+    out = {}
+    for name, size, index in (
+        ("flat", 20_000, VectorIndex(DIM, ann_after=None)),
+        ("ivf_sq8", 100_000, VectorIndex(DIM)),
+    ):
+        x = corpus(bases, 0, size)
+        pid = np.random.default_rng(1).bytes(16 * size)
+        index.add(x, [pid[16 * i : 16 * i + 16].hex() for i in range(size)], ["t/0/0"] * size)
+        q = queries(x, real, 4096, seed=5)
+        for threads in (1, 2):
+            faiss.omp_set_num_threads(threads)
+            for b in batch_sizes:
+                n, t0 = 0, time.perf_counter()
+                while time.perf_counter() - t0 < seconds:
+                    lo = (n * b) % (len(q) - b)
+                    index.search(q[lo : lo + b], 2)
+                    n += 1
+                out[f"{name} threads={threads} batch={b}"] = n * b / (time.perf_counter() - t0)
+    print(json.dumps(out))
+
+
+def threads(args: argparse.Namespace) -> None:
+    print(f"# {stamp()} | {machine()} | load avg {os.getloadavg()[0]:.1f} (shared machine)")
+    print(f"{'index':<8} {'threads':>7} {'batch':>5} {'q/s default':>12} {'q/s PASSIVE':>12}")
+    results = {}
+    for policy in ("default", "PASSIVE"):
+        env = dict(os.environ)
+        env.pop("OMP_WAIT_POLICY", None)
+        if policy != "default":
+            env["OMP_WAIT_POLICY"] = policy
+        cmd = [sys.executable, __file__, "--thread-probe", "--seconds", str(args.seconds)]
+        done = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+        results[policy] = json.loads(done.stdout.strip().splitlines()[-1])
+    for key in results["default"]:
+        name, th, b = key.split()
+        d, p = results["default"][key], results["PASSIVE"][key]
+        print(f"{name:<8} {th.split('=')[1]:>7} {b.split('=')[1]:>5} {d:>12.0f} {p:>12.0f}")
+        if args.out:
+            with open(args.out, "a") as fh:
+                row = {"date": stamp(), "machine": machine(), "load_avg": os.getloadavg()[0]}
+                row |= {"probe": key, "qps_default": round(d, 1), "qps_passive": round(p, 1)}
+                fh.write(json.dumps(row) + "\n")
+
+
+def plot(src: Path, dst: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in src.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if "config" in r]
+    latest: dict[tuple[str, int], dict] = {}
+    for r in rows:
+        latest[(r["config"], r["size"])] = r
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    for config in sorted({c for c, _ in latest}):
+        pts = sorted((s, r) for (c, s), r in latest.items() if c == config)
+        xs = [s for s, _ in pts]
+        a1.plot(xs, [r["decisions_per_s"] for _, r in pts], "o-", label=config)
+        a2.plot(xs, [r["bytes_per_vector"] for _, r in pts], "o-", label=config)
+        for s, r in pts:
+            if r["kind"] != "flat":
+                a1.annotate(f"R@1 {r['recall_at_1']:.2f}", (s, r["decisions_per_s"]), fontsize=7)
+    a1.axhline(5000, color="grey", ls=":", lw=1)
+    a2.axhline(600, color="grey", ls=":", lw=1)
+    for ax, label in ((a1, "curate decisions/s (128-candidate batches)"), (a2, "bytes per vector")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("indexed vectors")
+        ax.set_ylabel(label)
+        ax.legend()
+        ax.grid(True, which="both", alpha=0.3)
+    r0 = rows[-1]
+    fig.suptitle(
+        f"VectorIndex, 384-d: flat vs IVF-SQ8 ({r0['machine'].split(',')[1].strip()}, shared, "
+        f"faiss threads {r0['faiss_threads']})",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(dst, dpi=110)
+    print(f"# wrote {dst}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10000,100000,300000,1000000")
+    ap.add_argument("--configs", default="flat,ivf_sq8")
+    ap.add_argument("--ann-after", type=int, default=DEFAULT_ANN_AFTER)
+    ap.add_argument("--nlist", type=int, default=DEFAULT_NLIST)
+    ap.add_argument("--nprobe", type=int, default=DEFAULT_NPROBE)
+    ap.add_argument("--queries", type=int, default=2048)
+    ap.add_argument("--threshold", type=float, default=0.85)
+    ap.add_argument("--seconds", type=float, default=3.0, help="time box per measurement")
+    ap.add_argument("--flat-max", type=int, default=1_000_000, help="largest size for flat")
+    ap.add_argument("--faiss-threads", type=int, default=1)
+    ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument("--plot", default=str(PLOT))
+    ap.add_argument("--plot-only", action="store_true")
+    ap.add_argument("--threads", action="store_true", help="measure OpenMP threads and policy")
+    ap.add_argument("--thread-probe", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.plot_only:
+        plot(Path(args.out), Path(args.plot))
+    elif args.thread_probe:
+        thread_probe([1, 16, 128], args.seconds)
+    elif args.threads:
+        threads(args)
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Near duplicates missed by semantic sharding, against one global index.
+
+    .venv/bin/python bench/sharding.py [--shards 2 4 8 16] [--threshold 0.85]
+
+Stream (shuffled, fixed seed): the public prompts the model can read (vectors cached by
+bench/train_centroids.py), a light edit (case, punctuation, transposed letters, filler words) of
+2,000 of them, and every paraphrase form of the generator's English templates. The greedy rule
+runs once over one global index and once with every prompt sent to its shard (one index per
+shard, as the curate stage does). A near duplicate is *missed* when the global run rejects it
+and the sharded run accepts it. Two shard keys are compared:
+- grouped: nearest of the 64 topic centroids, clusters grouped into N shards with no shard above
+  ``slack`` x the mean load (the deployed key; FLYWHEEL_SHARD_SLACK, default 2);
+- direct: nearest of N centroids trained directly on the same vectors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import faiss  # noqa: E402
+import numpy as np  # noqa: E402
+
+from bench.common import machine, stamp  # noqa: E402
+from bench.train_centroids import public_vectors  # noqa: E402
+from services.clusters import TopicModel  # noqa: E402
+from services.embedding import Embedder  # noqa: E402
+from services.generator import EN_TEMPLATES, _edit  # noqa: E402
+from services.text import normalize  # noqa: E402
+
+CACHE = Path(".flywheel/bench/sharding_extra.npz")
+
+
+def stream(seed: int) -> np.ndarray:
+    texts, vecs = public_vectors()
+    if CACHE.exists():
+        extra = np.load(CACHE)["vectors"]
+    else:
+        rng = random.Random(seed)
+        edits = [normalize(_edit(t, rng)) for t in rng.sample(texts, 2000)]
+        paras = [f.format(x=slot) for forms, slots in EN_TEMPLATES for slot in slots for f in forms]
+        emb = Embedder("", "onnx", Path(".flywheel") / "models", 16).setup()
+        extra = emb.encode(edits + paras)
+        np.savez(CACHE, vectors=extra)
+    allv = np.concatenate([vecs, extra]).astype(np.float32)
+    order = np.random.default_rng(seed).permutation(len(allv))
+    return allv[order]
+
+
+def greedy(vecs: np.ndarray, keys: np.ndarray, threshold: float) -> np.ndarray:
+    """Accepted mask of the greedy rule, with one flat index per key value."""
+    indexes: dict[int, faiss.IndexFlatIP] = {}
+    accepted = np.zeros(len(vecs), dtype=bool)
+    for i, (v, k) in enumerate(zip(vecs, keys, strict=True)):
+        idx = indexes.setdefault(int(k), faiss.IndexFlatIP(vecs.shape[1]))
+        best = idx.search(v[None], 1)[0][0][0] if idx.ntotal else -1.0
+        if best < threshold:
+            accepted[i] = True
+            idx.add(v[None])
+    return accepted
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shards", type=int, nargs="+", default=[2, 4, 8, 16])
+    ap.add_argument("--threshold", type=float, default=0.85)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--slack", type=float, nargs="+", default=[1.25, 2.0, 100.0])
+    args = ap.parse_args()
+    vecs = stream(args.seed)
+    topics = TopicModel.load()
+    clusters = topics.assign(vecs)
+    glob = greedy(vecs, np.zeros(len(vecs), dtype=np.int64), args.threshold)
+    dups = int((~glob).sum())
+    print(f"{stamp()} | {machine()} | topics {topics.version}")
+    print(f"stream {len(vecs)} prompts, threshold {args.threshold}: global index rejects {dups}")
+    print("shards  key                   missed  missed%  shard sizes (min/max share)")
+    for n in args.shards:
+        direct = faiss.Kmeans(vecs.shape[1], n, niter=30, seed=1234, spherical=True)
+        direct.train(vecs)
+        keyings = [(f"grouped, slack {x:g}", topics.shards(n, x)[clusters]) for x in args.slack]
+        keyings.append(("direct", np.argmax(vecs @ direct.centroids.T, axis=1)))
+        for name, keys in keyings:
+            acc = greedy(vecs, keys, args.threshold)
+            missed = int((acc & ~glob).sum())
+            share = np.bincount(keys, minlength=n) / len(keys)
+            print(
+                f"{n:6d}  {name:20s} {missed:6d}  {100 * missed / dups:6.2f}%  "
+                f"{share.min():.3f}/{share.max():.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

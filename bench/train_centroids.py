@@ -1,0 +1,100 @@
+"""Train the versioned topic centroids (services/data/topics-v1.npz) from public prompts.
+
+    .venv/bin/python bench/train_centroids.py [--k 64] [--out services/data/topics-v1.npz]
+
+Embeds the public prompts the model can read (../shared/data/public_prompts.jsonl, [UNK] share
+<= 0.3; vectors cached in .flywheel/bench/public_vectors.npz for bench/sharding.py), runs
+spherical k-means (FAISS, fixed seed) and stores the unit centroids with a few characteristic
+words per cluster (for dashboards). The file is committed: workers never train at run time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import faiss  # noqa: E402
+import numpy as np  # noqa: E402
+
+from bench.common import SHARED, machine, stamp  # noqa: E402
+from services.embedding import Embedder  # noqa: E402
+from services.text import normalize  # noqa: E402
+
+CACHE = Path(".flywheel/bench/public_vectors.npz")
+STOP = set(
+    "the a an and or of to in on for with is are be can you your me my i it this that what how "
+    "please write give make from as by at about into using use do does which who why when "
+    "between some its their them they we our not will would should could have has was were if "
+    "than then there these those one two each any all more most also so just like other".split()
+)
+
+
+def public_vectors() -> tuple[list[str], np.ndarray]:
+    if CACHE.exists():
+        data = np.load(CACHE, allow_pickle=False)
+        return [str(t) for t in data["texts"]], data["vectors"]
+    seen: dict[str, None] = {}
+    for line in SHARED.read_text().split("\n"):
+        if line.strip():
+            text = normalize(json.loads(line)["prompt"])
+            if text:
+                seen.setdefault(text, None)
+    texts = list(seen)
+    emb = Embedder("", "onnx", Path(".flywheel") / "models", 16).setup()
+    ratios = emb.unknown_token_ratio(texts)
+    texts = [t for t, r in zip(texts, ratios, strict=True) if r <= 0.3]
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    vecs = np.empty((len(texts), emb.dim), dtype=np.float32)
+    for start in range(0, len(order), 512):
+        rows = order[start : start + 512]
+        vecs[rows] = emb.encode([texts[i] for i in rows])
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(CACHE, texts=np.array(texts), vectors=vecs)
+    return texts, vecs
+
+
+def words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z][a-z+#]{2,}", text.lower()) if w not in STOP]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--k", type=int, default=64)
+    ap.add_argument("--out", default="services/data/topics-v1.npz")
+    args = ap.parse_args()
+    texts, vecs = public_vectors()
+    km = faiss.Kmeans(vecs.shape[1], args.k, niter=30, seed=1234, spherical=True, verbose=False)
+    km.train(vecs)
+    cents = km.centroids / np.linalg.norm(km.centroids, axis=1, keepdims=True)
+    assign = np.argmax(vecs @ cents.T, axis=1)
+    df = Counter(w for t in texts for w in set(words(t)))
+    labels = []
+    sizes = np.bincount(assign, minlength=args.k)
+    for c in range(args.k):
+        tf = Counter(w for i in np.flatnonzero(assign == c) for w in set(words(texts[i])))
+        top = sorted(tf, key=lambda w: -tf[w] * np.log(len(texts) / df[w]))[:3]
+        labels.append(" ".join(top))
+    np.savez(
+        args.out,
+        version=np.array("topics-v1"),
+        centroids=cents.astype(np.float32),
+        labels=np.array(labels),
+        weights=(sizes / sizes.sum()).astype(np.float32),
+    )
+    print(f"{stamp()} | {machine()}")
+    print(f"{len(texts)} readable public prompts -> {args.k} clusters -> {args.out}")
+    print(f"cluster sizes: min {sizes.min()} median {int(np.median(sizes))} max {sizes.max()}")
+    for c in np.argsort(-sizes)[:10]:
+        print(f"  {c:3d} {sizes[c]:5d}  {labels[c]}")
+
+
+if __name__ == "__main__":
+    main()
