@@ -104,11 +104,16 @@ def corpus(bases: np.ndarray, start: int, stop: int) -> np.ndarray:
 
 def near_duplicates(held: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """Perturbed copies of random rows of ``held`` at cosine uniform in [0.85, 0.97]."""
-    x = held[rng.integers(0, len(held), n)]
-    other = held[rng.integers(0, len(held), n)]
+    pick = rng.integers(0, len(held), n)
+    x = held[pick]
+    other = held[(pick + rng.integers(1, len(held), n)) % len(held)]  # another row
     c = rng.uniform(0.85, 0.97, n).astype(np.float32)[:, None]
-    u = _unit(other - np.sum(other * x, axis=1, keepdims=True) * x)
-    return _unit(c * x + np.sqrt(1 - c**2) * u)
+    u = other - np.sum(other * x, axis=1, keepdims=True) * x
+    flat = np.einsum("ij,ij->i", u, u) < 1e-8  # the other row is (nearly) the same vector
+    if flat.any():
+        g = rng.standard_normal(size=(int(flat.sum()), DIM), dtype=np.float32)
+        u[flat] = g - np.sum(g * x[flat], axis=1, keepdims=True) * x[flat]
+    return _unit(c * x + np.sqrt(1 - c**2) * _unit(u))
 
 
 def queries(held: np.ndarray, real: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -126,7 +131,7 @@ def queries(held: np.ndarray, real: np.ndarray, n: int, seed: int) -> np.ndarray
 def make_index(config: str, args: argparse.Namespace) -> VectorIndex:
     if config == "flat":
         return VectorIndex(DIM, ann_after=None)
-    return VectorIndex(DIM, ann_after=args.ann_after, nlist=args.nlist, nprobe=args.nprobe)
+    return VectorIndex(DIM, ann_after=args.ann_after, nlist=args.nlist)
 
 
 class Stream:
@@ -180,18 +185,67 @@ def curate_rate(
     return decided / spent, decided, accepted / decided
 
 
-def held_rows(index: VectorIndex, bases: np.ndarray, size: int) -> np.ndarray:
-    """A sample of indexed corpus rows (near duplicates are made of these)."""
+def held_rows(exact: faiss.IndexFlatIP, size: int) -> np.ndarray:
+    """A sample of 20,000 indexed corpus rows (near duplicates are made of these)."""
     rng = np.random.default_rng(size)
     rows = np.sort(rng.choice(size, min(size, 20_000), replace=False))
-    chunks = {}
-    out = np.empty((len(rows), DIM), dtype=np.float32)
-    for j, r in enumerate(rows):
-        c = int(r) // CHUNK
-        if c not in chunks:
-            chunks[c] = synth(bases, CHUNK, 1000 + c)
-        out[j] = chunks[c][int(r) - c * CHUNK]
-    return out
+    xb = faiss.rev_swig_ptr(exact.get_xb(), exact.ntotal * DIM).reshape(-1, DIM)
+    return np.array(xb[rows])
+
+
+def search_quality(
+    index: VectorIndex,
+    nprobe: int | None,
+    q: np.ndarray,
+    true_sims: np.ndarray,
+    true_rows: np.ndarray,
+    args: argparse.Namespace,
+) -> dict:
+    """Recall@1 and near-duplicate decision agreement of ``index.search`` against exact."""
+    if nprobe is not None:
+        index.nprobe = nprobe
+    sims, _ = index.search(q, 1)
+    # rows of ``index`` and ``exact`` are added in the same order: compare row numbers
+    got_rows = index._index.search(q, 1)[1]
+    th = args.threshold
+    return {
+        "recall_at_1": round(float(np.mean(got_rows[:, 0] == true_rows[:, 0])), 4),
+        "decision_agreement": round(
+            float(np.mean((sims[:, 0] >= th) == (true_sims[:, 0] >= th))), 4
+        ),
+        "true_duplicates": round(float(np.mean(true_sims[:, 0] >= th)), 3),
+    }
+
+
+def measure(
+    index: VectorIndex,
+    exact: faiss.IndexFlatIP,
+    stream: Stream,
+    held: np.ndarray,
+    args: argparse.Namespace,
+) -> dict:
+    """Curate decisions/s (the accepted are added to both indexes) and memory."""
+    rate, decided, acc = curate_rate(index, exact, stream, held, args.threshold, args.seconds)
+    flat = index.kind == "flat"
+    return {
+        "date": stamp(),
+        "machine": machine(),
+        "load_avg": round(os.getloadavg()[0], 2),
+        "kind": index.kind,
+        "indexed": len(index),
+        "decisions_per_s": round(rate, 1),
+        "decided": decided,
+        "accepted_share": round(acc, 3),
+        "bytes_per_vector": round(index.memory_bytes() / len(index), 1),
+        "switch_s": None if index.switch_seconds is None else round(index.switch_seconds, 1),
+        "ann_after": index.ann_after,
+        "nlist": None if flat else index.nlist,
+        "nprobe": None if flat else index.nprobe,
+        "faiss_threads": args.faiss_threads,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+        "queries": args.queries,
+        "threshold": args.threshold,
+    }
 
 
 def run(args: argparse.Namespace) -> None:
@@ -204,7 +258,10 @@ def run(args: argparse.Namespace) -> None:
         f"# faiss threads {args.faiss_threads}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}"
         f", {args.queries} queries per size, threshold {args.threshold}"
     )
-    head = f"{'config':<8} {'size':>9} {'dec/s':>8} {'recall@1':>9} {'agree':>7} {'B/vec':>6} {'build s':>8}"
+    head = (
+        f"{'config':<8} {'size':>9} {'kind':>8} {'nprobe':>6} {'dec/s':>8} {'recall@1':>9} "
+        f"{'agree':>7} {'B/vec':>6} {'build s':>8}"
+    )
     print(head)
     rows = []
     for config in args.configs.split(","):
@@ -224,54 +281,26 @@ def run(args: argparse.Namespace) -> None:
                 build += time.perf_counter() - t0
                 exact.add(chunk)
             done = size
-            held = held_rows(index, bases, size)
+            held = held_rows(exact, size)
             q = queries(held, real, args.queries, seed=size)
             true_sims, true_rows = exact.search(q, 1)
-            sims, _ = index.search(q, 1)
-            # recall@1 compares rows: map the approximate result back through the row order
-            got_rows = index._index.search(q, 1)[1] if index.kind != "flat" else true_rows
-            recall = float(np.mean(got_rows[:, 0] == true_rows[:, 0]))
-            agree = float(
-                np.mean((sims[:, 0] >= args.threshold) == (true_sims[:, 0] >= args.threshold))
-            )
-            rate, decided, acc = curate_rate(
-                index, exact, stream, held, args.threshold, args.seconds
-            )
-            bpv = index.memory_bytes() / len(index)
-            row = {
-                "date": stamp(),
-                "machine": machine(),
-                "load_avg": round(os.getloadavg()[0], 2),
-                "config": config,
-                "kind": index.kind,
-                "size": size,
-                "indexed": len(index),
-                "decisions_per_s": round(rate, 1),
-                "decided": decided,
-                "accepted_share": round(acc, 3),
-                "recall_at_1": round(recall, 4),
-                "decision_agreement": round(agree, 4),
-                "bytes_per_vector": round(bpv, 1),
-                "build_s": round(build, 1),
-                "switch_s": None
-                if index.switch_seconds is None
-                else round(index.switch_seconds, 1),
-                "ann_after": index.ann_after,
-                "nlist": index.nlist if index.kind != "flat" else None,
-                "nprobe": index.nprobe if index.kind != "flat" else None,
-                "faiss_threads": args.faiss_threads,
-                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
-                "queries": args.queries,
-                "threshold": args.threshold,
-            }
-            rows.append(row)
-            print(
-                f"{config:<8} {size:>9,} {rate:>8.0f} {recall:>9.4f} {agree:>7.4f} {bpv:>6.0f} {build:>8.1f}",
-                flush=True,
-            )
-            if args.out:
-                with open(args.out, "a") as fh:
-                    fh.write(json.dumps(row) + "\n")
+            probes = [None] if index.kind == "flat" else [int(p) for p in args.nprobes.split(",")]
+            quality = {p: search_quality(index, p, q, true_sims, true_rows, args) for p in probes}
+            for nprobe in probes:  # curate runs add vectors: after every quality measurement
+                if nprobe is not None:
+                    index.nprobe = nprobe
+                row = measure(index, exact, stream, held, args) | quality[nprobe]
+                row |= {"config": config, "size": size, "build_s": round(build, 1)}
+                rows.append(row)
+                print(
+                    f"{config:<8} {size:>9,} {row['kind']:>8} {nprobe or '':>6} "
+                    f"{row['decisions_per_s']:>8.0f} {row['recall_at_1']:>9.4f} "
+                    f"{row['decision_agreement']:>7.4f} {row['bytes_per_vector']:>6.0f} {build:>8.1f}",
+                    flush=True,
+                )
+                if args.out:
+                    with open(args.out, "a") as fh:
+                        fh.write(json.dumps(row) + "\n")
         del index, exact
     if args.out and args.plot:
         plot(Path(args.out), Path(args.plot))
@@ -333,15 +362,22 @@ def plot(src: Path, dst: Path) -> None:
 
     rows = [json.loads(line) for line in src.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if "config" in r]
-    latest: dict[tuple[str, int], dict] = {}
-    for r in rows:
-        latest[(r["config"], r["size"])] = r
+    series: dict[str, dict[int, dict]] = {}
+    probes = sorted({r["nprobe"] for r in rows if r["nprobe"] is not None})
+    for r in rows:  # the latest row per (series, size) wins
+        if r["config"] == "flat":
+            series.setdefault("flat (exact)", {})[r["size"]] = r
+        elif r["nprobe"] is not None:
+            series.setdefault(f"ivf_sq8 nprobe={r['nprobe']}", {})[r["size"]] = r
+        else:  # an IVF-configured index still below ann_after is flat: part of every curve
+            for p in probes:
+                series.setdefault(f"ivf_sq8 nprobe={p}", {})[r["size"]] = r
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-    for config in sorted({c for c, _ in latest}):
-        pts = sorted((s, r) for (c, s), r in latest.items() if c == config)
+    for label, by_size in sorted(series.items()):
+        pts = sorted(by_size.items())
         xs = [s for s, _ in pts]
-        a1.plot(xs, [r["decisions_per_s"] for _, r in pts], "o-", label=config)
-        a2.plot(xs, [r["bytes_per_vector"] for _, r in pts], "o-", label=config)
+        a1.plot(xs, [r["decisions_per_s"] for _, r in pts], "o-", label=label)
+        a2.plot(xs, [r["bytes_per_vector"] for _, r in pts], "o-", label=label)
         for s, r in pts:
             if r["kind"] != "flat":
                 a1.annotate(f"R@1 {r['recall_at_1']:.2f}", (s, r["decisions_per_s"]), fontsize=7)
@@ -371,7 +407,7 @@ def main() -> None:
     ap.add_argument("--configs", default="flat,ivf_sq8")
     ap.add_argument("--ann-after", type=int, default=DEFAULT_ANN_AFTER)
     ap.add_argument("--nlist", type=int, default=DEFAULT_NLIST)
-    ap.add_argument("--nprobe", type=int, default=DEFAULT_NPROBE)
+    ap.add_argument("--nprobes", default=str(DEFAULT_NPROBE), help="IVF nprobe values to measure")
     ap.add_argument("--queries", type=int, default=2048)
     ap.add_argument("--threshold", type=float, default=0.85)
     ap.add_argument("--seconds", type=float, default=3.0, help="time box per measurement")

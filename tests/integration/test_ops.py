@@ -161,10 +161,11 @@ def _check_dashboard(dom: str) -> None:
     import re
 
     assert 'data-refreshed="' in dom, dom[:2000]
-    for chart in ("lag-msgs", "lag-secs", "outcomes", "coverage"):
+    for chart in ("lag-msgs", "lag-secs", "outcomes", "coverage", "clusters"):
         m = re.search(rf'id="{chart}"[^>]*data-points="(\d+)"', dom)
         assert m and int(m.group(1)) > 0, chart
     assert "<path" in dom and "<rect" in dom
+    assert "of 64 clusters" in dom  # the diversity line of the quota window
 
 
 def test_status_turns_stall_when_a_consumer_stops_committing(fresh):
