@@ -1,6 +1,6 @@
 """Vector index at scale: curate decisions/s, recall and memory, exact (flat) vs IVF-SQ8.
 
-    .venv/bin/python bench/index.py [--sizes 10000,100000,300000,1000000] [--configs flat,ivf_sq8]
+    .venv/bin/python bench/index.py [--sizes 10000,100000,300000,1000000] [--configs flat,ivf_sq8,ivf_pq4fs_sq8]
     .venv/bin/python bench/index.py --threads     # FAISS OpenMP threads x OMP_WAIT_POLICY
     .venv/bin/python bench/index.py --plot-only   # docs/index.png from bench/index_results.jsonl
 
@@ -41,6 +41,7 @@ import numpy as np  # noqa: E402
 from bench.common import machine, public_prompts, stamp  # noqa: E402
 from services.index import (  # noqa: E402
     DEFAULT_ANN_AFTER,
+    DEFAULT_K_FACTOR,
     DEFAULT_NLIST,
     DEFAULT_NPROBE,
     Candidate,
@@ -131,7 +132,9 @@ def queries(held: np.ndarray, real: np.ndarray, n: int, seed: int) -> np.ndarray
 def make_index(config: str, args: argparse.Namespace) -> VectorIndex:
     if config == "flat":
         return VectorIndex(DIM, ann_after=None)
-    return VectorIndex(DIM, ann_after=args.ann_after, nlist=args.nlist)
+    return VectorIndex(
+        DIM, ann_after=args.ann_after, nlist=args.nlist, ann=config, k_factor=args.k_factor
+    )
 
 
 class Stream:
@@ -307,13 +310,13 @@ def run(args: argparse.Namespace) -> None:
 
 
 def thread_probe(batch_sizes: list[int], seconds: float) -> None:
-    """One process: queries/s by thread count and batch size, flat 20k and ivf_sq8 100k."""
+    """One process: queries/s by thread count and batch size, flat 20k and the default ANN 100k."""
     real = real_vectors()
     bases = real[:N_BASES]
     out = {}
     for name, size, index in (
         ("flat", 20_000, VectorIndex(DIM, ann_after=None)),
-        ("ivf_sq8", 100_000, VectorIndex(DIM)),
+        ("ann", 100_000, VectorIndex(DIM)),
     ):
         x = corpus(bases, 0, size)
         pid = np.random.default_rng(1).bytes(16 * size)
@@ -363,15 +366,18 @@ def plot(src: Path, dst: Path) -> None:
     rows = [json.loads(line) for line in src.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if "config" in r]
     series: dict[str, dict[int, dict]] = {}
-    probes = sorted({r["nprobe"] for r in rows if r["nprobe"] is not None})
+    probes: dict[str, set[int]] = {}
+    for r in rows:
+        if r["nprobe"] is not None:
+            probes.setdefault(r["config"], set()).add(r["nprobe"])
     for r in rows:  # the latest row per (series, size) wins
         if r["config"] == "flat":
             series.setdefault("flat (exact)", {})[r["size"]] = r
         elif r["nprobe"] is not None:
-            series.setdefault(f"ivf_sq8 nprobe={r['nprobe']}", {})[r["size"]] = r
-        else:  # an IVF-configured index still below ann_after is flat: part of every curve
-            for p in probes:
-                series.setdefault(f"ivf_sq8 nprobe={p}", {})[r["size"]] = r
+            series.setdefault(f"{r['config']} nprobe={r['nprobe']}", {})[r["size"]] = r
+        else:  # an ANN-configured index still below ann_after is flat: part of every curve
+            for p in sorted(probes.get(r["config"], ())):
+                series.setdefault(f"{r['config']} nprobe={p}", {})[r["size"]] = r
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     for label, by_size in sorted(series.items()):
         pts = sorted(by_size.items())
@@ -404,7 +410,8 @@ def plot(src: Path, dst: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000,300000,1000000")
-    ap.add_argument("--configs", default="flat,ivf_sq8")
+    ap.add_argument("--configs", default="flat,ivf_sq8,ivf_pq4fs_sq8", help="flat or an ANN kind")
+    ap.add_argument("--k-factor", type=int, default=DEFAULT_K_FACTOR)
     ap.add_argument("--ann-after", type=int, default=DEFAULT_ANN_AFTER)
     ap.add_argument("--nlist", type=int, default=DEFAULT_NLIST)
     ap.add_argument("--nprobes", default=str(DEFAULT_NPROBE), help="IVF nprobe values to measure")

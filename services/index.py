@@ -26,15 +26,16 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-# Defaults measured with bench/index.py (docs/index.md): 5k+ decisions/s at 1M vectors with
-# recall@1 >= 0.95 and ~460 bytes per vector all in.
-DEFAULT_ANN_AFTER = 50_000  # flat IP stays exact (and fast enough) up to here
-DEFAULT_NLIST = 2048  # IVF lists; training wants >= 39 vectors per list, so ann_after >= 39 * nlist
-DEFAULT_NPROBE = 16  # lists scanned per query
-DEFAULT_ANN = "ivf_sq8"
+# Defaults measured with bench/index.py (docs/index.md), 1M vectors, one FAISS thread, on a
+# shared 2-core machine: ivf_pq4fs_sq8 with nprobe 32 gave ~4,100 curate decisions/s at recall@1
+# 0.955 and ~550 bytes per vector all in (ivf_sq8: ~1,500/s at the same recall, ~445 bytes).
+DEFAULT_ANN_AFTER = 50_000  # exact up to here (~3,000 decisions/s at 10k, falling as 1/n)
+DEFAULT_NLIST = 4096  # IVF lists: ~250 vectors a list at 1M; k-means on the first 50k is enough
+DEFAULT_NPROBE = 32  # lists scanned per query
+DEFAULT_ANN = "ivf_pq4fs_sq8"
 ANN_KINDS = ("ivf_sq8", "ivf_pq4fs_sq8")
 DEFAULT_K_FACTOR = 64  # ivf_pq4fs_sq8: candidates re-ranked with 8-bit codes, per result
-SQ_RANGE_MARGIN = 0.1  # see _switch_to_ivf
+SQ_RANGE_MARGIN = 0.5  # see _switch_to_ivf
 SQ_SMALL_SAMPLE = 10_000
 TRAIN_PER_LIST = 64  # k-means sample: this many vectors per list, at most
 DEFAULT_FAISS_THREADS = 1  # see configure_faiss_threads
@@ -331,11 +332,13 @@ class VectorIndex:
         n_train = min(len(vectors), TRAIN_PER_LIST * self.nlist)
         sample = vectors[np.sort(rng.choice(len(vectors), n_train, replace=False))]
         # 8-bit codes span each dimension's range in the sample; a vector outside it is clipped,
-        # which can flip a decision. A small sample covers the range poorly: widen it (this
-        # costs precision, ~0.01 recall@1 at 1M, so not for the large samples of real use).
+        # which can flip a decision. A small sample covers the range poorly: widen it. Not for
+        # large samples: it costs precision (a 0.1 margin cost ~0.01 recall@1 at 1M vectors).
         if n_train < SQ_SMALL_SAMPLE:
-            refine = ivf.refine_index if isinstance(ivf, faiss.IndexRefine) else ivf
-            faiss.downcast_index(refine).sq.rangestat_arg = SQ_RANGE_MARGIN
+            sq: Any = faiss.downcast_index(
+                ivf.refine_index if isinstance(ivf, faiss.IndexRefine) else ivf
+            )
+            sq.sq.rangestat_arg = SQ_RANGE_MARGIN
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(os.cpu_count() or 1)  # a one-off: use every core
         try:
@@ -357,6 +360,7 @@ class VectorIndex:
         )
 
     def _new_ann(self) -> Any:
+        index: Any
         if self.ann == "ivf_sq8":
             quantizer = faiss.IndexFlatIP(self.dim)
             index = faiss.IndexIVFScalarQuantizer(
@@ -399,7 +403,7 @@ class VectorIndex:
         idx = self._index
         if self.kind == "flat":
             return int(idx.ntotal) * self.dim * 4
-        ivf = faiss.extract_index_ivf(idx)
+        ivf: Any = faiss.extract_index_ivf(idx)
         invlists = ivf.invlists
         sizes = np.array([invlists.list_size(i) for i in range(ivf.nlist)], dtype=np.int64)
         centroids = ivf.nlist * (self.dim * 4 + 48)
@@ -408,7 +412,8 @@ class VectorIndex:
         # fast-scan lists hold blocks of 32 codes; the refine index keeps 8-bit codes in row order
         blocks = (sizes + 31) // 32
         pq = int(blocks.sum() * 32 * ivf.code_size + sizes.sum() * 8)
-        refine = int(idx.ntotal) * faiss.downcast_index(idx.refine_index).code_size
+        sq: Any = faiss.downcast_index(idx.refine_index)
+        refine = int(idx.ntotal) * sq.code_size
         return pq + refine + centroids
 
     def state(self) -> dict[str, bytes]:

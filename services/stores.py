@@ -71,6 +71,7 @@ class RedisVectorLog:
         self.prefix = f"{namespace}:vectors:"
         self.dim = dim
         self._vec_bytes = 4 * dim
+        self._snapshotted: dict[str, int] = {}  # name -> position of the last snapshot seen
 
     def _key(self, name: str) -> str:
         return self.prefix + name
@@ -145,7 +146,19 @@ class RedisVectorLog:
         previous = await self.redis.set(self._snap_key(name), pos, get=True)
         if previous is not None and int(previous) != pos:
             await self.redis.unlink(self._snap_key(name, int(previous)))
+        self._snapshotted[name] = pos
         return pos
+
+    async def maybe_snapshot(self, name: str, index: VectorIndex, every: int) -> bool:
+        """``snapshot`` once the index holds ``every`` entries more than the last snapshot
+        (same precondition as ``snapshot``); True when it wrote one."""
+        last = self._snapshotted.get(name)
+        if last is None:
+            last = self._snapshotted[name] = await self.snapshot_position(name)
+        if len(index) - last < every:
+            return False
+        await self.snapshot(name, index)
+        return True
 
     async def snapshot_position(self, name: str) -> int:
         """Log position the current snapshot covers; 0 without one."""
@@ -171,4 +184,5 @@ class RedisVectorLog:
         faiss_parts = sorted(k for k in fields if k.startswith("faiss:"))
         fields["faiss"] = b"".join(fields.pop(k) for k in faiss_parts)
         await asyncio.to_thread(index.load_state, fields)
+        self._snapshotted[name] = pos
         return len(index)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from services.index import (
+    ANN_KINDS,
     Candidate,
     GreedyCurator,
     VectorIndex,
@@ -37,17 +38,22 @@ def owners(start: int, n: int) -> list[str]:
     return [f"t.curate/{i % 3}/{i}" for i in range(start, start + n)]
 
 
+@pytest.fixture(params=ANN_KINDS)
+def ann(request) -> str:
+    return request.param
+
+
 def small_ivf(**kw) -> VectorIndex:
     return VectorIndex(DIM, **({"ann_after": 300, "nlist": 8, "nprobe": 3} | kw))
 
 
-def test_switches_to_ivf_past_ann_after_and_agrees_with_exact_search():
+def test_switches_to_ivf_past_ann_after_and_agrees_with_exact_search(ann):
     x = clustered(1000, 0)
-    index = small_ivf()
+    index = small_ivf(ann=ann)
     index.add(x[:300], pids(0, 300), owners(0, 300))
     assert index.kind == "flat" and len(index) == 300  # not past ann_after yet
     index.add(x[300:320], pids(300, 20), owners(300, 20))
-    assert index.kind == "ivf_sq8" and len(index) == 320 and index.switch_seconds is not None
+    assert index.kind == ann and len(index) == 320 and index.switch_seconds is not None
     index.add(x[320:], pids(320, 680), owners(320, 680))
     exact = faiss.IndexFlatIP(DIM)
     exact.add(x)
@@ -64,13 +70,13 @@ def test_switches_to_ivf_past_ann_after_and_agrees_with_exact_search():
     assert index.memory_bytes() < VectorIndex(DIM, ann_after=None).memory_bytes() + 1000 * DIM * 4
 
 
-def test_owners_and_membership_survive_the_switch():
+def test_owners_and_membership_survive_the_switch(ann):
     x = clustered(400, 2)
-    index = small_ivf()
+    index = small_ivf(ann=ann)
     index.add(x[:250], pids(0, 250), owners(0, 250))
     before = {p: index.owners.get(p) for p in pids(0, 250)}
     index.add(x[250:], pids(250, 150), owners(250, 150))
-    assert index.kind == "ivf_sq8"
+    assert index.kind == ann
     assert {p: index.owners.get(p) for p in pids(0, 250)} == before
     assert all(p in index for p in pids(0, 400))
     assert index.owners[pids(399, 1)[0]] == "t.curate/0/399"
@@ -139,7 +145,7 @@ def curate(index: VectorIndex, x: np.ndarray, threshold: float) -> list[bool]:
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_curator_on_ivf_equals_greedy_reference_on_clear_cut_data(seed):
+def test_curator_on_ivf_equals_greedy_reference_on_clear_cut_data(seed, ann):
     rng = np.random.default_rng(seed + 100)
     spread = rng.normal(size=(400, DIM))  # random directions: cosines well below 0.9
     spread /= np.linalg.norm(spread, axis=1, keepdims=True)
@@ -147,18 +153,18 @@ def test_curator_on_ivf_equals_greedy_reference_on_clear_cut_data(seed):
     reference = greedy_reference(x, 0.9)
     assert 400 < sum(reference) < len(reference)
     # every list scanned: the only approximation left is the 8-bit codes
-    exhaustive = VectorIndex(DIM, ann_after=200, nlist=8, nprobe=8)
-    assert curate(exhaustive, x, 0.9) == reference and exhaustive.kind == "ivf_sq8"
+    exhaustive = VectorIndex(DIM, ann_after=200, nlist=8, nprobe=8, ann=ann)
+    assert curate(exhaustive, x, 0.9) == reference and exhaustive.kind == ann
     # 3 of 8 lists: a copy may sit in a cell that is not probed (what bench/index.py measures)
-    probed = curate(VectorIndex(DIM, ann_after=200, nlist=8, nprobe=3), x, 0.9)
+    probed = curate(VectorIndex(DIM, ann_after=200, nlist=8, nprobe=3, ann=ann), x, 0.9)
     assert np.mean(np.array(probed) == np.array(reference)) >= 0.98
 
 
-def test_state_round_trip_of_both_kinds():
+def test_state_round_trip_of_every_kind(ann):
     x = clustered(600, 5)
-    for index in (VectorIndex(DIM, ann_after=None), small_ivf()):
+    for index in (VectorIndex(DIM, ann_after=None), small_ivf(ann=ann)):
         index.add(x[:500], pids(0, 500), owners(0, 500))
-        copy = VectorIndex(DIM, ann_after=300, nlist=8, nprobe=3)
+        copy = small_ivf(ann=ann)
         copy.load_state(index.state())
         assert (copy.kind, len(copy), copy.ids) == (index.kind, len(index), index.ids)
         assert copy.owners_of(pids(0, 500)) == owners(0, 500)
@@ -166,7 +172,7 @@ def test_state_round_trip_of_both_kinds():
         s2, i2 = copy.search(x[500:], 2)
         assert i1 == i2 and np.allclose(s1, s2)
         copy.add(x[500:], pids(500, 100), owners(500, 100))  # keeps growing after a restore
-        assert len(copy) == 600 and copy.kind == "ivf_sq8"
+        assert len(copy) == 600 and copy.kind == ann
 
 
 def test_configure_faiss_threads(monkeypatch):
@@ -234,7 +240,7 @@ class FakePipeline:
         return [op() for op in self.ops]
 
 
-def test_vector_log_snapshot_then_tail_replay_equals_full_replay(monkeypatch):
+def test_vector_log_snapshot_then_tail_replay_equals_full_replay(monkeypatch, ann):
     monkeypatch.setattr(RedisVectorLog, "SNAPSHOT_PART", 10_000)  # several faiss:* parts
     x = clustered(700, 7)
     redis = FakeRedis()
@@ -242,8 +248,8 @@ def test_vector_log_snapshot_then_tail_replay_equals_full_replay(monkeypatch):
 
     async def scenario():
         await vlog.append("en", list(zip(pids(0, 500), x[:500], owners(0, 500), strict=True)))
-        live = small_ivf()
-        assert await vlog.sync("en", live, chunk=64) == 500 and live.kind == "ivf_sq8"
+        live = small_ivf(ann=ann)
+        assert await vlog.sync("en", live, chunk=64) == 500 and live.kind == ann
         assert await vlog.snapshot("en", live) == 500
         await vlog.append(
             "en", list(zip(pids(500, 100), x[500:600], owners(500, 100), strict=True))
@@ -252,14 +258,17 @@ def test_vector_log_snapshot_then_tail_replay_equals_full_replay(monkeypatch):
         assert await vlog.snapshot("en", live) == 600  # replaces the first snapshot
         assert list(redis.hashes) == ["t:vectors:snap:en:600"]
         await vlog.append("en", list(zip(pids(600, 100), x[600:], owners(600, 100), strict=True)))
-        cold = small_ivf()
+        cold = small_ivf(ann=ann)
         assert await vlog.sync("en", cold) == 700  # 600 from the snapshot, 100 replayed
         assert await vlog.snapshot_position("en") == 600
         await vlog.sync("en", live)
+        assert not await vlog.maybe_snapshot("en", live, every=200)  # 700 - 600 < 200
+        assert await vlog.maybe_snapshot("en", live, every=100)
+        assert await RedisVectorLog(redis, "t", DIM).snapshot_position("en") == 700  # type: ignore[arg-type]
         return live, cold
 
     live, cold = asyncio.run(scenario())
-    assert cold.kind == "ivf_sq8" and cold.ids == live.ids == pids(0, 700)
+    assert cold.kind == ann and cold.ids == live.ids == pids(0, 700)
     assert cold.owners_of(pids(0, 700)) == owners(0, 700)
     s1, i1 = live.search(x[::7], 2)
     s2, i2 = cold.search(x[::7], 2)
@@ -281,3 +290,15 @@ def test_vector_log_without_snapshot_replays_everything():
     assert index.ids == pids(0, 50) and index.owners_of(pids(0, 50)) == owners(0, 50)
     sims, ids = index.search(x[:3], 1)
     assert [i[0] for i in ids] == pids(0, 3) and np.allclose(sims[:, 0], 1.0, atol=1e-5)
+
+
+def test_memory_per_vector_of_the_approximate_kinds_is_far_below_flat(ann):
+    x = clustered(3000, 9)
+    flat, approx = VectorIndex(DIM, ann_after=None), small_ivf(ann=ann, nlist=16)
+    for index in (flat, approx):
+        index.add(x, pids(0, 3000), owners(0, 3000))
+    assert flat.memory_bytes() / 3000 > DIM * 4
+    # codes (DIM bytes, plus DIM/4 for the PQ kind) + 8-byte list id + ~30 bytes of bookkeeping
+    assert approx.memory_bytes() / 3000 < DIM * 1.25 + 8 + 60
+    with pytest.raises(ValueError):
+        VectorIndex(DIM, ann="hnsw")
