@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -129,6 +131,21 @@ def _summary(console: Console, s: Settings, n: int, out: Outputs) -> int:
     table.add_row("dead-lettered (chat.events.dlq)", str(len(out.dlq)))
     table.add_row("accounted / missing / twice", f"{out.total} / {len(missing)} / {len(dup_src)}")
     table.add_row("duplicate prompt_ids accepted", str(len(dup_pid)))
+    clusters = Counter(r["cluster"] for r in out.accepted if r.get("cluster") is not None)
+    if clusters:
+        top = clusters.most_common(1)[0][1] / sum(clusters.values())
+        bits = -sum(
+            c / sum(clusters.values()) * math.log2(c / sum(clusters.values()))
+            for c in clusters.values()
+        )
+        table.add_row(
+            "topic clusters covered / entropy / top share",
+            f"{len(clusters)} of 64 / {bits:.2f} bits / {100 * top:.1f} %",
+        )
+    synthetic = sum(r["source"] == "synthetic" for r in out.accepted)
+    table.add_row(
+        "synthetic share of accepted", f"{100 * synthetic / max(1, len(out.accepted)):.1f} %"
+    )
     table.add_row("throughput (first input -> last output)", f"{n / span_s:.1f} events/s")
     table.add_row(
         "latency p50 / p99 (produce -> output)",
@@ -137,7 +154,7 @@ def _summary(console: Console, s: Settings, n: int, out: Outputs) -> int:
     console.print(table)
 
     sample = Table(title="a few accepted prompts", show_header=True)
-    for col in ("prompt_id", "lang", "novelty", "nearest sim", "text"):
+    for col in ("prompt_id", "lang", "cluster", "q x d", "novelty", "nearest sim", "text"):
         sample.add_column(col)
     for rec in out.accepted[:: max(1, len(out.accepted) // 8)][:8]:
         near = rec["nearest"]["similarity"] if rec["nearest"] else None
@@ -145,9 +162,11 @@ def _summary(console: Console, s: Settings, n: int, out: Outputs) -> int:
         sample.add_row(
             rec["prompt_id"][:12],
             rec["lang"],
+            "-" if rec.get("cluster") is None else str(rec["cluster"]),
+            f"{(rec['scores'].get('quality') or 0) * (rec['scores'].get('difficulty') or 0):.2f}",
             "-" if nov is None else f"{nov:.2f}",
             "-" if near is None else f"{near:.2f}",
-            rec["text"][:70],
+            rec["text"][:60],
         )
     console.print(sample)
     ok = not missing and not dup_src and not dup_pid and out.total == n
