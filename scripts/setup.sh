@@ -6,12 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: redis-server (the embedded stack); with --test also chromium (the dashboard's
-# browser test) and kcat (a non-Python consumer of the curated topic).
+# browser test), kcat and node/npm (non-Python consumers of the curated topic: docs/interop.md).
 missing=""
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing="$missing redis-server"
 if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
   command -v kcat >/dev/null 2>&1 || missing="$missing kcat"
+  command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 fi
 if [ -n "$missing" ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -31,6 +32,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q torch==2.13.0
   .venv/bin/pip install -q -e ".[dev]"
   touch "$stamp"
+fi
+# A non-Python Kafka client (kafkajs, pinned in clients/node/package-lock.json) for
+# tests/integration/test_interop_node.py; the test skips without it.
+if [ "${1:-}" = "--test" ] && command -v npm >/dev/null 2>&1; then
+  if [ ! -f clients/node/node_modules/.package-lock.json ] \
+     || [ clients/node/package-lock.json -nt clients/node/node_modules/.package-lock.json ]; then
+    (cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 fi
 # With --test: a real Label Studio in its own virtualenv (.flywheel/label-studio; its Django
 # pins must not meet ours) for tests/integration/test_label_studio.py.
