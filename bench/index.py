@@ -365,41 +365,56 @@ def plot(src: Path, dst: Path) -> None:
 
     rows = [json.loads(line) for line in src.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if "config" in r]
-    series: dict[str, dict[int, dict]] = {}
-    probes: dict[str, set[int]] = {}
+
+    def label(config: str, nprobe: int | None, threads: int) -> str:
+        name = "flat (exact)" if config == "flat" else f"{config} nprobe={nprobe}"
+        return name + ("" if threads == 1 else f", {threads} threads")
+
+    probes: dict[tuple[str, int], set[int]] = {}
     for r in rows:
         if r["nprobe"] is not None:
-            probes.setdefault(r["config"], set()).add(r["nprobe"])
+            probes.setdefault((r["config"], r["faiss_threads"]), set()).add(r["nprobe"])
+    speed: dict[str, dict[int, dict]] = {}
+    memory: dict[str, dict[int, float]] = {}
     for r in rows:  # the latest row per (series, size) wins
-        if r["config"] == "flat":
-            series.setdefault("flat (exact)", {})[r["size"]] = r
-        elif r["nprobe"] is not None:
-            series.setdefault(f"{r['config']} nprobe={r['nprobe']}", {})[r["size"]] = r
-        else:  # an ANN-configured index still below ann_after is flat: part of every curve
-            for p in sorted(probes.get(r["config"], ())):
-                series.setdefault(f"{r['config']} nprobe={p}", {})[r["size"]] = r
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-    for label, by_size in sorted(series.items()):
+        key = (r["config"], r["faiss_threads"])
+        ps: list[int | None] = [r["nprobe"]]
+        if r["nprobe"] is None and key in probes:
+            ps = list(sorted(probes[key]))
+        for p in ps:
+            speed.setdefault(label(r["config"], p, r["faiss_threads"]), {})[r["size"]] = r
+        memory.setdefault(r["config"], {})[r["size"]] = r["bytes_per_vector"]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for name, by_size in sorted(speed.items()):
         pts = sorted(by_size.items())
-        xs = [s for s, _ in pts]
-        a1.plot(xs, [r["decisions_per_s"] for _, r in pts], "o-", label=label)
-        a2.plot(xs, [r["bytes_per_vector"] for _, r in pts], "o-", label=label)
+        a1.plot([s for s, _ in pts], [r["decisions_per_s"] for _, r in pts], "o-", label=name)
         for s, r in pts:
-            if r["kind"] != "flat":
-                a1.annotate(f"R@1 {r['recall_at_1']:.2f}", (s, r["decisions_per_s"]), fontsize=7)
+            if r["kind"] != "flat" and r["nprobe"] == 32:
+                a1.annotate(
+                    f"R@1 {r['recall_at_1']:.3f}",
+                    (s, r["decisions_per_s"]),
+                    fontsize=7,
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                )
+    for config, sizes in sorted(memory.items()):
+        mem = sorted(sizes.items())
+        a2.plot([s for s, _ in mem], [b for _, b in mem], "o-", label=config)
     a1.axhline(5000, color="grey", ls=":", lw=1)
     a2.axhline(600, color="grey", ls=":", lw=1)
-    for ax, label in ((a1, "curate decisions/s (128-candidate batches)"), (a2, "bytes per vector")):
+    for ax, ylabel in (
+        (a1, "curate decisions/s (128-candidate batches)"),
+        (a2, "bytes per vector, all in"),
+    ):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("indexed vectors")
-        ax.set_ylabel(label)
-        ax.legend()
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=7)
         ax.grid(True, which="both", alpha=0.3)
-    r0 = rows[-1]
+    cpu = rows[-1]["machine"].split(",")[1].strip()
     fig.suptitle(
-        f"VectorIndex, 384-d: flat vs IVF-SQ8 ({r0['machine'].split(',')[1].strip()}, shared, "
-        f"faiss threads {r0['faiss_threads']})",
+        f"VectorIndex (384-d, ANN switch at 50k): exact vs IVF; {cpu}, shared with other jobs",
         fontsize=10,
     )
     fig.tight_layout()

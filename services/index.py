@@ -26,12 +26,12 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-# Defaults measured with bench/index.py (docs/index.md), 1M vectors, one FAISS thread, on a
-# shared 2-core machine: ivf_pq4fs_sq8 with nprobe 32 gave ~4,100 curate decisions/s at recall@1
-# 0.955 and ~550 bytes per vector all in (ivf_sq8: ~1,500/s at the same recall, ~445 bytes).
+# Defaults measured with bench/index.py (docs/index.md) at 1M vectors on a shared 2-core machine:
+# ivf_pq4fs_sq8 with nprobe 64 gave ~3,500 curate decisions/s with one FAISS thread (~5,250 with
+# two) at recall@1 0.96 and ~550 bytes per vector all in (ivf_sq8: ~900/s, ~445 bytes).
 DEFAULT_ANN_AFTER = 50_000  # exact up to here (~3,000 decisions/s at 10k, falling as 1/n)
 DEFAULT_NLIST = 4096  # IVF lists: ~250 vectors a list at 1M; k-means on the first 50k is enough
-DEFAULT_NPROBE = 32  # lists scanned per query
+DEFAULT_NPROBE = 64  # lists scanned per query: 32 gave recall@1 0.946-0.955 at 1M, too close
 DEFAULT_ANN = "ivf_pq4fs_sq8"
 ANN_KINDS = ("ivf_sq8", "ivf_pq4fs_sq8")
 DEFAULT_K_FACTOR = 64  # ivf_pq4fs_sq8: candidates re-ranked with 8-bit codes, per result
