@@ -67,6 +67,7 @@ class Runtime:
         """Counters and index sizes to Redis for the ops API; recent accepted prompts (already
         redacted) to a capped list. Called after batches and by a timer."""
         sizes = {name: len(ix) for name, ix in self.curate.indexes.items()}
+        sizes.update({name: len(ix) for name, ix in self.curate.lexical.items()})
         for name, size in sizes.items():
             INDEX_SIZE.labels(name).set(size)
         ns = self.s.namespace
