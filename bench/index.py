@@ -1,4 +1,4 @@
-"""Vector index at scale: curate decisions/s, recall and memory, exact (flat) vs IVF-SQ8.
+"""Vector index at scale: curate decisions/s, recall and memory, exact (flat) vs IVF kinds.
 
     .venv/bin/python bench/index.py [--sizes 10000,100000,300000,1000000] [--configs flat,ivf_sq8,ivf_pq4fs_sq8]
     .venv/bin/python bench/index.py --threads     # FAISS OpenMP threads x OMP_WAIT_POLICY
@@ -9,9 +9,9 @@ Vectors (docs/index.md has the reasoning):
   .flywheel/bench/index_real_en_8000.npy; rows 0-6,999 are the *bases*, 7,000-7,999 held out.
 - corpus row: normalize(sum_j w_j b_j) with 3 random bases b_j and Dirichlet(0.5, 0.5, 0.5)
   weights, plus Gaussian noise of norm ~0.5 (sigma 0.5/sqrt(384) per dimension), normalized
-  again. Generated in 100,000-row chunks with seed = chunk number, so a size is a prefix.
-  At 8,000 rows its nearest-neighbour cosines (p10/p50/p90 0.55/0.68/0.78) and mean pairwise
-  cosine (0.30) are close to the real prompts' (0.52/0.70/0.79, 0.26).
+  again. Generated in 100,000-row chunks with seed 1000 + chunk number, so a size is a prefix.
+  At 8,000 rows its nearest-neighbour cosines (p10/p50/p90 0.56/0.69/0.79) and mean pairwise
+  cosine (0.28) are close to the real prompts' (0.52/0.70/0.79, 0.26).
 - queries, per size: 1/2 near duplicates (q = c x + sqrt(1-c^2) u, x an indexed row, c uniform
   in [0.85, 0.97], u the unit part of another indexed row orthogonal to x, so cos(q, x) = c),
   1/4 fresh synthetic rows (not indexed), 1/4 held-out real prompts.
@@ -389,7 +389,7 @@ def plot(src: Path, dst: Path) -> None:
         pts = sorted(by_size.items())
         a1.plot([s for s, _ in pts], [r["decisions_per_s"] for _, r in pts], "o-", label=name)
         for s, r in pts:
-            if r["kind"] != "flat" and r["nprobe"] == 32:
+            if r["kind"] != "flat" and r["nprobe"] == DEFAULT_NPROBE:
                 a1.annotate(
                     f"R@1 {r['recall_at_1']:.3f}",
                     (s, r["decisions_per_s"]),

@@ -184,6 +184,11 @@ class CurateStage:
                     vec_entries[name].append((d.prompt_id, vecs[j], group[j].src))
                     acc[d.prompt_id] = encode_accepted(group[j].cluster, vecs[j])
         await self._commit(vec_entries, sig_entries, acc, win)
+        if self.s.index_snapshot_every:
+            for name in vec_entries:  # the index now holds exactly its log: a valid snapshot
+                await self.vectors.maybe_snapshot(
+                    name, self.indexes[name], self.s.index_snapshot_every
+                )
         self._observe(win)
         return outs + [self._emit(msg, item, verdicts[i]) for i, (msg, item) in enumerate(items)]
 

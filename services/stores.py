@@ -121,10 +121,14 @@ class RedisVectorLog:
             )
             if not raw:
                 break
-            pids, vecs, owners = self.decode(raw)
-            index.add_raw(vecs, pids, owners)
+            # off the event loop: adding may train the approximate index (seconds, once)
+            await asyncio.to_thread(self._add, index, raw)
             added += len(raw)
         return added
+
+    def _add(self, index: VectorIndex, raw: Sequence[bytes]) -> None:
+        pids, vecs, owners = self.decode(raw)
+        index.add_raw(vecs, pids, owners)
 
     async def snapshot(self, name: str, index: VectorIndex) -> int:
         """Store ``index`` as the snapshot of log entries ``[0, len(index))``; returns that position.

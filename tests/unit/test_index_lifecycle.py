@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 
 import faiss
 import numpy as np
@@ -222,7 +223,8 @@ class FakeRedis:
 
 class FakePipeline:
     def __init__(self, redis: FakeRedis) -> None:
-        self.redis, self.ops = redis, []
+        self.redis = redis
+        self.ops: list[Callable[[], object]] = []
 
     async def __aenter__(self):
         return self
