@@ -28,7 +28,7 @@ from bench.common import SHARED, machine, stamp  # noqa: E402
 from services.embedding import Embedder  # noqa: E402
 from services.text import normalize  # noqa: E402
 
-CACHE = Path(".flywheel/bench/public_vectors.npz")
+CACHE = Path(".flywheel/bench/public_vectors.npz")  # default model; other models get their own
 STOP = set(
     "the a an and or of to in on for with is are be can you your me my i it this that what how "
     "please write give make from as by at about into using use do does which who why when "
@@ -37,9 +37,10 @@ STOP = set(
 )
 
 
-def public_vectors() -> tuple[list[str], np.ndarray]:
-    if CACHE.exists():
-        data = np.load(CACHE, allow_pickle=False)
+def public_vectors(model: str = "") -> tuple[list[str], np.ndarray]:
+    cache = CACHE if not model else CACHE.with_name(f"public_vectors-{Path(model).name}.npz")
+    if cache.exists():
+        data = np.load(cache, allow_pickle=False)
         return [str(t) for t in data["texts"]], data["vectors"]
     seen: dict[str, None] = {}
     for line in SHARED.read_text().split("\n"):
@@ -48,7 +49,7 @@ def public_vectors() -> tuple[list[str], np.ndarray]:
             if text:
                 seen.setdefault(text, None)
     texts = list(seen)
-    emb = Embedder("", "onnx", Path(".flywheel") / "models", 16).setup()
+    emb = Embedder(model, "onnx", Path(".flywheel") / "models", 16).setup()
     ratios = emb.unknown_token_ratio(texts)
     texts = [t for t, r in zip(texts, ratios, strict=True) if r <= 0.3]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -56,8 +57,8 @@ def public_vectors() -> tuple[list[str], np.ndarray]:
     for start in range(0, len(order), 512):
         rows = order[start : start + 512]
         vecs[rows] = emb.encode([texts[i] for i in rows])
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(CACHE, texts=np.array(texts), vectors=vecs)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, texts=np.array(texts), vectors=vecs)
     return texts, vecs
 
 
@@ -69,8 +70,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--k", type=int, default=64)
     ap.add_argument("--out", default="services/data/topics-v1.npz")
+    ap.add_argument("--model", default="", help="local sentence-transformers model (default: ours)")
     args = ap.parse_args()
-    texts, vecs = public_vectors()
+    texts, vecs = public_vectors(args.model)
     km = faiss.Kmeans(vecs.shape[1], args.k, niter=30, seed=1234, spherical=True, verbose=False)
     km.train(vecs)
     cents = km.centroids / np.linalg.norm(km.centroids, axis=1, keepdims=True)

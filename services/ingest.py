@@ -73,6 +73,13 @@ class IngestStage:
         self.s = settings
         self.topics = topics or TopicModel.load(settings.topics_path or None)
         self.shard_of = self.topics.shards(settings.curate_partitions, settings.shard_slack)
+        dim = getattr(embedder, "dim", 0)
+        if dim and dim != self.topics.dim:
+            raise ValueError(
+                f"the topic centroids ({self.topics.version}) are {self.topics.dim}-d, the model "
+                f"gives {dim}-d vectors: train centroids for this model (bench/train_centroids.py "
+                "--model ...) and set FLYWHEEL_TOPICS_PATH"
+            )
         self.seen = seen
         self.embedder = embedder
         self.guards = guards or Guards()
