@@ -41,11 +41,13 @@ def _take(stream: faust.StreamT, n: int, within: float) -> AsyncIterator[Sequenc
 
 
 def build_app(settings: Settings) -> faust.App:
+    datadir = settings.state_dir / "faust"
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
-        datadir=str(settings.state_dir / "faust" / "{conf.id}-data"),
+        datadir=str(datadir / "{conf.id}-data"),
         web_enabled=False,
         topic_disable_leader=True,
         producer_acks=-1,
