@@ -17,6 +17,7 @@ from services.embedding import Embedder
 from services.generator import ChatLogGenerator
 from services.quota import QuotaPolicy, RedisWindow
 from services.runner import InMsg
+from services.scoring import score
 from services.stores import RedisVectorLog
 from services.text import normalize, prompt_id
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
@@ -139,3 +140,42 @@ async def test_a_replayed_batch_changes_nothing(fresh, redis):
     assert {k: await redis.llen(k) for k in lengths} == lengths
     near = [src for src, label in first.items() if label == "rejected:near_duplicate"]
     assert len(near) >= 2  # the edits, English and Chinese (lexical path)
+
+
+async def test_within_a_batch_the_better_of_two_near_duplicates_is_kept(fresh, redis):
+    """Llama 3's order: of two near duplicates in one micro-batch, the one with the higher
+    quality x difficulty is decided first and kept, whatever the arrival order."""
+    emb = Embedder("", "onnx", fresh().state_dir / "models", 16).setup()
+    plain = "write a poem about the sea"
+    better = "Write a poem about the sea, in four rhyming stanzas."
+    vecs = emb.encode([normalize(plain), normalize(better)])
+    assert float(vecs[0] @ vecs[1]) >= 0.85  # near duplicates for the model
+
+    def msgs(s, texts_scores):  # noqa: ANN001, ANN202
+        out = []
+        for i, ((text, q, d), vec) in enumerate(zip(texts_scores, vecs, strict=True)):
+            item = CurateItem(
+                event_id=f"o-{i}",
+                prompt_id=prompt_id(normalize(text)),
+                text=normalize(text),
+                lang="en",
+                source="real",
+                user=None,
+                vector=base64.b64encode(vec.tobytes()).decode(),
+                cluster=0,
+                shard=0,
+                quality=q,
+                difficulty=d,
+                src=f"{s.topic_curate}/0/{i}",
+            )
+            out.append(InMsg(s.topic_curate, 0, i, None, item.model_dump_json().encode()))
+        return out
+
+    scored = [(plain, *score(plain, "en")), (better, *score(better, "en"))]
+    assert scored[1][1] * scored[1][2] > scored[0][1] * scored[0][2]
+    for ordered, kept in ((True, "o-1"), (False, "o-0")):
+        s = fresh(curate_partitions=1, quota_max_share=1.0, order_by_priority=ordered)
+        stage = CurateStage(s, redis, RedisVectorLog(redis, s.namespace, emb.dim), emb.dim)
+        outs = await stage.process(msgs(s, scored))
+        accepted = [json.loads(o.value)["event_id"] for o in outs if o.label == "accepted"]
+        assert accepted == [kept], (ordered, [o.label for o in outs])
