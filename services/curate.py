@@ -89,7 +89,6 @@ class CurateStage:
         self.blocklist = self._new_index()
         self.counts: Counter[str] = Counter()
         self.threshold = settings.near_dup_threshold  # the ops API may override it at run time
-        self.last_window: Window | None = None
 
     def _new_index(self) -> VectorIndex:
         s = self.s
@@ -234,7 +233,6 @@ class CurateStage:
             await pipe.execute()
 
     def _observe(self, win: Window) -> None:
-        self.last_window = win
         covered, entropy = win.coverage()
         CLUSTERS_COVERED.set(covered)
         CLUSTER_ENTROPY.set(entropy)

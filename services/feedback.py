@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
@@ -117,6 +117,7 @@ class FeedbackOutcome:
     unknown_label: int = 0
     unknown_prompt: int = 0  # prompt not (or no longer) known: counted globally only
     blocked: int = 0  # new vectors in the blocklist index
+    weights: dict[int, float] = field(default_factory=dict)  # recomputed weights, if any
 
 
 class FeedbackStore:
@@ -167,7 +168,7 @@ class FeedbackStore:
             if res.label.strip().lower() in BLOCK_LABELS:
                 out.blocked += await self._block(res.prompt_id, vec)
         if touched:
-            await self._reweigh(touched)
+            out.weights = await self._reweigh(touched)
         return out
 
     async def _block(self, pid: str, vec: np.ndarray | None) -> int:
@@ -181,14 +182,14 @@ class FeedbackStore:
         raw = await self.redis.hgetall(self.counts_key)
         return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
 
-    async def _reweigh(self, clusters: set[int]) -> None:
+    async def _reweigh(self, clusters: set[int]) -> dict[int, float]:
         # Every cluster's weight depends on the global rate: recompute all known clusters.
         counts = await self.counts()
         known = {int(k.split(":")[0]) for k in counts if not k.startswith("all:")} | clusters
         known.discard(NO_CLUSTER)
         p = self.policy
         weights = {
-            str(c): round(
+            c: round(
                 cluster_weight(
                     counts.get(f"{c}:pos", 0),
                     counts.get(f"{c}:neg", 0),
@@ -203,7 +204,8 @@ class FeedbackStore:
             for c in known
         }
         if weights:
-            await self.redis.hset(self.weights_key, mapping=weights)  # type: ignore[arg-type]
+            await self.redis.hset(self.weights_key, mapping={str(c): w for c, w in weights.items()})
+        return weights
 
 
 async def load_weights(redis: aioredis.Redis, namespace: str) -> dict[int, float]:
@@ -237,7 +239,7 @@ class FeedbackStage:
         for res in results:
             FEEDBACK_RESULTS.labels(label_class(res.label) or "unknown").inc()
         FEEDBACK_BLOCKED.inc(outcome.blocked)
-        for c, w in (await load_weights(self.store.redis, self.s.namespace)).items():
+        for c, w in outcome.weights.items():
             CLUSTER_WEIGHT.labels(str(c)).set(w)
         self.counts["results"] += len(results)
         self.counts["blocked"] += outcome.blocked

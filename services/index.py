@@ -506,47 +506,71 @@ class GreedyCurator:
             return []
         queries = np.stack([c.vector for c in batch]).astype(np.float32)
         sims, ids = self.index.search(queries, k=2)
-        owners = self.index.owners_of([c.prompt_id for c in batch])
-        decisions: list[Decision] = []
-        kept_vecs: list[np.ndarray] = []
-        kept_ids: list[str] = []
-        kept_set: set[str] = set()
-        kept_owners: list[str] = []
-        for i, cand in enumerate(batch):
-            owner = owners[i]
-            if (owner is not None and owner != cand.owner) or cand.prompt_id in kept_set:
-                decisions.append(Decision(cand.prompt_id, False, cand.prompt_id, 1.0, False, True))
-                continue
-            if owner is not None:
-                # Replay: compare with the others only, never with itself.
-                others = [
-                    (s, p) for s, p in zip(sims[i], ids[i], strict=True) if p != cand.prompt_id
-                ]
-                best_sim, best_id = others[0] if others else (-np.inf, None)
-                decisions.append(_decision(cand.prompt_id, True, best_id, best_sim, replayed=True))
-                continue
-            best_sim, best_id = float(sims[i][0]), ids[i][0]
-            if kept_vecs:
-                local = np.stack(kept_vecs) @ cand.vector
-                j = int(np.argmax(local))
-                if float(local[j]) > best_sim:
-                    best_sim, best_id = float(local[j]), kept_ids[j]
-            accepted = best_sim < self.threshold
-            refused = admit(i) if accepted and admit is not None else None
-            if refused is not None:
-                decisions.append(
-                    replace(_decision(cand.prompt_id, False, best_id, best_sim), refused=refused)
-                )
-                continue
-            if accepted:
-                kept_vecs.append(cand.vector)
-                kept_ids.append(cand.prompt_id)
-                kept_set.add(cand.prompt_id)
-                kept_owners.append(cand.owner)
-            decisions.append(_decision(cand.prompt_id, accepted, best_id, best_sim))
-        if kept_vecs:
-            self.index.add(np.stack(kept_vecs), kept_ids, kept_owners)
+        # The nearest accepted prompt other than the candidate itself (itself: on a replay).
+        nearest = [
+            next(
+                ((p, float(x)) for x, p in zip(sims[i], ids[i], strict=True) if p != c.prompt_id),
+                (None, -np.inf),
+            )
+            for i, c in enumerate(batch)
+        ]
+        decisions, kept = greedy_pass(
+            [(c.prompt_id, c.owner) for c in batch],
+            self.index.owners_of([c.prompt_id for c in batch]),
+            nearest,
+            lambda rows, i: queries[rows] @ queries[i],
+            self.threshold,
+            admit,
+        )
+        if kept:
+            self.index.add(
+                queries[kept], [batch[i].prompt_id for i in kept], [batch[i].owner for i in kept]
+            )
         return decisions
+
+
+def greedy_pass(
+    cands: Sequence[tuple[str, str]],
+    owners: Sequence[str | None],
+    nearest: Sequence[tuple[str | None, float]],
+    local: Callable[[list[int], int], np.ndarray],
+    threshold: float,
+    admit: Callable[[int], str | None] | None = None,
+) -> tuple[list[Decision], list[int]]:
+    """The greedy rule over one batch, shared by the semantic and the lexical curators.
+
+    ``cands``: (prompt_id, owner) per candidate in decision order; ``owners``: who got each
+    prompt_id into the index already (None: nobody); ``nearest``: the best (prompt_id,
+    similarity) in the index other than the candidate itself; ``local(rows, i)``: similarities
+    of candidate ``i`` to the batch's kept candidates ``rows``. Returns the decisions and the
+    positions kept (to add to the index).
+    """
+    decisions: list[Decision] = []
+    kept: list[int] = []
+    kept_set: set[str] = set()
+    for i, ((pid, mine), owner) in enumerate(zip(cands, owners, strict=True)):
+        if (owner is not None and owner != mine) or pid in kept_set:
+            decisions.append(Decision(pid, False, pid, 1.0, False, True))
+            continue
+        best_id, best_sim = nearest[i]
+        if owner is not None:  # replay: the earlier acceptance stands
+            decisions.append(_decision(pid, True, best_id, best_sim, replayed=True))
+            continue
+        if kept:
+            sims = local(kept, i)
+            j = int(np.argmax(sims))
+            if float(sims[j]) > best_sim:
+                best_sim, best_id = float(sims[j]), cands[kept[j]][0]
+        accepted = best_sim < threshold
+        refused = admit(i) if accepted and admit is not None else None
+        if refused is not None:
+            decisions.append(replace(_decision(pid, False, best_id, best_sim), refused=refused))
+            continue
+        if accepted:
+            kept.append(i)
+            kept_set.add(pid)
+        decisions.append(_decision(pid, accepted, best_id, best_sim))
+    return decisions, kept
 
 
 def _decision(

@@ -192,12 +192,15 @@ class IngestStage:
             return []
         loop = asyncio.get_running_loop()
         vectors = await loop.run_in_executor(None, self._embed, [c.text for c in cands])
+        embedded = [(i, v) for i, v in enumerate(vectors) if v is not None]
+        clusters: list[int | None] = [None] * len(cands)
+        if embedded:  # one centroid assignment for the batch
+            assigned = self.topics.assign(np.stack([v for _, v in embedded]))
+            for (i, _), c in zip(embedded, assigned.tolist(), strict=True):
+                clusters[i] = c
         outs = []
-        for cand, vec in zip(cands, vectors, strict=True):
-            cluster = shard = None
-            if vec is not None:
-                cluster = int(self.topics.assign(vec[None])[0])
-                shard = int(self.shard_of[cluster])
+        for cand, vec, cluster in zip(cands, vectors, clusters, strict=True):
+            shard = None if cluster is None else int(self.shard_of[cluster])
             quality, difficulty = score(cand.text, cand.lang)
             item = CurateItem(
                 event_id=cand.event.event_id,

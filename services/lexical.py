@@ -21,15 +21,14 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import cast
+from dataclasses import dataclass
 
 import numpy as np
 import redis.asyncio as aioredis
 import regex
-from redis.asyncio.client import Pipeline
 
-from .index import Decision
+from .index import Decision, greedy_pass
+from .stores import RedisLog
 
 NGRAM = 3  # characters per shingle: bench/lexical.py, docs/lexical.md
 NUM_PERM = 128
@@ -346,48 +345,19 @@ class LexicalCurator:
         sigs = np.stack([np.asarray(c.sig, dtype=np.uint32) for c in batch])
         in_index = [c.prompt_id if c.prompt_id in self.index else None for c in batch]
         found = self.index.best(sigs, exclude=in_index)
-        decisions: list[Decision] = []
-        kept: list[int] = []
-        kept_ids: list[str] = []
-        kept_set: set[str] = set()
-        for i, cand in enumerate(batch):
-            owner = self.index.owners.get(cand.prompt_id)
-            if (owner is not None and owner != cand.owner) or cand.prompt_id in kept_set:
-                decisions.append(Decision(cand.prompt_id, False, cand.prompt_id, 1.0, False, True))
-                continue
-            match = found[i]
-            best_id, best_sim = match if match is not None else (None, -math.inf)
-            if owner is not None:  # replay: compared with the index only, never with itself
-                decisions.append(_decision(cand.prompt_id, True, best_id, best_sim, True))
-                continue
-            if kept:
-                local = np.count_nonzero(sigs[kept] == sigs[i], axis=1) / self.index.num_perm
-                j = int(np.argmax(local))
-                if float(local[j]) > best_sim:
-                    best_sim, best_id = float(local[j]), kept_ids[j]
-            accepted = best_sim < self.threshold
-            refused = admit(i) if accepted and admit is not None else None
-            if refused is not None:
-                decisions.append(
-                    replace(_decision(cand.prompt_id, False, best_id, best_sim), refused=refused)
-                )
-                continue
-            if accepted:
-                kept.append(i)
-                kept_ids.append(cand.prompt_id)
-                kept_set.add(cand.prompt_id)
-            decisions.append(_decision(cand.prompt_id, accepted, best_id, best_sim))
+        decisions, kept = greedy_pass(
+            [(c.prompt_id, c.owner) for c in batch],
+            [self.index.owners.get(c.prompt_id) for c in batch],
+            [m if m is not None else (None, -math.inf) for m in found],
+            lambda rows, i: np.count_nonzero(sigs[rows] == sigs[i], axis=1) / self.index.num_perm,
+            self.threshold,
+            admit,
+        )
         if kept:
-            self.index.add(kept_ids, sigs[kept], [batch[i].owner for i in kept])
+            self.index.add(
+                [batch[i].prompt_id for i in kept], sigs[kept], [batch[i].owner for i in kept]
+            )
         return decisions
-
-
-def _decision(
-    pid: str, accepted: bool, best_id: str | None, best_sim: float, replayed: bool = False
-) -> Decision:
-    if best_id is None or not math.isfinite(best_sim):
-        return Decision(pid, accepted, None, None, replayed)
-    return Decision(pid, accepted, best_id, round(best_sim, 6), replayed)
 
 
 def greedy_lexical_reference(
@@ -411,7 +381,7 @@ def greedy_lexical_reference(
     return out
 
 
-class RedisSignatureLog:
+class RedisSignatureLog(RedisLog):
     """Append-only log of accepted signatures per index (language), replayed into ``LshIndex``.
 
     Same pattern as ``services.stores.RedisVectorLog``. Entry layout: 16 bytes prompt_id,
@@ -423,14 +393,10 @@ class RedisSignatureLog:
     def __init__(
         self, redis: aioredis.Redis, namespace: str, hasher: MinHasher | None = None
     ) -> None:
-        self.redis = redis
         self.num_perm = hasher.num_perm if hasher else NUM_PERM
         tag = hasher.tag if hasher else MinHasher().tag
-        self.prefix = f"{namespace}:minhash:{tag}:"
+        super().__init__(redis, f"{namespace}:minhash:{tag}:")
         self._sig_bytes = 4 * self.num_perm
-
-    def _key(self, name: str) -> str:
-        return self.prefix + name
 
     def encode(self, pid: str, sig: np.ndarray, owner: str) -> bytes:
         raw = np.asarray(sig, dtype="<u4").tobytes()
@@ -438,28 +404,10 @@ class RedisSignatureLog:
             raise ValueError(f"signature of {len(raw) // 4} values, expected {self.num_perm}")
         return bytes.fromhex(pid) + raw + owner.encode()
 
-    async def append(self, name: str, entries: Sequence[tuple[str, np.ndarray, str]]) -> None:
-        if entries:
-            await self.redis.rpush(self._key(name), *(self.encode(*e) for e in entries))
-
-    def queue_append(
-        self, pipe: Pipeline, name: str, entries: Sequence[tuple[str, np.ndarray, str]]
-    ) -> None:
-        """``append`` queued on a pipeline, to commit with other writes in one transaction."""
-        if entries:
-            pipe.rpush(self._key(name), *(self.encode(*e) for e in entries))
-
     async def sync(self, name: str, index: LshIndex, chunk: int = 10_000) -> int:
         """Add to ``index`` the entries beyond its current size; returns how many were added."""
         added = 0
-        total = await self.redis.llen(self._key(name))
-        while len(index) < total:
-            start = len(index)
-            raw = cast(
-                list[bytes], await self.redis.lrange(self._key(name), start, start + chunk - 1)
-            )
-            if not raw:
-                break
+        async for raw in self._tail(name, index, chunk):
             ids, owners = [], []
             sigs = np.empty((len(raw), self.num_perm), dtype=np.uint32)
             for i, entry in enumerate(raw):

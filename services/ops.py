@@ -17,7 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from .clusters import TopicModel
 from .feedback import BLOCKLIST_INDEX, load_weights
 from .lag import STATUSES, LagMonitor, PartitionLag, worst
-from .quota import QuotaPolicy, RedisWindow
+from .quota import QuotaPolicy, RedisWindow, entropy_bits
 from .settings import Settings
 
 
@@ -32,6 +32,8 @@ class OpsState:
         self.last_poll = 0.0
         self.error: str | None = None
         self.topics = TopicModel.load(s.topics_path or None)
+        self.window = RedisWindow(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
+        self.policy = QuotaPolicy(s.quota_max_share, s.mix_max_synthetic, s.quota_min_window)
 
     # --- lag ---------------------------------------------------------------------------
     def poll_lag(self) -> None:
@@ -97,9 +99,7 @@ class OpsState:
     async def diversity(self) -> dict[str, Any]:
         """The accepted window by topic cluster (quotas, mix) and what feedback changed."""
         s = self.s
-        win = await RedisWindow(self.redis, s.namespace, s.quota_window_s, s.quota_bucket_s).load(
-            QuotaPolicy(s.quota_max_share, s.mix_max_synthetic, s.quota_min_window), {}
-        )
+        win = await self.window.load(self.policy, {})
         weights = await load_weights(self.redis, s.namespace)
         covered, entropy = win.coverage()
         counts = await self.redis.hgetall(f"{s.namespace}:fb:counts")
@@ -235,15 +235,11 @@ def _text(value: bytes | str) -> str:
 def coverage(sizes: dict[str, int]) -> dict[str, float]:
     """How evenly the accepted set spreads over its indexes (languages today, clusters later):
     count, and Shannon entropy in bits with its maximum."""
-    import math
-
-    total = sum(sizes.values())
-    probs = [n / total for n in sizes.values() if n] if total else []
-    entropy = -sum(p * math.log2(p) for p in probs)
+    n = sum(1 for v in sizes.values() if v)
     return {
-        "indexes": len(probs),
-        "entropy_bits": round(entropy, 4),
-        "max_entropy_bits": round(math.log2(len(probs)), 4) if probs else 0.0,
+        "indexes": n,
+        "entropy_bits": round(entropy_bits(sizes.values()), 4),
+        "max_entropy_bits": round(math.log2(n), 4) if n else 0.0,
     }
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
@@ -69,11 +69,14 @@ class Window:
 
     def coverage(self) -> tuple[int, float]:
         """Clusters present in the window and the entropy (bits) of its cluster distribution."""
-        counts = [c for c in self.clusters.values() if c > 0]
-        n = sum(counts)
-        if n == 0:
-            return 0, 0.0
-        return len(counts), -sum(c / n * math.log2(c / n) for c in counts)
+        return sum(1 for c in self.clusters.values() if c > 0), entropy_bits(self.clusters.values())
+
+
+def entropy_bits(counts: Iterable[int]) -> float:
+    """Shannon entropy (bits) of the distribution given by ``counts``; 0 when empty."""
+    positive = [c for c in counts if c > 0]
+    n = sum(positive)
+    return -sum(c / n * math.log2(c / n) for c in positive) if n else 0.0
 
 
 class RedisWindow:

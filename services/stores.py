@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence, Sized
 from typing import cast
 
 import numpy as np
@@ -49,7 +49,48 @@ class RedisSeenStore:
         return out
 
 
-class RedisVectorLog:
+class RedisLog:
+    """An append-only Redis list of encoded entries per index name, replayed into the index.
+
+    Subclasses say how an entry is encoded and added; ``len(index)`` is the log position the
+    index has reached, so a sync reads only the tail.
+    """
+
+    def __init__(self, redis: aioredis.Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    def _key(self, name: str) -> str:
+        return self.prefix + name
+
+    def encode(self, pid: str, payload: np.ndarray, owner: str) -> bytes:
+        raise NotImplementedError
+
+    async def append(self, name: str, entries: Sequence[tuple[str, np.ndarray, str]]) -> None:
+        if entries:
+            await self.redis.rpush(self._key(name), *(self.encode(*e) for e in entries))
+
+    def queue_append(
+        self, pipe: Pipeline, name: str, entries: Sequence[tuple[str, np.ndarray, str]]
+    ) -> None:
+        """``append`` queued on the caller's pipeline (a transaction with other writes)."""
+        if entries:
+            pipe.rpush(self._key(name), *(self.encode(*e) for e in entries))
+
+    async def _tail(self, name: str, index: Sized, chunk: int) -> AsyncIterator[list[bytes]]:
+        """Chunks of the entries beyond ``len(index)``; add each before asking for the next."""
+        total = await self.redis.llen(self._key(name))
+        while len(index) < total:
+            start = len(index)
+            raw = cast(
+                list[bytes], await self.redis.lrange(self._key(name), start, start + chunk - 1)
+            )
+            if not raw:
+                break
+            yield raw
+
+
+class RedisVectorLog(RedisLog):
     """Append-only log of accepted vectors per index (language/shard), replayed into FAISS.
 
     Entry layout: 16 bytes prompt_id, ``dim`` float32, then the owning input message's coordinate in UTF-8.
@@ -67,14 +108,10 @@ class RedisVectorLog:
     SNAPSHOT_PART = 64 << 20  # Redis values are capped at 512 MB; stay well below
 
     def __init__(self, redis: aioredis.Redis, namespace: str, dim: int) -> None:
-        self.redis = redis
-        self.prefix = f"{namespace}:vectors:"
+        super().__init__(redis, f"{namespace}:vectors:")
         self.dim = dim
         self._vec_bytes = 4 * dim
         self._snapshotted: dict[str, int] = {}  # name -> position of the last snapshot seen
-
-    def _key(self, name: str) -> str:
-        return self.prefix + name
 
     def _snap_key(self, name: str, pos: int | None = None) -> str:
         base = f"{self.prefix}snap:{name}"
@@ -98,29 +135,11 @@ class RedisVectorLog:
         owners = [entry[head:].decode() for entry in raw]
         return pids, vecs, owners
 
-    async def append(self, name: str, entries: Sequence[tuple[str, np.ndarray, str]]) -> None:
-        if entries:
-            await self.redis.rpush(self._key(name), *(self.encode(*e) for e in entries))
-
-    def queue_append(
-        self, pipe: Pipeline, name: str, entries: Sequence[tuple[str, np.ndarray, str]]
-    ) -> None:
-        """``append`` queued on the caller's pipeline (a transaction with other writes)."""
-        if entries:
-            pipe.rpush(self._key(name), *(self.encode(*e) for e in entries))
-
     async def sync(self, name: str, index: VectorIndex, chunk: int = 10_000) -> int:
         """Add to ``index`` the entries beyond its current size; returns how many were added.
         An empty index first loads the latest snapshot, if any."""
         added = await self.restore(name, index) if len(index) == 0 else 0
-        total = await self.redis.llen(self._key(name))
-        while len(index) < total:
-            start = len(index)
-            raw = cast(
-                list[bytes], await self.redis.lrange(self._key(name), start, start + chunk - 1)
-            )
-            if not raw:
-                break
+        async for raw in self._tail(name, index, chunk):
             # off the event loop: adding may train the approximate index (seconds, once)
             await asyncio.to_thread(self._add, index, raw)
             added += len(raw)

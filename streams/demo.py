@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 import subprocess
@@ -17,6 +16,7 @@ from rich.table import Table
 from services.accounting import Outputs, read_outputs, topic_end_offsets
 from services.devstack import DevStack
 from services.generator import ChatLogGenerator
+from services.quota import entropy_bits
 from services.settings import Settings
 from services.topics import ensure_topics
 from streams.replay import produce
@@ -134,10 +134,7 @@ def _summary(console: Console, s: Settings, n: int, out: Outputs) -> int:
     clusters = Counter(r["cluster"] for r in out.accepted if r.get("cluster") is not None)
     if clusters:
         top = clusters.most_common(1)[0][1] / sum(clusters.values())
-        bits = -sum(
-            c / sum(clusters.values()) * math.log2(c / sum(clusters.values()))
-            for c in clusters.values()
-        )
+        bits = entropy_bits(clusters.values())
         table.add_row(
             "topic clusters covered / entropy / top share",
             f"{len(clusters)} of 64 / {bits:.2f} bits / {100 * top:.1f} %",
