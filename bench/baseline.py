@@ -11,9 +11,9 @@ import time
 import faiss
 from kafka import KafkaProducer
 
-from services.embedding import Embedder
+from services.clean.text import normalize
+from services.embed.embedder import Embedder
 from services.settings import Settings
-from services.text import normalize
 
 
 def naive_rate(s: Settings, emb: Embedder, raw_events: list[bytes], topic: str) -> float:

@@ -25,12 +25,12 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from bench.common import SHARED, machine, stamp  # noqa: E402
-from services.filters import Doc, default_chain, run_chain  # noqa: E402
-from services.generator import ChatLogGenerator  # noqa: E402
-from services.language import detect_language_scored  # noqa: E402
-from services.pii import placeholder, redact  # noqa: E402
+from services.clean.filters import Doc, default_chain, run_chain  # noqa: E402
+from services.clean.language import detect_language_scored  # noqa: E402
+from services.clean.pii import placeholder, redact  # noqa: E402
+from services.clean.text import normalize  # noqa: E402
+from services.dev.generator import ChatLogGenerator  # noqa: E402
 from services.settings import Settings  # noqa: E402
-from services.text import normalize  # noqa: E402
 from tests.pii_corpus import labelled  # noqa: E402
 
 

@@ -8,8 +8,8 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.generator import unique_prompts
-from services.text import cjk_ratio
+from services.clean.text import cjk_ratio
+from services.dev.generator import unique_prompts
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "public_prompts.jsonl"
 

@@ -39,7 +39,7 @@ import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.common import machine, public_prompts, stamp  # noqa: E402
-from services.index import (  # noqa: E402
+from services.dedup.index import (  # noqa: E402
     DEFAULT_ANN_AFTER,
     DEFAULT_K_FACTOR,
     DEFAULT_NLIST,
@@ -64,7 +64,7 @@ def real_vectors(n: int = N_REAL) -> np.ndarray:
     path = CACHE / f"index_real_en_{n}.npy"
     if path.exists():
         return np.load(path)
-    from services.embedding import Embedder
+    from services.embed.embedder import Embedder
 
     texts, origin = public_prompts(n, "en")
     print(f"# embedding {len(texts)} prompts from {origin} (once, cached in {path})", flush=True)

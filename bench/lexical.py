@@ -1,4 +1,4 @@
-"""The lexical near-duplicate check (services/lexical.py): coverage, quality, throughput.
+"""The lexical near-duplicate check (services/dedup/lexical.py): coverage, quality, throughput.
 
     .venv/bin/python bench/lexical.py [--part coverage,quality,throughput] [--sizes 10000,100000]
 
@@ -32,10 +32,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 from bench.common import SHARED, machine, stamp  # noqa: E402
-from services.embedding import Embedder  # noqa: E402
-from services.index import greedy_reference  # noqa: E402
-from services.language import detect_language_scored  # noqa: E402
-from services.lexical import (  # noqa: E402
+from services.clean.language import detect_language_scored  # noqa: E402
+from services.clean.text import normalize, prompt_id  # noqa: E402
+from services.dedup.index import greedy_reference  # noqa: E402
+from services.dedup.lexical import (  # noqa: E402
     NGRAM,
     THRESHOLD,
     LexCandidate,
@@ -45,8 +45,8 @@ from services.lexical import (  # noqa: E402
     greedy_lexical_reference,
     shingle_text,
 )
+from services.embed.embedder import Embedder  # noqa: E402
 from services.settings import Settings  # noqa: E402
-from services.text import normalize, prompt_id  # noqa: E402
 
 NGRAMS = [2, 3, 4, 5]
 THRESHOLDS = [0.5, 0.6, 0.7, 0.8]

@@ -28,13 +28,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.baseline import naive_rate  # noqa: E402
 from bench.common import machine, public_prompts, stamp  # noqa: E402
-from services.accounting import read_outputs  # noqa: E402
-from services.devstack import DevStack, free_port  # noqa: E402
-from services.embedding import Embedder  # noqa: E402
-from services.ingest import IngestStage  # noqa: E402
-from services.runner import InMsg, Out  # noqa: E402
+from services.dev.accounting import read_outputs  # noqa: E402
+from services.dev.devstack import DevStack, free_port  # noqa: E402
+from services.embed.embedder import Embedder  # noqa: E402
+from services.kafka.topics import ensure_topics  # noqa: E402
+from services.pipeline.ingest import IngestStage  # noqa: E402
+from services.pipeline.runner import InMsg, Out  # noqa: E402
 from services.settings import Settings  # noqa: E402
-from services.topics import ensure_topics  # noqa: E402
 from streams.demo import percentile, start_worker, stop_worker  # noqa: E402
 from streams.replay import produce  # noqa: E402
 

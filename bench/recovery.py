@@ -36,9 +36,9 @@ import redis.asyncio as aioredis  # noqa: E402
 
 from bench.common import machine, stamp  # noqa: E402
 from bench.index import CHUNK, DIM, N_BASES, RESULTS, corpus, queries, real_vectors  # noqa: E402
-from services.devstack import free_port, redis_server_bin  # noqa: E402
-from services.index import VectorIndex, configure_faiss_threads  # noqa: E402
-from services.stores import RedisVectorLog  # noqa: E402
+from services.dedup.index import VectorIndex, configure_faiss_threads  # noqa: E402
+from services.dev.devstack import free_port, redis_server_bin  # noqa: E402
+from services.state.stores import RedisVectorLog  # noqa: E402
 
 NAME = "en"
 

@@ -5,7 +5,7 @@
 Prompts: ../shared/data/public_prompts.jsonl (when present), or the generator's chat log, whose
 greetings, typos, placeholders and junk exercise the quality penalties. Each prompt is cleaned
 as the ingest stage cleans it (normalization, redaction, language), then scored; only
-``services.scoring.score`` is timed. Throughput is over every prompt (duplicates included), best
+``services.embed.scoring.score`` is timed. Throughput is over every prompt (duplicates included), best
 and median of --repeat passes, wall clock and CPU time (the machine is shared, so CPU time is the
 steadier figure). Quantiles, feature rates and examples are over the distinct cleaned prompts.
 """
@@ -25,11 +25,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from bench.common import SHARED, machine, stamp  # noqa: E402
-from services.generator import ChatLogGenerator  # noqa: E402
-from services.language import detect_language_scored  # noqa: E402
-from services.pii import redact  # noqa: E402
-from services.scoring import PromptScores, features, score  # noqa: E402
-from services.text import normalize  # noqa: E402
+from services.clean.language import detect_language_scored  # noqa: E402
+from services.clean.pii import redact  # noqa: E402
+from services.clean.text import normalize  # noqa: E402
+from services.dev.generator import ChatLogGenerator  # noqa: E402
+from services.embed.scoring import PromptScores, features, score  # noqa: E402
 
 QUANTILES = (0.0, 0.01, 0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95, 0.99, 1.0)
 DIFFICULTY_FEATURES = ("structure", "constraints", "code", "math", "asks")

@@ -29,10 +29,10 @@ import numpy as np  # noqa: E402
 
 from bench.common import machine, stamp  # noqa: E402
 from bench.train_centroids import public_vectors  # noqa: E402
-from services.clusters import TopicModel  # noqa: E402
-from services.embedding import Embedder  # noqa: E402
-from services.generator import EN_TEMPLATES, _edit  # noqa: E402
-from services.text import normalize  # noqa: E402
+from services.clean.text import normalize  # noqa: E402
+from services.dev.generator import EN_TEMPLATES, _edit  # noqa: E402
+from services.embed.clusters import TopicModel  # noqa: E402
+from services.embed.embedder import Embedder  # noqa: E402
 
 CACHE = Path(".flywheel/bench/sharding_extra.npz")
 

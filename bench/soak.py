@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from services.accounting import read_outputs, topic_end_offsets  # noqa: E402
-from services.devstack import DevStack  # noqa: E402
-from services.generator import ChatLogGenerator  # noqa: E402
+from services.dev.accounting import read_outputs, topic_end_offsets  # noqa: E402
+from services.dev.devstack import DevStack  # noqa: E402
+from services.dev.generator import ChatLogGenerator  # noqa: E402
+from services.kafka.topics import ensure_topics  # noqa: E402
 from services.settings import Settings  # noqa: E402
-from services.topics import ensure_topics  # noqa: E402
 from streams.demo import start_worker, stop_worker  # noqa: E402
 from streams.replay import producer  # noqa: E402
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/threshold.py [--backend onnx]
 
-Pairs from the generator's English templates (services/generator.py):
+Pairs from the generator's English templates (services/dev/generator.py):
 - same request: a paraphrase form of the same template and slot, or a light edit (typo, case,
   punctuation, filler words) of it: these should be merged;
 - different request: same template, different slot ("How do I parse JSON in Go?" vs "How do I
@@ -26,11 +26,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 from bench.common import machine, public_prompts, stamp  # noqa: E402
-from services.embedding import Embedder  # noqa: E402
-from services.generator import EN_TEMPLATES, _edit  # noqa: E402
-from services.index import greedy_reference  # noqa: E402
+from services.clean.text import normalize  # noqa: E402
+from services.dedup.index import greedy_reference  # noqa: E402
+from services.dev.generator import EN_TEMPLATES, _edit  # noqa: E402
+from services.embed.embedder import Embedder  # noqa: E402
 from services.settings import Settings  # noqa: E402
-from services.text import normalize  # noqa: E402
 
 THRESHOLDS = [0.80, 0.85, 0.88, 0.90, 0.92, 0.95]
 

@@ -1,6 +1,6 @@
-"""Train the versioned topic centroids (services/data/topics-v1.npz) from public prompts.
+"""Train the versioned topic centroids (services/embed/data/topics-v1.npz) from public prompts.
 
-    .venv/bin/python bench/train_centroids.py [--k 64] [--out services/data/topics-v1.npz]
+    .venv/bin/python bench/train_centroids.py [--k 64] [--out services/embed/data/topics-v1.npz]
 
 Embeds the public prompts the model can read (../shared/data/public_prompts.jsonl, [UNK] share
 <= 0.3; vectors cached in .flywheel/bench/public_vectors.npz for bench/sharding.py), runs
@@ -25,8 +25,8 @@ import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.common import SHARED, machine, stamp  # noqa: E402
-from services.embedding import Embedder  # noqa: E402
-from services.text import normalize  # noqa: E402
+from services.clean.text import normalize  # noqa: E402
+from services.embed.embedder import Embedder  # noqa: E402
 
 CACHE = Path(".flywheel/bench/public_vectors.npz")  # default model; other models get their own
 STOP = set(
@@ -69,7 +69,7 @@ def words(text: str) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--k", type=int, default=64)
-    ap.add_argument("--out", default="services/data/topics-v1.npz")
+    ap.add_argument("--out", default="services/embed/data/topics-v1.npz")
     ap.add_argument("--model", default="", help="local sentence-transformers model (default: ours)")
     args = ap.parse_args()
     texts, vecs = public_vectors(args.model)

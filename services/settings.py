@@ -161,7 +161,7 @@ class Settings(BaseSettings):
 
     # --- shards, clusters, diversity (docs/diversity.md) ----------------------------------
     topics_path: str = Field(
-        "", description="topic centroids (.npz); empty = services/data/topics-v1.npz"
+        "", description="topic centroids (.npz); empty = services/embed/data/topics-v1.npz"
     )
     shard_slack: float = Field(
         2.0,

@@ -13,9 +13,9 @@ from typing import Any, cast
 
 import faust
 
-from services.metrics import REBALANCES
-from services.runner import InMsg
-from services.runtime import Runtime
+from services.ops.metrics import REBALANCES
+from services.pipeline.runner import InMsg
+from services.pipeline.runtime import Runtime
 from services.settings import Settings
 
 log = logging.getLogger(__name__)

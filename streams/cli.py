@@ -15,7 +15,7 @@ from services.settings import Settings
 def settings() -> Settings:
     """Settings from the environment; without FLYWHEEL_KAFKA_BOOTSTRAP / FLYWHEEL_REDIS_URL the
     running dev stack (``flywheel dev up``) supplies them."""
-    from services.devstack import DevStack
+    from services.dev.devstack import DevStack
 
     base = Settings()
     stack = DevStack(base.state_dir).status()
@@ -30,7 +30,7 @@ def settings() -> Settings:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    from services.devstack import DevStack
+    from services.dev.devstack import DevStack
 
     dev = DevStack(Settings().state_dir)
     if args.action == "up":
@@ -49,7 +49,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
-    from services.topics import ensure_topics
+    from services.kafka.topics import ensure_topics
 
     created = ensure_topics(settings())
     print(json.dumps({"created": created}))
@@ -61,7 +61,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from faust.worker import Worker
 
-    from services.topics import ensure_topics
+    from services.kafka.topics import ensure_topics
     from streams.app import build_app
 
     s = settings()
@@ -70,7 +70,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if s.metrics_port:
         from prometheus_client import start_http_server
 
-        from services.metrics import REGISTRY
+        from services.ops.metrics import REGISTRY
 
         start_http_server(s.metrics_port, registry=REGISTRY)
     app = build_app(s)
@@ -81,7 +81,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from services.generator import ChatLogGenerator
+    from services.dev.generator import ChatLogGenerator
 
     gen = ChatLogGenerator(seed=args.seed, bad_rate=args.bad_rate)
     out = sys.stdout.buffer if args.out == "-" else open(args.out, "wb")  # noqa: SIM115
@@ -107,7 +107,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_model(args: argparse.Namespace) -> int:
     """Load (and on first use export) the embedding model of every backend asked for."""
-    from services.embedding import Embedder
+    from services.embed.embedder import Embedder
 
     s = Settings()
     for backend in args.backend or [s.embedding_backend]:
@@ -117,7 +117,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def cmd_ops(args: argparse.Namespace) -> int:
-    from streams.ops import run_ops
+    from streams.ops_http import run_ops
 
     run_ops(settings())
     return 0
@@ -138,14 +138,14 @@ def cmd_top(args: argparse.Namespace) -> int:
 
 
 def _filters(args: argparse.Namespace):  # noqa: ANN202
-    from services.subscriber import Filters
+    from services.downstream.subscriber import Filters
 
     return Filters(set(args.lang or []), set(args.source or []), set(args.cluster or []))
 
 
 def cmd_tail(args: argparse.Namespace) -> int:
     """Follow the curated prompts as JSON lines (validated; filters by language, source, cluster)."""
-    from services.subscriber import Subscriber
+    from services.downstream.subscriber import Subscriber
 
     sub = Subscriber(settings(), group=args.group, filters=_filters(args))
     records = sub.snapshot() if args.once else sub.follow()
@@ -155,7 +155,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from services.subscriber import FORMATS, Subscriber
+    from services.downstream.subscriber import FORMATS, Subscriber
 
     sub = Subscriber(settings(), filters=_filters(args))
     render = FORMATS[args.format]
@@ -178,7 +178,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
-    from services.schemas import write_schemas
+    from services.contract.schemas import write_schemas
 
     for path in write_schemas(Path(args.out)):
         print(path)

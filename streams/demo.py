@@ -13,12 +13,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.accounting import Outputs, read_outputs, topic_end_offsets
-from services.devstack import DevStack
-from services.generator import ChatLogGenerator
-from services.quota import entropy_bits
+from services.dev.accounting import Outputs, read_outputs, topic_end_offsets
+from services.dev.devstack import DevStack
+from services.dev.generator import ChatLogGenerator
+from services.diversity.quota import entropy_bits
+from services.kafka.topics import ensure_topics
 from services.settings import Settings
-from services.topics import ensure_topics
 from streams.replay import produce
 
 

@@ -10,8 +10,8 @@ from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 
-from services.lag import LagMonitor, PartitionLag, worst
-from services.ops import OpsState
+from services.ops.lag import LagMonitor, PartitionLag, worst
+from services.ops.read_model import OpsState
 from services.settings import Settings
 
 STYLE = {"OK": "green", "WARN": "yellow", "STALL": "red", "STOP": "bold red", "REWIND": "magenta"}

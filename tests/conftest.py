@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from services.devstack import DevStack
+from services.dev.devstack import DevStack
+from services.kafka.topics import ensure_topics
 from services.settings import Settings
-from services.topics import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

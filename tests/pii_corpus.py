@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import string
 
-from services.generator import base_prompts
+from services.dev.generator import base_prompts
 
 EN_CONTEXT = [
     "My {label} is {v}, can you help me fix my account?",

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from services.accounting import read_outputs
-from services.devstack import free_port, redis_server_bin
-from services.generator import ChatLogGenerator
+from services.dev.accounting import read_outputs
+from services.dev.devstack import free_port, redis_server_bin
+from services.dev.generator import ChatLogGenerator
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 
 pytestmark = pytest.mark.integration
@@ -122,7 +122,7 @@ def test_slow_downstream_applies_back_pressure(fresh, tmp_path):
     s = fresh(partitions=2, curate_partitions=2)
     s = s.model_copy(update={"fault_produce_delay_s": {s.topic_annotation: 1.5}, "batch_max": 32})
     messages = log_of(34)[:1200]
-    from services.lag import LagMonitor
+    from services.ops.lag import LagMonitor
 
     monitor = LagMonitor(s.kafka_bootstrap, s.app_id, [s.topic_curate])
     max_curate_lag = 0

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from services.accounting import Outputs, read_outputs, topic_end_offsets
+from services.dev.accounting import Outputs, read_outputs, topic_end_offsets
 from services.settings import Settings
 from streams.demo import stop_worker
 from streams.replay import produce

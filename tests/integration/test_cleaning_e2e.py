@@ -6,7 +6,7 @@ import json
 import pytest
 import redis
 
-from services.text import user_hash
+from services.clean.text import user_hash
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 from tests.pii_corpus import labelled
 

@@ -10,16 +10,16 @@ from collections import Counter
 import pytest
 import redis.asyncio as aioredis
 
-from services.clusters import TopicModel
-from services.contract import CurateItem
-from services.curate import CurateStage
-from services.embedding import Embedder
-from services.generator import ChatLogGenerator
-from services.quota import QuotaPolicy, RedisWindow
-from services.runner import InMsg
-from services.scoring import score
-from services.stores import RedisVectorLog
-from services.text import normalize, prompt_id
+from services.clean.text import normalize, prompt_id
+from services.contract.records import CurateItem
+from services.dev.generator import ChatLogGenerator
+from services.diversity.quota import QuotaPolicy, RedisWindow
+from services.embed.clusters import TopicModel
+from services.embed.embedder import Embedder
+from services.embed.scoring import score
+from services.pipeline.curate import CurateStage
+from services.pipeline.runner import InMsg
+from services.state.stores import RedisVectorLog
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 
 pytestmark = pytest.mark.integration

@@ -16,9 +16,9 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.devstack import free_port
-from services.text import normalize, prompt_id
-from streams.ops import build_ops_app
+from services.clean.text import normalize, prompt_id
+from services.dev.devstack import free_port
+from streams.ops_http import build_ops_app
 from tests.integration.harness import WorkerProcess, produce, wait_outputs
 from tests.integration.test_ops import serve
 

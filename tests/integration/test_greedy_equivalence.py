@@ -5,11 +5,11 @@ threshold. Real worker, broker, Redis, model and FAISS; the reference is compute
 import numpy as np
 import pytest
 
-from services.embedding import Embedder
-from services.generator import ChatLogGenerator
-from services.index import greedy_reference
-from services.ingest import IngestStage
-from services.runner import InMsg, Out
+from services.dedup.index import greedy_reference
+from services.dev.generator import ChatLogGenerator
+from services.embed.embedder import Embedder
+from services.pipeline.ingest import IngestStage
+from services.pipeline.runner import InMsg, Out
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 
 pytestmark = pytest.mark.integration

@@ -2,7 +2,7 @@
 Flywheel's exported tasks through its API, and the webhooks it posts back.
 
 - the project is created from ``deploy/label-studio/config.xml`` and accepts it;
-- tasks rendered by ``services.subscriber.label_studio_task`` (what ``flywheel export --format
+- tasks rendered by ``services.downstream.subscriber.label_studio_task`` (what ``flywheel export --format
   label-studio`` writes, one per line) import through ``POST /api/projects/{id}/import`` and come
   back with their ``data`` and ``meta`` intact;
 - a project webhook with the custom header ``X-Flywheel-Secret`` delivers ``ANNOTATION_CREATED``
@@ -34,8 +34,8 @@ from typing import Any
 
 import pytest
 
-from services.contract import AnnotationRecord
-from services.subscriber import label_studio_task
+from services.contract.records import AnnotationRecord
+from services.downstream.subscriber import label_studio_task
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -356,7 +356,7 @@ def test_webhook_on_annotation_created_and_updated(label_studio, project, hook_s
         assert {k.lower() for k in saved["headers"]} == {k.lower() for k in hit["headers"]}
 
     try:
-        from services.webhooks import parse_label_studio
+        from services.downstream.webhooks import parse_label_studio
     except ImportError:
         return  # the receiver is not there yet; the fixtures above still pin the payload
     for hit, label, score in ((created, "spam", 2.0), (updated, "unsafe", 1.0)):

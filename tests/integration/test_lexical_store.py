@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import redis.asyncio as aioredis
 
-from services.lexical import LexCandidate, LexicalCurator, LshIndex, MinHasher, RedisSignatureLog
+from services.dedup.lexical import (
+    LexCandidate,
+    LexicalCurator,
+    LshIndex,
+    MinHasher,
+    RedisSignatureLog,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.devstack import free_port
-from services.generator import ChatLogGenerator
-from services.lag import LagMonitor
-from streams.ops import build_ops_app
+from services.dev.devstack import free_port
+from services.dev.generator import ChatLogGenerator
+from services.ops.lag import LagMonitor
+from streams.ops_http import build_ops_app
 from tests.integration.harness import WorkerProcess, produce, wait_outputs
 
 pytestmark = pytest.mark.integration

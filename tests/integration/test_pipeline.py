@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from services.generator import ChatLogGenerator
+from services.dev.generator import ChatLogGenerator
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
 
-from services.ledger import SRC_HEADER, EmitLedger, PartitionProgress, Pending
-from services.runner import InMsg, Out, StageRunner, end_offsets
+from services.pipeline.runner import InMsg, Out, StageRunner, end_offsets
+from services.state.ledger import SRC_HEADER, EmitLedger, PartitionProgress, Pending
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from services.accounting import read_outputs
-from services.generator import ChatLogGenerator
-from services.lag import LagMonitor
+from services.dev.accounting import read_outputs
+from services.dev.generator import ChatLogGenerator
+from services.ops.lag import LagMonitor
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 
 pytestmark = pytest.mark.integration

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import redis.asyncio as aioredis
 
-from services.index import VectorIndex
-from services.ledger import EmitLedger, PartitionProgress, Pending
-from services.stores import RedisSeenStore, RedisVectorLog
+from services.dedup.index import VectorIndex
+from services.state.ledger import EmitLedger, PartitionProgress, Pending
+from services.state.stores import RedisSeenStore, RedisVectorLog
 
 pytestmark = pytest.mark.integration
 

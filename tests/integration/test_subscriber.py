@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from kafka import KafkaProducer
 
-from services.subscriber import Filters, Subscriber
+from services.downstream.subscriber import Filters, Subscriber
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,10 +18,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.contract import AnnotationResult
+from services.contract.records import AnnotationResult
+from services.downstream.webhooks import sign_standard_webhook, standard_webhook_key
 from services.settings import Settings
-from services.webhooks import sign_standard_webhook, standard_webhook_key
-from streams.webhooks import add_webhook_routes
+from streams.webhooks_http import add_webhook_routes
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 LS_SECRET = "ls-shared-secret"

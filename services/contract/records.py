@@ -1,0 +1,184 @@
+"""The public contract: the records on Flywheel's topics, as pydantic models.
+
+JSON Schemas in ``docs/schemas/`` are generated from these models (``flywheel schemas``);
+docs/contract.md explains them. Change policy: adding an optional field is a minor change;
+renaming, removing or retyping a field bumps ``SCHEMA_VERSION``'s major number.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+SCHEMA_VERSION = "1.1"
+
+
+class Reason(StrEnum):
+    """Why a prompt was rejected. Documented in docs/contract.md."""
+
+    EMPTY = "empty"  # nothing left after normalization
+    TOO_SHORT = "too_short"  # fewer than FLYWHEEL_MIN_CHARS characters or MIN_TOKENS tokens
+    TOO_LONG = "too_long"  # more than FLYWHEEL_MAX_CHARS characters or MAX_TOKENS tokens
+    LOW_INFORMATION = "low_information"  # greetings and tests: "hi", "test", "1", "你好"
+    URL_ONLY = "url_only"  # nothing but links
+    EMOJI_ONLY = "emoji_only"  # no letters or digits, emoji
+    SPECIAL_CHARACTERS = "special_characters"  # mostly symbols
+    REPETITIVE = "repetitive"  # one character or word repeated
+    GIBBERISH = "gibberish"  # keyboard mashing
+    LOW_QUALITY = "low_quality"  # generic code of a custom filter
+    LANGUAGE = "language"  # language not allowed, or detected with too low a score
+    BLOCKLISTED = "blocklisted"  # matches a blocklist pattern or a blocked prompt_id
+    RATE_LIMITED = "rate_limited"  # the user exceeded the per-user token bucket
+    USER_FLOOD = "user_flood"  # the user sent too many near-identical prompts
+    EXACT_DUPLICATE = "exact_duplicate"  # same normalized text seen before
+    NEAR_DUPLICATE = "near_duplicate"  # cosine to an accepted prompt >= threshold
+    QUOTA = "quota"  # the prompt's topic cluster holds its share of the recent accepted window
+    MIX = "mix"  # synthetic prompts hold their share of the recent accepted window
+
+
+class ChatEvent(BaseModel):
+    """One message on ``chat.events``. Unknown fields are ignored (forward compatible)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event_id: StrictStr = Field(min_length=1, max_length=256, description="unique per event")
+    prompt: StrictStr = Field(description="the user's prompt, raw")
+    user_id: StrictStr | None = None
+    session_id: StrictStr | None = None
+    ts: datetime | None = Field(None, description="RFC 3339 string or epoch milliseconds")
+    source: Literal["real", "synthetic"] = "real"
+    channel: StrictStr | None = None
+    lang: StrictStr | None = Field(None, description="language hint from the product")
+    response: StrictStr | None = None
+    feedback: Any = None
+    meta: dict[str, Any] | None = None
+
+    @field_validator("ts", mode="before")
+    @classmethod
+    def _epoch_millis(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("ts must be RFC 3339 or epoch milliseconds")
+        if isinstance(value, int | float):
+            try:
+                return datetime.fromtimestamp(value / 1000, tz=UTC)
+            except (OverflowError, OSError, ValueError) as exc:  # found by fuzzing
+                raise ValueError("ts out of range") from exc
+        return value
+
+
+class Nearest(BaseModel):
+    prompt_id: str
+    similarity: float
+
+
+class Scores(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    novelty: float | None = Field(
+        description="1 - max cosine to the accepted set (1.0 when it is empty); null when the "
+        "semantic check was skipped (see semantic_check)"
+    )
+    quality: float | None = Field(
+        None, description="heuristic quality in [0, 1] (docs/scoring.md); orders candidates"
+    )
+    difficulty: float | None = Field(
+        None, description="heuristic difficulty in [0, 1] (docs/scoring.md); orders candidates"
+    )
+
+
+class AnnotationRecord(BaseModel):
+    """One accepted prompt on ``prompts.annotation``; Kafka key = ``prompt_id``."""
+
+    prompt_id: str = Field(description="stable id of the normalized text (sha256, 32 hex)")
+    event_id: str
+    text: str = Field(description="the cleaned prompt")
+    lang: str
+    source: Literal["real", "synthetic"]
+    user: str | None = Field(description="keyed hash of user_id, never the raw id")
+    scores: Scores
+    nearest: Nearest | None
+    pii: list[str] = Field(
+        default_factory=list, description="kinds of personal data redacted from text, e.g. EMAIL"
+    )
+    semantic_check: Literal["faiss", "minhash", "skipped_unknown_tokens"] = Field(
+        "faiss",
+        description="faiss: embedding near-duplicate check; minhash: lexical check for texts "
+        "the model cannot read (mostly [UNK] tokens); skipped_unknown_tokens: neither ran",
+    )
+    cluster: int | None = Field(
+        None,
+        description="topic cluster (nearest centroid of the versioned set in services/embed/data); "
+        "null for texts without an embedding",
+    )
+    accepted_at: datetime
+    schema_version: str = SCHEMA_VERSION
+
+
+class RejectionRecord(BaseModel):
+    """One rejected event on ``prompts.rejected``; Kafka key = ``event_id``. Never holds the text."""
+
+    event_id: str
+    reason: Reason
+    duplicate_of: str | None = Field(None, description="prompt_id, for duplicates")
+    similarity: float | None = Field(None, description="cosine, for near duplicates")
+    lang: str | None = None
+    ts: datetime = Field(description="when the decision was made")
+    schema_version: str = SCHEMA_VERSION
+
+
+class CurateItem(BaseModel):
+    """Internal record on the ingest -> curate topic (not part of the public contract)."""
+
+    event_id: str
+    prompt_id: str
+    text: str
+    lang: str
+    source: Literal["real", "synthetic"]
+    user: str | None
+    pii: list[str] = Field(default_factory=list)
+    vector: str | None = Field(description="base64 float32 unit vector; None = skip semantic check")
+    cluster: int | None = Field(None, description="topic cluster (None without a vector)")
+    shard: int | None = Field(None, description="curate shard = partition (None: lexical path)")
+    quality: float | None = None
+    difficulty: float | None = None
+    src: str = Field(description="topic/partition/offset of the input message (replay identity)")
+    in_ts_ms: int | None = Field(None, description="timestamp of the input message, for latency")
+
+
+class AnnotationResult(BaseModel):
+    """One annotator decision on ``annotations.results``; Kafka key = ``prompt_id``.
+
+    Produced by the webhook receiver from Label Studio / Argilla payloads (or by any tool that
+    writes this record); consumed by the feedback agent.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    prompt_id: StrictStr = Field(min_length=1, max_length=128)
+    label: StrictStr = Field(
+        min_length=1,
+        max_length=64,
+        description="the annotator's verdict, lower case: accept, reject, spam, unsafe, ...",
+    )
+    score: float | None = Field(None, description="optional rating, tool-specific scale")
+    annotator: StrictStr | None = Field(None, description="annotator id in the tool")
+    ts: datetime = Field(description="when the annotation was made")
+    meta: dict[str, Any] = Field(
+        default_factory=dict, description="free form: tool, project, task id, raw choice"
+    )
+    schema_version: str = SCHEMA_VERSION
+
+
+def now_utc() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+PUBLIC_MODELS: dict[str, type[BaseModel]] = {
+    "chat_event": ChatEvent,
+    "annotation_record": AnnotationRecord,
+    "rejection_record": RejectionRecord,
+    "annotation_result": AnnotationResult,
+}

@@ -1,0 +1,132 @@
+"""Diversity quotas per topic cluster and the real/synthetic mix, over a sliding time window.
+
+The window is the last ``quota_window_s`` seconds of accepted prompts, kept in Redis as one hash
+per ``quota_bucket_s`` bucket (``<ns>:window:<bucket>``: ``total``, ``syn``, ``c:<cluster>``).
+Every curate batch reads the window once (``Window.load``), decides its candidates in order
+against that snapshot plus its own acceptances (``Window.admit``), and writes its acceptances
+back in the same Redis transaction as their vectors (``Window.increments``), so a crash never
+counts an acceptance twice or forgets one: a replayed acceptance is recognised by its vector and
+never admitted again.
+
+A cluster may hold at most ``share_c x max(total + 1, quota_min_window)`` of the window, where
+``share_c = quota_max_share x weight_c`` and the weights come from annotator feedback
+(``services/pipeline/feedback.py``, within bounds). Synthetic prompts may hold at most
+``mix_max_synthetic`` of it. The floor ``quota_min_window`` lets a quiet window fill before the
+shares bind. Several shards decide concurrently from their own snapshots, so the shares can be
+exceeded by at most one micro-batch per shard between two reads.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from services.contract.records import Reason
+
+
+@dataclass(frozen=True)
+class QuotaPolicy:
+    max_share: float  # per cluster, before feedback weights; >= 1 turns quotas off
+    max_synthetic: float  # share of synthetic prompts; >= 1 turns the mix off
+    min_window: int  # the shares apply to max(total + 1, min_window)
+
+    def cluster_share(self, weight: float) -> float:
+        return min(1.0, self.max_share * weight)
+
+
+@dataclass
+class Window:
+    """A snapshot of the accepted window plus this batch's own acceptances."""
+
+    policy: QuotaPolicy
+    weights: Mapping[int, float] = field(default_factory=dict)
+    total: int = 0
+    synthetic: int = 0
+    clusters: Counter[int] = field(default_factory=Counter)
+    added: list[tuple[int | None, bool]] = field(default_factory=list)  # (cluster, synthetic)
+
+    def admit(self, cluster: int | None, synthetic: bool) -> Reason | None:
+        """``None`` and count it, or why not: ``mix`` before ``quota``."""
+        p = self.policy
+        base = max(self.total + 1, p.min_window)
+        if synthetic and p.max_synthetic < 1 and self.synthetic + 1 > p.max_synthetic * base:
+            return Reason.MIX
+        if cluster is not None and p.max_share < 1:
+            share = p.cluster_share(self.weights.get(cluster, 1.0))
+            if self.clusters[cluster] + 1 > share * base:
+                return Reason.QUOTA
+        self.total += 1
+        self.synthetic += synthetic
+        if cluster is not None:
+            self.clusters[cluster] += 1
+        self.added.append((cluster, synthetic))
+        return None
+
+    def coverage(self) -> tuple[int, float]:
+        """Clusters present in the window and the entropy (bits) of its cluster distribution."""
+        return sum(1 for c in self.clusters.values() if c > 0), entropy_bits(self.clusters.values())
+
+
+def entropy_bits(counts: Iterable[int]) -> float:
+    """Shannon entropy (bits) of the distribution given by ``counts``; 0 when empty."""
+    positive = [c for c in counts if c > 0]
+    n = sum(positive)
+    return -sum(c / n * math.log2(c / n) for c in positive) if n else 0.0
+
+
+class RedisWindow:
+    """Reads and writes the bucketed window in Redis."""
+
+    def __init__(self, redis: aioredis.Redis, namespace: str, window_s: int, bucket_s: int) -> None:
+        self.redis = redis
+        self.prefix = f"{namespace}:window:"
+        self.window_s = window_s
+        self.bucket_s = bucket_s
+
+    def _buckets(self, now: float) -> list[int]:
+        last = int(now // self.bucket_s)
+        return list(range(last - self.window_s // self.bucket_s + 1, last + 1))
+
+    async def load(
+        self, policy: QuotaPolicy, weights: Mapping[int, float], now: float | None = None
+    ) -> Window:
+        now = time.time() if now is None else now
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for b in self._buckets(now):
+                pipe.hgetall(f"{self.prefix}{b}")
+            rows = await pipe.execute()
+        win = Window(policy, weights)
+        for row in rows:
+            for k, v in row.items():
+                key, n = (k.decode() if isinstance(k, bytes) else k), int(v)
+                if key == "total":
+                    win.total += n
+                elif key == "syn":
+                    win.synthetic += n
+                elif key.startswith("c:"):
+                    win.clusters[int(key[2:])] += n
+        return win
+
+    def increments(
+        self, pipe: aioredis.client.Pipeline, win: Window, now: float | None = None
+    ) -> None:
+        """Queue this batch's acceptances on ``pipe`` (the caller's transaction)."""
+        if not win.added:
+            return
+        now = time.time() if now is None else now
+        key = f"{self.prefix}{int(now // self.bucket_s)}"
+        counts: Counter[str] = Counter()
+        for cluster, synthetic in win.added:
+            counts["total"] += 1
+            counts["syn"] += synthetic
+            if cluster is not None:
+                counts[f"c:{cluster}"] += 1
+        for k, n in counts.items():
+            if n:
+                pipe.hincrby(key, k, n)
+        pipe.expire(key, self.window_s + 2 * self.bucket_s)

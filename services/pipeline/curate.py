@@ -1,0 +1,328 @@
+"""Curate stage: curate items -> accepted (``prompts.annotation``) or rejected.
+
+The curate topic is partitioned by semantic shard (``services/embed/clusters.py``), so each worker
+holds the indexes of its shards: one FAISS index per (language, shard) for embedded texts, one
+MinHash LSH index per language for texts the model cannot read (``services/dedup/lexical.py``). Per
+micro-batch:
+
+1. the indexes catch up with their Redis logs (another worker may have owned the partition
+   before), and so does the blocklist index fed by annotators (``services/pipeline/feedback.py``);
+2. candidates are ordered by quality x difficulty, highest first (``services/embed/scoring.py``), as
+   Llama 3 orders them before its greedy de-duplication;
+3. each candidate, in that order: ``blocklisted`` when near a blocked prompt; an exact or near
+   duplicate of the index or of the batch's earlier acceptances; then ``mix`` or ``quota`` when
+   the accepted window has no room for it (``services/diversity/quota.py``); else accepted;
+4. the acceptances are written to Redis in one transaction (vectors or signatures, the window
+   counts, the prompt's cluster and vector for feedback) before any output is produced, so a
+   crash never forgets an acceptance that was published, and a replay recognises its own
+   acceptances: when the nearest neighbour is the prompt itself, the earlier decision stands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import redis.asyncio as aioredis
+from pydantic import ValidationError
+
+from services.contract.records import (
+    AnnotationRecord,
+    CurateItem,
+    Nearest,
+    Reason,
+    RejectionRecord,
+    Scores,
+    now_utc,
+)
+from services.dedup.index import Candidate, Decision, GreedyCurator, VectorIndex
+from services.dedup.lexical import (
+    LexCandidate,
+    LexicalCurator,
+    LshIndex,
+    MinHasher,
+    RedisSignatureLog,
+)
+from services.diversity.quota import QuotaPolicy, RedisWindow, Window
+from services.embed.scoring import priority
+from services.ops.metrics import CLUSTER_ENTROPY, CLUSTERS_COVERED, WINDOW_ACCEPTED
+from services.pipeline.feedback import BLOCKLIST_INDEX, encode_accepted, load_weights
+from services.pipeline.ingest import IN_TS_HEADER
+from services.pipeline.runner import InMsg, Out, dead_letter
+from services.settings import Settings
+from services.state.stores import RedisVectorLog
+
+log = logging.getLogger(__name__)
+
+Admit = Callable[[int], Reason | None]
+
+
+@dataclass
+class _Verdict:
+    decision: Decision | None  # None: no check ran
+    reason: Reason | None  # rejection reason, None = accepted
+    check: str  # faiss | minhash | skipped_unknown_tokens
+
+
+class CurateStage:
+    def __init__(
+        self,
+        settings: Settings,
+        redis: aioredis.Redis,
+        vectors: RedisVectorLog,
+        dim: int,
+    ) -> None:
+        self.s = settings
+        self.redis = redis
+        self.vectors = vectors
+        self.dim = dim
+        self.hasher = MinHasher()
+        self.signatures = RedisSignatureLog(redis, settings.namespace, self.hasher)
+        self.window = RedisWindow(
+            redis, settings.namespace, settings.quota_window_s, settings.quota_bucket_s
+        )
+        self.policy = QuotaPolicy(
+            settings.quota_max_share, settings.mix_max_synthetic, settings.quota_min_window
+        )
+        self.indexes: dict[str, VectorIndex] = {}
+        self.lexical: dict[str, LshIndex] = {}
+        self.blocklist = self._new_index()
+        self.counts: Counter[str] = Counter()
+        self.threshold = settings.near_dup_threshold  # the ops API may override it at run time
+
+    def _new_index(self) -> VectorIndex:
+        s = self.s
+        return VectorIndex(
+            self.dim, ann_after=s.index_ann_after, nlist=s.index_nlist, nprobe=s.index_nprobe
+        )
+
+    def index(self, name: str) -> VectorIndex:
+        if name not in self.indexes:
+            self.indexes[name] = self._new_index()
+        return self.indexes[name]
+
+    def lexical_index(self, name: str) -> LshIndex:
+        if name not in self.lexical:
+            self.lexical[name] = LshIndex.for_threshold(self.s.lexical_threshold)
+        return self.lexical[name]
+
+    def reset(self) -> None:
+        """Forget in-memory state (after a failed batch); it reloads from the Redis logs."""
+        self.indexes.clear()
+        self.lexical.clear()
+        self.blocklist = self._new_index()
+
+    async def process(self, msgs: Sequence[InMsg]) -> list[Out]:
+        items: list[tuple[InMsg, CurateItem]] = []
+        outs: list[Out] = []
+        for msg in msgs:
+            try:
+                items.append((msg, CurateItem.model_validate_json(msg.value or b"")))
+            except ValidationError as exc:  # only a foreign producer on our internal topic
+                outs.append(self._dlq(msg, exc))
+        if not items:
+            return outs
+        if self.s.order_by_priority:  # stable: equal priorities keep arrival order
+            items.sort(key=lambda mi: -priority(mi[1].quality or 0.0, mi[1].difficulty or 0.0))
+        weights = await load_weights(self.redis, self.s.namespace)
+        win = await self.window.load(self.policy, weights)
+        await self.vectors.sync(BLOCKLIST_INDEX, self.blocklist)
+
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, (_, item) in enumerate(items):
+            if item.vector is not None:
+                groups[f"{item.lang}:{item.shard}"].append(i)
+            else:
+                groups[f"{item.lang}:lex"].append(i)
+        verdicts: dict[int, _Verdict] = {}
+        vec_entries: dict[str, list[tuple[str, np.ndarray, str]]] = defaultdict(list)
+        sig_entries: dict[str, list[tuple[str, np.ndarray, str]]] = defaultdict(list)
+        acc: dict[str, bytes] = {}
+        loop = asyncio.get_running_loop()
+        for name, rows in groups.items():
+            group = [items[i][1] for i in rows]
+
+            def admit(j: int, group: list[CurateItem] = group) -> Reason | None:
+                return win.admit(group[j].cluster, group[j].source == "synthetic")
+
+            if name.endswith(":lex"):
+                lindex = self.lexical_index(name)
+                await self.signatures.sync(name, lindex)
+                sigs = self.hasher.signatures([it.text for it in group])
+                lcands = [LexCandidate(it.prompt_id, it.src, sigs[j]) for j, it in enumerate(group)]
+                decisions = await loop.run_in_executor(
+                    None, self._decide_lexical, lindex, lcands, admit
+                )
+                for j, d in enumerate(decisions):
+                    verdicts[rows[j]] = _verdict(d, "minhash")
+                    if d.accepted and not d.replayed:
+                        sig_entries[name].append((d.prompt_id, sigs[j], group[j].src))
+                        acc[d.prompt_id] = encode_accepted(None, None)
+                continue
+            index = self.index(name)
+            await self.vectors.sync(name, index)
+            vecs = np.stack([_vector(it.vector) for it in group])
+            blocked = self._blocked(vecs)
+            cands = [Candidate(it.prompt_id, it.src, vecs[j]) for j, it in enumerate(group)]
+            todo = [j for j in range(len(group)) if blocked[j][0] is None]
+            decisions = await loop.run_in_executor(
+                None,
+                self._decide,
+                index,
+                [cands[j] for j in todo],
+                lambda k, todo=todo, admit=admit: admit(todo[k]),
+            )
+            for j, (bid, bsim) in enumerate(blocked):
+                if bid is not None:
+                    d = Decision(group[j].prompt_id, False, bid, round(bsim, 6))
+                    verdicts[rows[j]] = _Verdict(d, Reason.BLOCKLISTED, "faiss")
+            for k, d in enumerate(decisions):
+                j = todo[k]
+                verdicts[rows[j]] = _verdict(d, "faiss")
+                if d.accepted and not d.replayed:
+                    vec_entries[name].append((d.prompt_id, vecs[j], group[j].src))
+                    acc[d.prompt_id] = encode_accepted(group[j].cluster, vecs[j])
+        await self._commit(vec_entries, sig_entries, acc, win)
+        if self.s.index_snapshot_every:
+            for name in vec_entries:  # the index now holds exactly its log: a valid snapshot
+                await self.vectors.maybe_snapshot(
+                    name, self.indexes[name], self.s.index_snapshot_every
+                )
+        self._observe(win)
+        return outs + [self._emit(msg, item, verdicts[i]) for i, (msg, item) in enumerate(items)]
+
+    def _blocked(self, vecs: np.ndarray) -> list[tuple[str | None, float]]:
+        """Nearest blocked prompt at or above the blocklist threshold, per vector."""
+        if len(self.blocklist) == 0:
+            return [(None, 0.0)] * len(vecs)
+        sims, ids = self.blocklist.search(vecs, 1)
+        return [
+            (ids[i][0], float(sims[i][0]))
+            if sims[i][0] >= self.s.blocklist_threshold
+            else (None, 0.0)
+            for i in range(len(vecs))
+        ]
+
+    def _decide(self, index: VectorIndex, cands: list[Candidate], admit: Admit) -> list[Decision]:
+        return GreedyCurator(index, self.threshold).decide(cands, admit=admit)
+
+    def _decide_lexical(
+        self, index: LshIndex, cands: list[LexCandidate], admit: Admit
+    ) -> list[Decision]:
+        return LexicalCurator(index, self.s.lexical_threshold).decide(cands, admit=admit)
+
+    async def _commit(
+        self,
+        vec_entries: dict[str, list[tuple[str, np.ndarray, str]]],
+        sig_entries: dict[str, list[tuple[str, np.ndarray, str]]],
+        acc: dict[str, bytes],
+        win: Window,
+    ) -> None:
+        """The batch's acceptances, atomically: logs, window counts, feedback lookup keys."""
+        if not acc:
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for name, entries in vec_entries.items():
+                self.vectors.queue_append(pipe, name, entries)
+            for name, entries in sig_entries.items():
+                self.signatures.queue_append(pipe, name, entries)
+            self.window.increments(pipe, win)
+            ns, ttl = self.s.namespace, self.s.feedback_ttl_s
+            for pid, value in acc.items():
+                pipe.set(f"{ns}:acc:{pid}", value, ex=ttl)
+            await pipe.execute()
+
+    def _observe(self, win: Window) -> None:
+        covered, entropy = win.coverage()
+        CLUSTERS_COVERED.set(covered)
+        CLUSTER_ENTROPY.set(entropy)
+        WINDOW_ACCEPTED.set(win.total)
+
+    def _emit(self, msg: InMsg, item: CurateItem, v: _Verdict) -> Out:
+        headers = [] if item.in_ts_ms is None else [(IN_TS_HEADER, str(item.in_ts_ms).encode())]
+        d = v.decision
+        if v.reason is not None:
+            self.counts[f"rejected_{v.reason}"] += 1
+            dup = v.reason in (
+                Reason.EXACT_DUPLICATE,
+                Reason.NEAR_DUPLICATE,
+                Reason.BLOCKLISTED,
+            )
+            rej = RejectionRecord(
+                event_id=item.event_id,
+                reason=v.reason,
+                duplicate_of=d.nearest_id if d is not None and dup else None,
+                similarity=d.similarity if d is not None and dup else None,
+                lang=item.lang,
+                ts=now_utc(),
+            )
+            return Out(
+                self.s.topic_rejected,
+                item.event_id.encode(),
+                rej.model_dump_json().encode(),
+                msg.src,
+                headers,
+                item.src,
+                label=f"rejected:{v.reason}",
+            )
+        self.counts["accepted"] += 1
+        novelty: float | None = None
+        nearest = None
+        if d is not None:
+            sim = d.similarity
+            novelty = 1.0 if sim is None else round(1.0 - max(sim, 0.0), 6)
+            if d.nearest_id is not None:
+                nearest = Nearest(prompt_id=d.nearest_id, similarity=sim or 0.0)
+        rec = AnnotationRecord(
+            prompt_id=item.prompt_id,
+            event_id=item.event_id,
+            text=item.text,
+            lang=item.lang,
+            source=item.source,
+            user=item.user,
+            scores=Scores(novelty=novelty, quality=item.quality, difficulty=item.difficulty),
+            nearest=nearest,
+            semantic_check=v.check,  # type: ignore[arg-type]
+            cluster=item.cluster,
+            pii=item.pii,
+            accepted_at=now_utc(),
+        )
+        return Out(
+            self.s.topic_annotation,
+            item.prompt_id.encode(),
+            rec.model_dump_json().encode(),
+            msg.src,
+            headers,
+            item.src,
+            label="accepted",
+        )
+
+    def _dlq(self, msg: InMsg, exc: ValidationError) -> Out:
+        self.counts["dlq_invalid_curate_item"] += 1
+        log.warning("dead-lettered %s: invalid curate item", msg.where)
+        detail = "; ".join(e["msg"] for e in exc.errors(include_input=False))
+        return dead_letter(msg, self.s.topic_dlq, "invalid_curate_item", detail)
+
+
+def _verdict(d: Decision, check: str) -> _Verdict:
+    if d.accepted:
+        return _Verdict(d, None, check)
+    if d.refused is not None:
+        return _Verdict(d, Reason(d.refused), check)
+    return _Verdict(
+        d, Reason.EXACT_DUPLICATE if d.exact_duplicate else Reason.NEAR_DUPLICATE, check
+    )
+
+
+def _vector(b64: str | None) -> np.ndarray:
+    assert b64 is not None
+    v = np.frombuffer(base64.b64decode(b64), dtype=np.float32)
+    if v.ndim != 1 or not math.isfinite(float(v.sum())):
+        raise ValueError("invalid vector")
+    return v

@@ -1,0 +1,246 @@
+"""The feedback agent: annotator decisions steer curation.
+
+For every ``AnnotationResult`` on ``annotations.results``:
+
+- the label is classed ``positive`` (good, accept, needs_edit, ...) or ``negative`` (off_topic,
+  reject, spam, unsafe, ...); unknown labels are counted but steer nothing;
+- the latest class per (prompt, annotator) is kept, so a redelivered result changes nothing and
+  an updated annotation moves its vote instead of adding one (one Lua call, atomic);
+- per topic cluster, the acceptance rate becomes a quota weight: the smoothed rate of the
+  cluster over the global rate, clamped to [``feedback_weight_min``, ``feedback_weight_max``].
+  The curate stage multiplies the cluster's queue share by it (``services/diversity/quota.py``), so
+  clusters annotators reject get less of the queue, within bounds;
+- ``spam`` and ``unsafe`` (``BLOCK_LABELS``) put the prompt's vector into the blocklist index
+  (the Redis vector log ``blocklist``, which every curate stage syncs and checks: near duplicates
+  of it are rejected as ``blocklisted``) and its id into the blocked-id set (exact repeats are
+  rejected at ingest).
+
+The cluster and vector of an accepted prompt are found under ``<ns>:acc:<prompt_id>``, written by
+the curate stage in the transaction that accepts it (kept ``feedback_ttl_s``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+import numpy as np
+import redis.asyncio as aioredis
+from pydantic import ValidationError
+
+from services.clean.guards import BlockedPrompts
+from services.contract.records import AnnotationResult
+from services.ops.metrics import CLUSTER_WEIGHT, FEEDBACK_BLOCKED, FEEDBACK_RESULTS
+from services.pipeline.runner import InMsg, Out, dead_letter
+from services.settings import Settings
+from services.state.stores import RedisVectorLog
+
+log = logging.getLogger(__name__)
+
+POSITIVE_LABELS = frozenset({"good", "accept", "accepted", "keep", "needs_edit", "ok", "approve"})
+NEGATIVE_LABELS = frozenset(
+    {"bad", "reject", "rejected", "off_topic", "discard", "discarded", "spam", "unsafe", "toxic"}
+)
+BLOCK_LABELS = frozenset({"spam", "unsafe"})
+BLOCKLIST_INDEX = "blocklist"
+NO_CLUSTER = -1
+
+# KEYS: votes hash, counts hash. ARGV: vote field, cluster, class ("pos"/"neg").
+# Moves the (prompt, annotator) vote to the new class; returns 1 when counts changed.
+_VOTE = """
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old == ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if old then
+  redis.call('HINCRBY', KEYS[2], ARGV[2] .. ':' .. old, -1)
+  redis.call('HINCRBY', KEYS[2], 'all:' .. old, -1)
+end
+redis.call('HINCRBY', KEYS[2], ARGV[2] .. ':' .. ARGV[3], 1)
+redis.call('HINCRBY', KEYS[2], 'all:' .. ARGV[3], 1)
+return 1
+"""
+
+
+def label_class(label: str) -> str | None:
+    label = label.strip().lower()
+    if label in POSITIVE_LABELS:
+        return "pos"
+    if label in NEGATIVE_LABELS:
+        return "neg"
+    return None
+
+
+def cluster_weight(
+    pos: int, neg: int, all_pos: int, all_neg: int, prior: float, lo: float, hi: float
+) -> float:
+    """Smoothed acceptance rate of a cluster over the global rate, clamped to [lo, hi].
+
+    The cluster's rate is pulled towards the global rate by ``prior`` pseudo-votes, so a few
+    votes move a weight a little and many votes move it a lot."""
+    total = all_pos + all_neg
+    if total == 0:
+        return 1.0
+    p = all_pos / total
+    if p == 0:
+        return lo
+    rate = (pos + prior * p) / (pos + neg + prior)
+    return float(min(hi, max(lo, rate / p)))
+
+
+def encode_accepted(cluster: int | None, vector: np.ndarray | None) -> bytes:
+    """``<ns>:acc:<pid>`` value: cluster (int16) then the float16 vector, if any."""
+    head = np.array([NO_CLUSTER if cluster is None else cluster], dtype=np.int16).tobytes()
+    return head + (b"" if vector is None else vector.astype(np.float16).tobytes())
+
+
+def decode_accepted(raw: bytes) -> tuple[int | None, np.ndarray | None]:
+    cluster = int(np.frombuffer(raw[:2], dtype=np.int16)[0])
+    vec = np.frombuffer(raw[2:], dtype=np.float16).astype(np.float32) if len(raw) > 2 else None
+    if vec is not None:
+        vec = vec / (np.linalg.norm(vec) or 1.0)
+    return (None if cluster == NO_CLUSTER else cluster), vec
+
+
+@dataclass(frozen=True)
+class FeedbackPolicy:
+    prior: float = 10.0
+    weight_min: float = 0.25
+    weight_max: float = 2.0
+
+
+@dataclass
+class FeedbackOutcome:
+    counted: int = 0  # votes that moved
+    unknown_label: int = 0
+    unknown_prompt: int = 0  # prompt not (or no longer) known: counted globally only
+    blocked: int = 0  # new vectors in the blocklist index
+    weights: dict[int, float] = field(default_factory=dict)  # recomputed weights, if any
+
+
+class FeedbackStore:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        namespace: str,
+        vectors: RedisVectorLog,
+        policy: FeedbackPolicy,
+    ) -> None:
+        self.redis = redis
+        self.ns = namespace
+        self.vectors = vectors
+        self.policy = policy
+        self.votes_key = f"{namespace}:fb:votes"
+        self.counts_key = f"{namespace}:fb:counts"
+        self.weights_key = f"{namespace}:fb:weights"
+        self.blocked_key = f"{namespace}:fb:blocked"
+        self.blocked_ids = BlockedPrompts(redis, namespace)
+        self._vote = redis.register_script(_VOTE)
+
+    def acc_key(self, pid: str) -> str:
+        return f"{self.ns}:acc:{pid}"
+
+    async def apply(self, results: Sequence[AnnotationResult]) -> FeedbackOutcome:
+        out = FeedbackOutcome()
+        if not results:
+            return out
+        raws = await self.redis.mget([self.acc_key(r.prompt_id) for r in results])
+        touched: set[int] = set()
+        for res, raw in zip(results, raws, strict=True):
+            cls = label_class(res.label)
+            if cls is None:
+                out.unknown_label += 1
+                continue
+            cluster, vec = decode_accepted(cast(bytes, raw)) if raw else (None, None)
+            if raw is None:
+                out.unknown_prompt += 1
+            c = NO_CLUSTER if cluster is None else cluster
+            voter = res.annotator or "anonymous"
+            moved = await self._vote(
+                keys=[self.votes_key, self.counts_key],
+                args=[f"{res.prompt_id}|{voter}", c, cls],
+            )
+            out.counted += int(moved)
+            if moved and cluster is not None:
+                touched.add(cluster)
+            if res.label.strip().lower() in BLOCK_LABELS:
+                out.blocked += await self._block(res.prompt_id, vec)
+        if touched:
+            out.weights = await self._reweigh(touched)
+        return out
+
+    async def _block(self, pid: str, vec: np.ndarray | None) -> int:
+        await self.blocked_ids.add(pid)
+        if vec is None or not await self.redis.sadd(self.blocked_key, pid):
+            return 0  # no vector (lexical path) or already in the blocklist index
+        await self.vectors.append(BLOCKLIST_INDEX, [(pid, vec, "feedback")])
+        return 1
+
+    async def counts(self) -> dict[str, int]:
+        raw = await self.redis.hgetall(self.counts_key)
+        return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
+
+    async def _reweigh(self, clusters: set[int]) -> dict[int, float]:
+        # Every cluster's weight depends on the global rate: recompute all known clusters.
+        counts = await self.counts()
+        known = {int(k.split(":")[0]) for k in counts if not k.startswith("all:")} | clusters
+        known.discard(NO_CLUSTER)
+        p = self.policy
+        weights = {
+            c: round(
+                cluster_weight(
+                    counts.get(f"{c}:pos", 0),
+                    counts.get(f"{c}:neg", 0),
+                    counts.get("all:pos", 0),
+                    counts.get("all:neg", 0),
+                    p.prior,
+                    p.weight_min,
+                    p.weight_max,
+                ),
+                4,
+            )
+            for c in known
+        }
+        if weights:
+            await self.redis.hset(self.weights_key, mapping={str(c): w for c, w in weights.items()})
+        return weights
+
+
+async def load_weights(redis: aioredis.Redis, namespace: str) -> dict[int, float]:
+    raw = await redis.hgetall(f"{namespace}:fb:weights")
+    return {int(k): float(v) for k, v in raw.items()}
+
+
+class FeedbackStage:
+    """``annotations.results`` -> the feedback store. Invalid records go to the DLQ."""
+
+    def __init__(self, settings: Settings, store: FeedbackStore) -> None:
+        self.s = settings
+        self.store = store
+        self.counts: Counter[str] = Counter()
+
+    async def process(self, msgs: Sequence[InMsg]) -> list[Out]:
+        outs: list[Out] = []
+        results = []
+        for msg in msgs:
+            try:
+                results.append(AnnotationResult.model_validate_json(msg.value or b""))
+            except ValidationError as exc:
+                self.counts["dlq_invalid_result"] += 1
+                detail = "; ".join(
+                    f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                    for e in exc.errors(include_input=False, include_url=False)
+                )
+                out = dead_letter(msg, self.s.topic_dlq, "invalid_result", detail)
+                outs.append(out)
+        outcome = await self.store.apply(results)
+        for res in results:
+            FEEDBACK_RESULTS.labels(label_class(res.label) or "unknown").inc()
+        FEEDBACK_BLOCKED.inc(outcome.blocked)
+        for c, w in outcome.weights.items():
+            CLUSTER_WEIGHT.labels(str(c)).set(w)
+        self.counts["results"] += len(results)
+        self.counts["blocked"] += outcome.blocked
+        return outs

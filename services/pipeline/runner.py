@@ -1,0 +1,210 @@
+"""Runs one stage's micro-batch with exactly-once outputs (see ``services.state.ledger``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from services.kafka.offsets import end_offsets_async
+from services.state.ledger import (
+    ORIGIN_HEADER,
+    SRC_HEADER,
+    EmitLedger,
+    PartitionProgress,
+    Pending,
+    coord,
+    find_emitted,
+    mark,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InMsg:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int | None = None
+
+    @property
+    def src(self) -> str:
+        return coord(self.topic, self.partition, self.offset)
+
+    @property
+    def where(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+
+@dataclass
+class Out:
+    topic: str
+    key: bytes | None
+    value: bytes
+    src: str
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    origin: str | None = None  # input coordinate on chat.events when ``src`` is an internal topic
+    label: str = ""  # outcome[:reason] for metrics, e.g. "rejected:near_duplicate"
+    partition: int | None = None  # explicit partition (curate shards); None = by key
+
+
+def dead_letter(msg: InMsg, topic: str, code: str, detail: str) -> Out:
+    """The DLQ record of ``msg``: its original key and bytes, and headers saying why and where."""
+    return Out(
+        topic,
+        msg.key,
+        msg.value or b"",
+        msg.src,
+        [
+            ("fw-error", code.encode()),
+            ("fw-error-detail", detail[:1000].encode("utf-8", "replace")),
+            ("fw-topic", msg.topic.encode()),
+            ("fw-partition", str(msg.partition).encode()),
+            ("fw-offset", str(msg.offset).encode()),
+        ],
+        label=f"dlq:{code}",
+    )
+
+
+class Sender(Protocol):
+    """``await send(...)`` enqueues a record and returns a future resolved on the broker's ack."""
+
+    async def __call__(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: list[tuple[str, bytes]],
+        partition: int | None = None,
+    ) -> Awaitable[Any]: ...
+
+
+Process = Callable[[Sequence[InMsg]], Awaitable[list[Out]]]
+
+
+async def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[str, int]:
+    """Current end offset of every partition of ``topics``, as ``{"topic:partition": offset}``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = []
+        for topic in topics:
+            parts = consumer.partitions_for_topic(topic)
+            if parts is None:
+                await consumer._client.force_metadata_update()  # noqa: SLF001
+                parts = consumer.partitions_for_topic(topic) or set()
+            tps += [TopicPartition(topic, p) for p in parts]
+        ends = await end_offsets_async(consumer, tps)
+        return {mark(tp.topic, tp.partition): off for tp, off in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+class StageRunner:
+    """Applies a stage's ``process`` to a micro-batch and produces each output exactly once."""
+
+    def __init__(
+        self,
+        stage: str,
+        ledger: EmitLedger,
+        send: Sender,
+        bootstrap: str,
+        output_topics: Sequence[str],
+        fault_delay: dict[str, float] | None = None,
+    ) -> None:
+        self.stage = stage
+        self.ledger = ledger
+        self.send = send
+        self.bootstrap = bootstrap
+        self.output_topics = list(output_topics)
+        self.marks: dict[str, int] | None = None
+        self.fault_delay = fault_delay or {}
+        self.skipped_replays = 0
+        self.recovered = 0
+
+    async def run_batch(self, msgs: Sequence[InMsg], process: Process) -> list[Out]:
+        """Process ``msgs`` (in offset order per partition); returns the outputs produced."""
+        if self.marks is None:
+            self.marks = await end_offsets(self.bootstrap, self.output_topics)
+        progress = await self.ledger.load((m.topic, m.partition) for m in msgs)
+        todo = [m for m in msgs if m.offset >= progress[(m.topic, m.partition)].upto]
+        self.skipped_replays += len(msgs) - len(todo)
+        already = await self._recover(todo, progress)
+        outs = [o for o in await process(todo) if o.src not in already]
+
+        ranges: dict[tuple[str, int], tuple[int, int]] = {}
+        for m in todo:
+            first, _ = ranges.get((m.topic, m.partition), (m.offset, m.offset))
+            ranges[(m.topic, m.partition)] = (first, m.offset)
+        before = {tp: progress[tp] for tp in ranges}
+        await self.ledger.save(
+            {
+                tp: PartitionProgress(before[tp].upto, self._pending(before[tp], r))
+                for tp, r in ranges.items()
+            }
+        )
+        for topic in {o.topic for o in outs} & set(self.fault_delay):
+            await asyncio.sleep(self.fault_delay[topic])  # a slow downstream (chaos tests only)
+        futures = [await self.send(o.topic, o.key, o.value, _headers(o), o.partition) for o in outs]
+        for md in await asyncio.gather(*futures):
+            key = mark(md.topic, md.partition)
+            self.marks[key] = max(self.marks.get(key, 0), md.offset + 1)
+        await self.ledger.save(
+            {
+                tp: PartitionProgress(last + 1, _still_pending(before[tp], last))
+                for tp, (_, last) in ranges.items()
+            }
+        )
+        return outs
+
+    def _pending(self, before: PartitionProgress, rng: tuple[int, int]) -> Pending:
+        old = before.pending
+        if old is not None and old.last > rng[1]:
+            # A replay of a larger crashed batch: keep its earlier marks until it is passed.
+            return Pending(rng[0], old.last, old.marks)
+        assert self.marks is not None
+        return Pending(rng[0], rng[1], dict(self.marks))
+
+    async def _recover(
+        self, todo: Sequence[InMsg], progress: dict[tuple[str, int], PartitionProgress]
+    ) -> set[str]:
+        wanted: dict[tuple[str, int], set[str]] = {}
+        for m in todo:
+            pend = progress[(m.topic, m.partition)].pending
+            if pend is not None and pend.covers(m.offset):
+                wanted.setdefault((m.topic, m.partition), set()).add(m.src)
+        found: set[str] = set()
+        for tp, coords in wanted.items():
+            pend = progress[tp].pending
+            assert pend is not None
+            hit = await find_emitted(self.bootstrap, pend, coords)
+            log.warning(
+                "%s: replay of %s[%d] %d-%d after a crash: %d of %d outputs already produced",
+                self.stage,
+                tp[0],
+                tp[1],
+                pend.first,
+                pend.last,
+                len(hit),
+                len(coords),
+            )
+            found |= hit
+        self.recovered += len(found)
+        return found
+
+
+def _still_pending(before: PartitionProgress, last: int) -> Pending | None:
+    old = before.pending
+    return old if old is not None and old.last > last else None
+
+
+def _headers(out: Out) -> list[tuple[str, bytes]]:
+    origin = out.origin or out.src
+    return [(SRC_HEADER, out.src.encode()), (ORIGIN_HEADER, origin.encode()), *out.headers]

@@ -1,0 +1,144 @@
+"""HTTP receivers for annotation tools: ``POST /webhooks/label-studio`` and ``POST /webhooks/argilla``.
+
+Thin: read the body under a size cap, verify the sender, parse (``services/downstream/webhooks.py``), publish
+the ``AnnotationResult``s, answer. A 200 ``{"accepted": n}`` is sent only after ``publish``
+returned, so it means the results are on the topic; 401 unverified, 400 not a JSON object, 413
+too large, 422 unusable, 503 publishing failed (the sender may retry: consumers dedupe). Bodies
+hold prompt text and are never logged. docs/webhooks.md describes the setup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+
+from services.contract.records import AnnotationResult
+from services.downstream.webhooks import (
+    MAX_BODY_BYTES,
+    WebhookRejected,
+    load_payload,
+    parse_argilla,
+    parse_label_studio,
+    standard_webhook_key,
+    verify_label_studio,
+    verify_standard_webhook,
+)
+from services.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[list[AnnotationResult]], Awaitable[None]]
+Parser = Callable[..., list[AnnotationResult]]
+
+_CHUNK = 64 * 1024
+
+
+def make_results_publisher(producer: AIOKafkaProducer, topic: str) -> Publish:
+    """A ``publish`` that sends each result as JSON, keyed by prompt_id, and returns once the
+    broker acknowledged all of them (raises if any send fails). Start the producer with
+    ``acks="all"`` for a 200 to mean "replicated"."""
+
+    async def publish(results: list[AnnotationResult]) -> None:
+        futures = [
+            await producer.send(
+                topic, value=r.model_dump_json().encode("utf-8"), key=r.prompt_id.encode("utf-8")
+            )
+            for r in results
+        ]
+        if futures:
+            await asyncio.gather(*futures)
+
+    return publish
+
+
+def add_webhook_routes(
+    app: web.Application,
+    settings: Settings,
+    publish: Publish,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> None:
+    """Register the two receivers on ``app``. A source whose secret is empty (or, for Argilla, not
+    ``whsec_<base64>``) is refused with 401 and a warning is logged once here."""
+    ls_secret = settings.webhook_secret
+    argilla_secret = settings.argilla_webhook_secret
+    key = settings.user_hash_key.get_secret_value().encode("utf-8")
+    if not ls_secret.get_secret_value():
+        log.warning("FLYWHEEL_WEBHOOK_SECRET is empty: Label Studio webhooks will be refused")
+    if not standard_webhook_key(argilla_secret):
+        log.warning(
+            "FLYWHEEL_ARGILLA_WEBHOOK_SECRET is empty or not whsec_<base64>: "
+            "Argilla webhooks will be refused"
+        )
+
+    async def label_studio(request: web.Request) -> web.Response:
+        async def verified_payload() -> dict[str, Any]:
+            verify_label_studio(request.headers, ls_secret)  # a header: no need to read first
+            return load_payload(await _read_body(request, max_body_bytes), max_body_bytes)
+
+        return await _handle("label-studio", verified_payload, parse_label_studio, key, publish)
+
+    async def argilla(request: web.Request) -> web.Response:
+        async def verified_payload() -> dict[str, Any]:
+            body = await _read_body(request, max_body_bytes)  # the signature covers the body
+            verify_standard_webhook(request.headers, body, argilla_secret)
+            return load_payload(body, max_body_bytes)
+
+        return await _handle("argilla", verified_payload, parse_argilla, key, publish)
+
+    app.router.add_post("/webhooks/label-studio", label_studio)
+    app.router.add_post("/webhooks/argilla", argilla)
+
+
+async def _handle(
+    source: str,
+    verified_payload: Callable[[], Awaitable[dict[str, Any]]],
+    parse: Parser,
+    key: bytes,
+    publish: Publish,
+) -> web.Response:
+    try:
+        payload = await verified_payload()
+        results = parse(payload, annotator_key=key)
+    except WebhookRejected as exc:
+        log.warning("webhook %s refused: %d %s", source, exc.status, exc.reason)
+        return web.json_response({"error": exc.reason}, status=exc.status)
+    if results:
+        try:
+            await publish(results)
+        except Exception as exc:  # noqa: BLE001 - broker trouble: tell the sender to retry
+            log.error("webhook %s: publishing %d results failed: %r", source, len(results), exc)
+            return web.json_response({"error": "publishing failed, retry later"}, status=503)
+    log.info("webhook %s: accepted %d %s", source, len(results), _kind(payload))
+    return web.json_response({"accepted": len(results)})
+
+
+def _kind(payload: Mapping[str, Any]) -> str:
+    """The event name for logs, if it looks like one (the body is untrusted)."""
+    kind = payload.get("action", payload.get("type"))
+    if (
+        isinstance(kind, str)
+        and kind.isascii()
+        and len(kind) <= 40
+        and kind.replace("_", "").replace(".", "").isalnum()
+    ):
+        return kind
+    return "event"
+
+
+async def _read_body(request: web.Request, cap: int) -> bytes:
+    """The body, refusing (413) more than ``cap`` bytes without reading them all. Reads the
+    stream itself, so the application's ``client_max_size`` does not apply."""
+    if request.content_length is not None and request.content_length > cap:
+        raise WebhookRejected(413, f"body larger than {cap} bytes")
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(_CHUNK):
+        body += chunk
+        if len(body) > cap:
+            raise WebhookRejected(413, f"body larger than {cap} bytes")
+    return bytes(body)
