@@ -23,7 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 from bench.common import machine, public_prompts, stamp  # noqa: E402
-from services.dedup.index import greedy_reference  # noqa: E402
+from services.dedup.greedy import greedy_reference  # noqa: E402
 from services.embed.embedder import Embedder  # noqa: E402
 from services.settings import Settings  # noqa: E402
 

@@ -39,13 +39,12 @@ import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.common import machine, public_prompts, stamp  # noqa: E402
+from services.dedup.greedy import Candidate, GreedyCurator  # noqa: E402
 from services.dedup.index import (  # noqa: E402
     DEFAULT_ANN_AFTER,
     DEFAULT_K_FACTOR,
     DEFAULT_NLIST,
     DEFAULT_NPROBE,
-    Candidate,
-    GreedyCurator,
     VectorIndex,
     configure_faiss_threads,
 )

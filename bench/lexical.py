@@ -34,17 +34,14 @@ import numpy as np  # noqa: E402
 from bench.common import SHARED, machine, stamp  # noqa: E402
 from services.clean.language import detect_language_scored  # noqa: E402
 from services.clean.text import normalize, prompt_id  # noqa: E402
-from services.dedup.index import greedy_reference  # noqa: E402
-from services.dedup.lexical import (  # noqa: E402
-    NGRAM,
-    THRESHOLD,
-    LexCandidate,
-    LexicalCurator,
-    LshIndex,
-    MinHasher,
+from services.dedup.greedy import (  # noqa: E402
+    Candidate,
+    GreedyCurator,
     greedy_lexical_reference,
-    shingle_text,
+    greedy_reference,  # noqa: E402
 )
+from services.dedup.lsh import LshIndex  # noqa: E402
+from services.dedup.minhash import NGRAM, THRESHOLD, MinHasher, shingle_text  # noqa: E402
 from services.embed.embedder import Embedder  # noqa: E402
 from services.settings import Settings  # noqa: E402
 
@@ -309,11 +306,11 @@ def throughput(pop: list[str], sizes: list[int], ngram: int, threshold: float) -
         load = time.perf_counter() - t0
         mb = _index_bytes(filler_sigs[:size]) / 1e6
         qs, _ = index._candidates(index.band_keys(stream_sigs))
-        curator = LexicalCurator(index, threshold)
+        curator = GreedyCurator(index, threshold)
         times, rejected = [], 0
         for lo in range(0, len(stream), 128):
             batch = [
-                LexCandidate(prompt_id(stream[i]), f"t/0/{i}", stream_sigs[i])
+                Candidate(prompt_id(stream[i]), f"t/0/{i}", stream_sigs[i])
                 for i in range(lo, min(len(stream), lo + 128))
             ]
             t0 = time.perf_counter()

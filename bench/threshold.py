@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 
 from bench.common import machine, public_prompts, stamp  # noqa: E402
 from services.clean.text import normalize  # noqa: E402
-from services.dedup.index import greedy_reference  # noqa: E402
+from services.dedup.greedy import greedy_reference  # noqa: E402
 from services.dev.generator import EN_TEMPLATES, _edit  # noqa: E402
 from services.embed.embedder import Embedder  # noqa: E402
 from services.settings import Settings  # noqa: E402

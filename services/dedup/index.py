@@ -1,14 +1,11 @@
-"""FAISS inner-product indexes of accepted prompts and the greedy near-duplicate decision.
+"""FAISS inner-product index of accepted prompts, and its lifecycle (exact -> IVF, snapshots).
 
-Vectors are L2-normalized, so inner product = cosine. Decisions follow the greedy rule used for
-Llama 3's SFT prompts: in arrival order, keep a prompt iff its maximum cosine to every prompt kept
-before it is below the threshold. ``greedy_reference`` is the brute-force statement of that rule;
-``GreedyCurator`` computes the same decisions with batched FAISS searches.
-
-``VectorIndex`` starts exact (``IndexFlatIP``) and, once it holds more than ``ann_after`` vectors,
-switches itself to IVF with 8-bit scalar quantization (``IndexIVFScalarQuantizer``, inner
-product): trained on a sample of the vectors it holds, which then move over. docs/index.md has
-the measurements behind the defaults.
+Vectors are L2-normalized, so inner product = cosine. ``VectorIndex`` starts exact
+(``IndexFlatIP``) and, once it holds more than ``ann_after`` vectors, switches itself to IVF
+(``ivf_pq4fs_sq8`` by default: 4-bit PQ fast-scan codes re-ranked with 8-bit scalar codes; or
+``ivf_sq8``), trained on a sample of the vectors it holds, which then move over. Its state can be
+serialized (``state``/``load_state``) for snapshots in Redis. docs/index.md has the measurements
+behind the defaults; the greedy decision over it is ``services.dedup.greedy``.
 """
 
 from __future__ import annotations
@@ -17,12 +14,14 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import faiss
 import numpy as np
+
+from services.dedup.greedy import Candidate
+from services.dedup.ids import PID_BYTES, Owners, PidTable, is_pid, pids_to_bytes
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +39,6 @@ SQ_SMALL_SAMPLE = 10_000
 TRAIN_PER_LIST = 64  # k-means sample: this many vectors per list, at most
 DEFAULT_FAISS_THREADS = 1  # see configure_faiss_threads
 
-PID_BYTES = 16  # prompt_id = 32 hex digits (sha256 prefix)
-
 
 def configure_faiss_threads(n: int | None = None) -> int:
     """Set FAISS's OpenMP thread count (call once at worker start); returns the count set.
@@ -57,160 +54,6 @@ def configure_faiss_threads(n: int | None = None) -> int:
     n = max(1, int(n))
     faiss.omp_set_num_threads(n)
     return n
-
-
-_HEX = frozenset("0123456789abcdefABCDEF")
-
-
-def _is_pid(p: str) -> bool:
-    return len(p) == 2 * PID_BYTES and _HEX.issuperset(p)
-
-
-def pids_to_bytes(pids: Sequence[str]) -> np.ndarray:
-    """(n, 16) uint8 from 32-hex-digit prompt_ids; ValueError for any other id."""
-    if any(len(p) != 2 * PID_BYTES for p in pids):
-        raise ValueError("prompt_id must be 32 hex digits")
-    try:
-        raw = bytes.fromhex("".join(pids))
-    except ValueError as exc:
-        raise ValueError("prompt_id must be 32 hex digits") from exc
-    return np.frombuffer(raw, dtype=np.uint8).reshape(len(pids), PID_BYTES)
-
-
-class _PidTable:
-    """prompt_id -> row, open addressing over numpy arrays (~8-16 bytes a row, not ~250 for a dict).
-
-    ``pids`` holds the 16-byte ids in row order; ``slots`` a power-of-two table of rows (-1 =
-    empty), kept at most half full, probed linearly from a multiplicative hash. A prompt_id added
-    again points at its newest row (as ``dict.update`` would).
-    """
-
-    def __init__(self) -> None:
-        self.pids = np.zeros((0, PID_BYTES), dtype=np.uint8)
-        self.n = 0
-        self.slots = np.full(16, -1, dtype=np.int32)
-
-    def words(self, pid_bytes: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(pid_bytes).view(np.uint64).reshape(-1, 2)
-
-    def _home(self, w: np.ndarray) -> np.ndarray:
-        bits = int(self.slots.size).bit_length() - 1
-        h = (w[:, 0] ^ w[:, 1]) * np.uint64(0x9E3779B97F4A7C15)
-        return (h >> np.uint64(64 - bits)).astype(np.int64)
-
-    def find(self, pid_bytes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per id: its row (-1 if absent) and the slot where it is or would go."""
-        w = self.words(pid_bytes)
-        mask = self.slots.size - 1
-        pos = self._home(w)
-        rows = np.full(len(w), -1, dtype=np.int64)
-        todo = np.arange(len(w))
-        mine = self.words(self.pids[: self.n])
-        while todo.size:
-            cur = self.slots[pos[todo]].astype(np.int64)
-            empty = cur < 0
-            hit = ~empty
-            hit[hit] = (mine[cur[hit], 0] == w[todo[hit], 0]) & (
-                mine[cur[hit], 1] == w[todo[hit], 1]
-            )
-            rows[todo[hit]] = cur[hit]
-            todo = todo[~(empty | hit)]
-            pos[todo] = (pos[todo] + 1) & mask
-        return rows, pos
-
-    def add(self, pid_bytes: np.ndarray) -> None:
-        """Append rows ``n..n+len-1`` with these ids."""
-        m = len(pid_bytes)
-        if self.n + m > len(self.pids):
-            grown = np.zeros((max(self.n + m, len(self.pids) * 3 // 2, 1024), PID_BYTES), np.uint8)
-            grown[: self.n] = self.pids[: self.n]
-            self.pids = grown
-        self.pids[self.n : self.n + m] = pid_bytes
-        start, self.n = self.n, self.n + m
-        if 2 * self.n > self.slots.size:
-            size = self.slots.size
-            while 2 * self.n > size:
-                size *= 2
-            self.slots = np.full(size, -1, dtype=np.int32)
-            self._place(np.arange(self.n))
-        else:
-            self._place(np.arange(start, self.n))
-
-    def _place(self, rows: np.ndarray) -> None:
-        # Only the last row of an id needs a slot; an id already present moves to its new row.
-        w = self.words(self.pids[rows])
-        if len(rows) > 1:
-            _, first_of_reversed = np.unique(w[::-1], axis=0, return_index=True)
-            last = np.sort(len(rows) - 1 - first_of_reversed)
-            rows, w = rows[last], w[last]
-        found, pos = self.find(self.pids[rows])
-        old = found >= 0
-        self.slots[pos[old]] = rows[old]
-        rows, pos = rows[~old], pos[~old]
-        mask = self.slots.size - 1
-        while rows.size:  # new ids, all distinct: claim the first empty slot on the probe path
-            taken = self.slots[pos] >= 0
-            pos[taken] = (pos[taken] + 1) & mask
-            free = np.flatnonzero(~taken)
-            _, first = np.unique(pos[free], return_index=True)
-            won = free[first]
-            self.slots[pos[won]] = rows[won]
-            keep = np.ones(len(rows), dtype=bool)
-            keep[won] = False
-            rows, pos = rows[keep], pos[keep]
-
-    def nbytes(self) -> int:
-        return int(self.pids.nbytes + self.slots.nbytes)
-
-
-class _Owners:
-    """Owner coordinate per row, stored as (interned ``topic/partition`` code, offset).
-
-    An owner that is not ``<prefix>/<decimal offset>`` is kept verbatim in a small dict.
-    """
-
-    def __init__(self) -> None:
-        self.code = np.zeros(0, dtype=np.int32)
-        self.offset = np.zeros(0, dtype=np.int64)
-        self.prefixes: list[str] = []
-        self._codes: dict[str, int] = {}
-        self.verbatim: dict[int, str] = {}
-
-    def add(self, start: int, owners: Sequence[str]) -> None:
-        m = len(owners)
-        if start + m > len(self.code):
-            cap = max(start + m, len(self.code) * 3 // 2, 1024)
-            self.code = np.resize(self.code, cap)
-            self.offset = np.resize(self.offset, cap)
-        codes = np.empty(m, dtype=np.int32)
-        offsets = np.zeros(m, dtype=np.int64)
-        for i, owner in enumerate(owners):
-            prefix, _, off = owner.rpartition("/")
-            if (
-                prefix
-                and off.isascii()
-                and off.isdigit()
-                and len(off) < 19
-                and str(int(off)) == off
-            ):
-                c = self._codes.get(prefix)
-                if c is None:
-                    c = self._codes[prefix] = len(self.prefixes)
-                    self.prefixes.append(prefix)
-                codes[i], offsets[i] = c, int(off)
-            else:
-                codes[i] = -1
-                self.verbatim[start + i] = owner
-        self.code[start : start + m] = codes
-        self.offset[start : start + m] = offsets
-
-    def get(self, row: int) -> str:
-        c = int(self.code[row])
-        return self.verbatim[row] if c < 0 else f"{self.prefixes[c]}/{int(self.offset[row])}"
-
-    def nbytes(self) -> int:
-        extra = sum(len(p) + 60 for p in self.prefixes) + 120 * len(self.verbatim)
-        return int(self.code.nbytes + self.offset.nbytes + extra)
 
 
 class OwnersView(Mapping[str, str]):
@@ -269,8 +112,8 @@ class VectorIndex:
         self.ann = ann
         self.k_factor = k_factor
         self._index: Any = faiss.IndexFlatIP(dim)
-        self._pids = _PidTable()
-        self._owners = _Owners()
+        self._pids = PidTable()
+        self._owners = Owners()
         self.owners = OwnersView(self)
         self.switch_seconds: float | None = None
 
@@ -297,7 +140,7 @@ class VectorIndex:
     def owners_of(self, pids: Sequence[str]) -> list[str | None]:
         """Owner of each prompt_id, ``None`` where absent (one vectorized look-up)."""
         out: list[str | None] = [None] * len(pids)
-        valid = [i for i, p in enumerate(pids) if _is_pid(p)]
+        valid = [i for i, p in enumerate(pids) if is_pid(p)]
         if not valid or self._pids.n == 0:
             return out
         rows, _ = self._pids.find(pids_to_bytes([pids[i] for i in valid]))
@@ -395,6 +238,33 @@ class VectorIndex:
         sims = np.where(rows >= 0, sims, -np.inf).astype(np.float32)
         return sims, ids
 
+    # The greedy curator's view of the index (services.dedup.greedy.NearIndex).
+
+    def queries(self, batch: Sequence[Candidate]) -> np.ndarray:
+        return np.stack([c.vector for c in batch]).astype(np.float32)
+
+    def check_threshold(self, threshold: float) -> None:
+        """Every cosine is searched: any threshold is safe."""
+
+    def nearest_other(
+        self, queries: np.ndarray, pids: Sequence[str]
+    ) -> list[tuple[str | None, float]]:
+        # k=2: the nearest may be the candidate itself (on a replay)
+        sims, ids = self.search(queries, k=2)
+        return [
+            next(
+                ((p, float(x)) for x, p in zip(sims[i], ids[i], strict=True) if p != pid),
+                (None, -np.inf),
+            )
+            for i, pid in enumerate(pids)
+        ]
+
+    def similarities(self, queries: np.ndarray, rows: list[int], i: int) -> np.ndarray:
+        return queries[rows] @ queries[i]
+
+    def add_kept(self, queries: np.ndarray, pids: Sequence[str], owners: Sequence[str]) -> None:
+        self.add(queries, pids, owners)
+
     def memory_bytes(self) -> int:
         """Estimated resident bytes: FAISS payload plus the id and owner bookkeeping."""
         return self.faiss_bytes() + self._pids.nbytes() + self._owners.nbytes()
@@ -449,145 +319,13 @@ class VectorIndex:
         if meta["kind"] != "flat":
             self.nlist = int(meta["nlist"])
             self._tune(index)
-        table = _PidTable()
+        table = PidTable()
         table.add(np.frombuffer(parts["pids"], dtype=np.uint8).reshape(n, PID_BYTES))
         self._pids = table
-        own = _Owners()
+        own = Owners()
         own.code = np.frombuffer(parts["owner_code"], dtype=np.int32).copy()
         own.offset = np.frombuffer(parts["owner_offset"], dtype=np.int64).copy()
         own.prefixes = list(meta["prefixes"])
         own._codes = {p: i for i, p in enumerate(own.prefixes)}
         own.verbatim = {int(k): v for k, v in meta["verbatim"].items()}
         self._owners = own
-
-
-@dataclass(frozen=True)
-class Candidate:
-    prompt_id: str
-    owner: str  # identity of the input message (topic/partition/offset); same on a replay
-    vector: np.ndarray  # unit norm, float32
-
-
-@dataclass(frozen=True)
-class Decision:
-    prompt_id: str
-    accepted: bool
-    nearest_id: str | None
-    similarity: float | None  # max cosine to the accepted set before this prompt
-    replayed: bool = False  # this event's prompt is already in the index: its acceptance stands
-    exact_duplicate: bool = False  # another event already got this prompt_id accepted
-    refused: str | None = None  # not a duplicate, but ``admit`` refused it (quota, mix)
-
-
-class GreedyCurator:
-    """Greedy semantic de-duplication of a batch against an index, in arrival order.
-
-    Equivalent to ``greedy_reference`` on the concatenation (index contents, batch): each
-    candidate is compared with the index (one batched FAISS search) and with the candidates of
-    the same batch accepted before it. Accepted vectors are added to the index.
-    A candidate whose prompt_id is already in the index for the same input message is a replay after a
-    crash: the earlier decision (accept) stands and it is not added twice. The same prompt_id
-    from another input message is an exact duplicate.
-    """
-
-    def __init__(self, index: VectorIndex, threshold: float) -> None:
-        self.index = index
-        self.threshold = threshold
-
-    def decide(
-        self,
-        batch: Sequence[Candidate],
-        admit: Callable[[int], str | None] | None = None,
-    ) -> list[Decision]:
-        """``admit(i)``, when given, is asked about each new acceptance (batch position ``i``)
-        after the near-duplicate check; a reason refuses it (``Decision.refused``) and the
-        candidate is not kept, so it neither enters the index nor shadows later candidates."""
-        if not batch:
-            return []
-        queries = np.stack([c.vector for c in batch]).astype(np.float32)
-        sims, ids = self.index.search(queries, k=2)
-        # The nearest accepted prompt other than the candidate itself (itself: on a replay).
-        nearest = [
-            next(
-                ((p, float(x)) for x, p in zip(sims[i], ids[i], strict=True) if p != c.prompt_id),
-                (None, -np.inf),
-            )
-            for i, c in enumerate(batch)
-        ]
-        decisions, kept = greedy_pass(
-            [(c.prompt_id, c.owner) for c in batch],
-            self.index.owners_of([c.prompt_id for c in batch]),
-            nearest,
-            lambda rows, i: queries[rows] @ queries[i],
-            self.threshold,
-            admit,
-        )
-        if kept:
-            self.index.add(
-                queries[kept], [batch[i].prompt_id for i in kept], [batch[i].owner for i in kept]
-            )
-        return decisions
-
-
-def greedy_pass(
-    cands: Sequence[tuple[str, str]],
-    owners: Sequence[str | None],
-    nearest: Sequence[tuple[str | None, float]],
-    local: Callable[[list[int], int], np.ndarray],
-    threshold: float,
-    admit: Callable[[int], str | None] | None = None,
-) -> tuple[list[Decision], list[int]]:
-    """The greedy rule over one batch, shared by the semantic and the lexical curators.
-
-    ``cands``: (prompt_id, owner) per candidate in decision order; ``owners``: who got each
-    prompt_id into the index already (None: nobody); ``nearest``: the best (prompt_id,
-    similarity) in the index other than the candidate itself; ``local(rows, i)``: similarities
-    of candidate ``i`` to the batch's kept candidates ``rows``. Returns the decisions and the
-    positions kept (to add to the index).
-    """
-    decisions: list[Decision] = []
-    kept: list[int] = []
-    kept_set: set[str] = set()
-    for i, ((pid, mine), owner) in enumerate(zip(cands, owners, strict=True)):
-        if (owner is not None and owner != mine) or pid in kept_set:
-            decisions.append(Decision(pid, False, pid, 1.0, False, True))
-            continue
-        best_id, best_sim = nearest[i]
-        if owner is not None:  # replay: the earlier acceptance stands
-            decisions.append(_decision(pid, True, best_id, best_sim, replayed=True))
-            continue
-        if kept:
-            sims = local(kept, i)
-            j = int(np.argmax(sims))
-            if float(sims[j]) > best_sim:
-                best_sim, best_id = float(sims[j]), cands[kept[j]][0]
-        accepted = best_sim < threshold
-        refused = admit(i) if accepted and admit is not None else None
-        if refused is not None:
-            decisions.append(replace(_decision(pid, False, best_id, best_sim), refused=refused))
-            continue
-        if accepted:
-            kept.append(i)
-            kept_set.add(pid)
-        decisions.append(_decision(pid, accepted, best_id, best_sim))
-    return decisions, kept
-
-
-def _decision(
-    pid: str, accepted: bool, best_id: str | None, best_sim: float, replayed: bool = False
-) -> Decision:
-    if best_id is None or not np.isfinite(best_sim):
-        return Decision(pid, accepted, None, None, replayed)
-    return Decision(pid, accepted, best_id, round(float(best_sim), 6), replayed)
-
-
-def greedy_reference(vectors: np.ndarray, threshold: float) -> list[bool]:
-    """Brute force: keep i iff max cosine to every kept j < i is below the threshold."""
-    kept: list[int] = []
-    out: list[bool] = []
-    for i in range(vectors.shape[0]):
-        keep = not kept or float(np.max(vectors[kept] @ vectors[i])) < threshold
-        out.append(keep)
-        if keep:
-            kept.append(i)
-    return out

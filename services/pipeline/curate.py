@@ -2,7 +2,7 @@
 
 The curate topic is partitioned by semantic shard (``services/embed/clusters.py``), so each worker
 holds the indexes of its shards: one FAISS index per (language, shard) for embedded texts, one
-MinHash LSH index per language for texts the model cannot read (``services/dedup/lexical.py``). Per
+MinHash LSH index per language for texts the model cannot read (``services/dedup/minhash.py``, ``services/dedup/lsh.py``). Per
 micro-batch:
 
 1. the indexes catch up with their Redis logs (another worker may have owned the partition
@@ -41,14 +41,10 @@ from services.contract.records import (
     Scores,
     now_utc,
 )
-from services.dedup.index import Candidate, Decision, GreedyCurator, VectorIndex
-from services.dedup.lexical import (
-    LexCandidate,
-    LexicalCurator,
-    LshIndex,
-    MinHasher,
-    RedisSignatureLog,
-)
+from services.dedup.greedy import Candidate, Decision, GreedyCurator
+from services.dedup.index import VectorIndex
+from services.dedup.lsh import LshIndex
+from services.dedup.minhash import MinHasher
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window
 from services.embed.scoring import priority
 from services.ops.metrics import CLUSTER_ENTROPY, CLUSTERS_COVERED, WINDOW_ACCEPTED
@@ -56,7 +52,7 @@ from services.pipeline.feedback import BLOCKLIST_INDEX, encode_accepted, load_we
 from services.pipeline.ingest import IN_TS_HEADER
 from services.pipeline.runner import InMsg, Out, dead_letter
 from services.settings import Settings
-from services.state.stores import RedisVectorLog
+from services.state.stores import RedisSignatureLog, RedisVectorLog
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +151,7 @@ class CurateStage:
                 lindex = self.lexical_index(name)
                 await self.signatures.sync(name, lindex)
                 sigs = self.hasher.signatures([it.text for it in group])
-                lcands = [LexCandidate(it.prompt_id, it.src, sigs[j]) for j, it in enumerate(group)]
+                lcands = [Candidate(it.prompt_id, it.src, sigs[j]) for j, it in enumerate(group)]
                 decisions = await loop.run_in_executor(
                     None, self._decide_lexical, lindex, lcands, admit
                 )
@@ -213,9 +209,9 @@ class CurateStage:
         return GreedyCurator(index, self.threshold).decide(cands, admit=admit)
 
     def _decide_lexical(
-        self, index: LshIndex, cands: list[LexCandidate], admit: Admit
+        self, index: LshIndex, cands: list[Candidate], admit: Admit
     ) -> list[Decision]:
-        return LexicalCurator(index, self.s.lexical_threshold).decide(cands, admit=admit)
+        return GreedyCurator(index, self.s.lexical_threshold).decide(cands, admit=admit)
 
     async def _commit(
         self,

@@ -1,4 +1,4 @@
-"""Redis-backed state: exact-duplicate claims and the log of accepted vectors.
+"""Redis-backed state: exact-duplicate claims and the logs of accepted vectors and signatures.
 
 Keys hold hashes and ids only, never prompt text or user ids (personal data stays out of Redis).
 Every write is idempotent, because Kafka delivers at least once.
@@ -15,7 +15,10 @@ import numpy as np
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from services.dedup.index import PID_BYTES, VectorIndex
+from services.dedup.ids import PID_BYTES
+from services.dedup.index import VectorIndex
+from services.dedup.lsh import LshIndex
+from services.dedup.minhash import NUM_PERM, MinHasher
 
 log = logging.getLogger(__name__)
 
@@ -209,3 +212,41 @@ class RedisVectorLog(RedisLog):
         await asyncio.to_thread(index.load_state, fields)
         self._snapshotted[name] = pos
         return len(index)
+
+
+class RedisSignatureLog(RedisLog):
+    """Append-only log of accepted signatures per index (language), replayed into ``LshIndex``.
+
+    Same pattern as ``services.state.stores.RedisVectorLog``. Entry layout: 16 bytes prompt_id,
+    ``num_perm`` uint32 (little endian), then the owning input message's coordinate in UTF-8:
+    hashes and ids only, never text. The key carries the hasher's tag, so signatures made with
+    other parameters are never mixed into an index (a changed tag starts an empty log).
+    """
+
+    def __init__(
+        self, redis: aioredis.Redis, namespace: str, hasher: MinHasher | None = None
+    ) -> None:
+        self.num_perm = hasher.num_perm if hasher else NUM_PERM
+        tag = hasher.tag if hasher else MinHasher().tag
+        super().__init__(redis, f"{namespace}:minhash:{tag}:")
+        self._sig_bytes = 4 * self.num_perm
+
+    def encode(self, pid: str, sig: np.ndarray, owner: str) -> bytes:
+        raw = np.asarray(sig, dtype="<u4").tobytes()
+        if len(raw) != self._sig_bytes:
+            raise ValueError(f"signature of {len(raw) // 4} values, expected {self.num_perm}")
+        return bytes.fromhex(pid) + raw + owner.encode()
+
+    async def sync(self, name: str, index: LshIndex, chunk: int = 10_000) -> int:
+        """Add to ``index`` the entries beyond its current size; returns how many were added."""
+        added = 0
+        async for raw in self._tail(name, index, chunk):
+            ids, owners = [], []
+            sigs = np.empty((len(raw), self.num_perm), dtype=np.uint32)
+            for i, entry in enumerate(raw):
+                ids.append(entry[:16].hex())
+                sigs[i] = np.frombuffer(entry[16 : 16 + self._sig_bytes], dtype="<u4")
+                owners.append(entry[16 + self._sig_bytes :].decode())
+            index.add(ids, sigs, owners)
+            added += len(raw)
+        return added

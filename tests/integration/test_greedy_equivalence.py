@@ -5,7 +5,7 @@ threshold. Real worker, broker, Redis, model and FAISS; the reference is compute
 import numpy as np
 import pytest
 
-from services.dedup.index import greedy_reference
+from services.dedup.greedy import greedy_reference
 from services.dev.generator import ChatLogGenerator
 from services.embed.embedder import Embedder
 from services.pipeline.ingest import IngestStage

@@ -6,13 +6,10 @@ import numpy as np
 import pytest
 import redis.asyncio as aioredis
 
-from services.dedup.lexical import (
-    LexCandidate,
-    LexicalCurator,
-    LshIndex,
-    MinHasher,
-    RedisSignatureLog,
-)
+from services.dedup.greedy import Candidate, GreedyCurator
+from services.dedup.lsh import LshIndex
+from services.dedup.minhash import THRESHOLD, MinHasher
+from services.state.stores import RedisSignatureLog
 
 pytestmark = pytest.mark.integration
 
@@ -81,21 +78,21 @@ async def test_a_restarted_worker_keeps_deciding_as_before(redis):
     ns = namespace()
     h = MinHasher()
     log = RedisSignatureLog(redis, ns, h)
-    first = LexicalCurator(LshIndex())
-    cands = [LexCandidate(f"{i:032x}", f"ev/0/{i}", h.signature(t)) for i, t in enumerate(TEXTS)]
+    first = GreedyCurator(LshIndex(), THRESHOLD)
+    cands = [Candidate(f"{i:032x}", f"ev/0/{i}", h.signature(t)) for i, t in enumerate(TEXTS)]
     decisions = first.decide(cands)
     await log.append(
         "zh",
         [
-            (c.prompt_id, c.sig, c.owner)
+            (c.prompt_id, c.vector, c.owner)
             for c, d in zip(cands, decisions, strict=True)
             if d.accepted and not d.replayed
         ],
     )
     index = LshIndex()
     await log.sync("zh", index)
-    again = LexicalCurator(index).decide(
-        [cands[1], LexCandidate("f" * 32, "ev/1/0", h.signature("请描述泰姬陵的建筑风格。"))]
+    again = GreedyCurator(index, THRESHOLD).decide(
+        [cands[1], Candidate("f" * 32, "ev/1/0", h.signature("请描述泰姬陵的建筑风格。"))]
     )
     assert again[0].accepted and again[0].replayed
     assert not again[1].accepted and again[1].nearest_id == cands[1].prompt_id

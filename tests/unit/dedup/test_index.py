@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from services.dedup.index import Candidate, GreedyCurator, VectorIndex, greedy_reference
+from services.dedup.greedy import Candidate, GreedyCurator, greedy_reference
+from services.dedup.index import VectorIndex
 
 
 def unit_rows(n: int, dim: int, seed: int, clusters: int = 6) -> np.ndarray:

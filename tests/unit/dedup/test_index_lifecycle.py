@@ -10,15 +10,9 @@ import faiss
 import numpy as np
 import pytest
 
-from services.dedup.index import (
-    ANN_KINDS,
-    Candidate,
-    GreedyCurator,
-    VectorIndex,
-    _PidTable,
-    configure_faiss_threads,
-    greedy_reference,
-)
+from services.dedup.greedy import Candidate, GreedyCurator, greedy_reference
+from services.dedup.ids import PidTable
+from services.dedup.index import ANN_KINDS, VectorIndex, configure_faiss_threads
 from services.state.stores import RedisVectorLog
 
 DIM = 32
@@ -108,7 +102,7 @@ def test_prompt_ids_must_be_32_hex_digits():
 @pytest.mark.parametrize("seed", range(3))
 def test_pid_table_matches_a_dict(seed):
     rng = np.random.default_rng(seed)
-    table, ref, seen = _PidTable(), {}, []
+    table, ref, seen = PidTable(), {}, []
     for _ in range(60):
         m = int(rng.integers(1, 300))
         new = [rng.bytes(16) for _ in range(m)]

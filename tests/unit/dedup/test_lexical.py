@@ -5,18 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.dedup.lexical import (
-    NUM_PERM,
-    LexCandidate,
-    LexicalCurator,
-    LshIndex,
-    MinHasher,
-    estimated_jaccard,
-    greedy_lexical_reference,
-    max_disagreements,
-    rows_for,
-    shingle_text,
-)
+from services.dedup.greedy import Candidate, GreedyCurator, greedy_lexical_reference
+from services.dedup.lsh import LshIndex, max_disagreements, rows_for
+from services.dedup.minhash import NUM_PERM, THRESHOLD, MinHasher, estimated_jaccard, shingle_text
 
 ROOT = Path(__file__).resolve().parents[3]
 TEXT = "用一句话回答以下问题：基因工程的应用是什么？"
@@ -44,7 +35,7 @@ def test_signature_has_fixed_values_in_every_process():
     sig = MinHasher().signature(TEXT)
     assert sig.dtype == np.uint32 and sig.shape == (NUM_PERM,)
     assert sig[:6].tolist() == EXPECTED_HEAD
-    code = f"from services.dedup.lexical import MinHasher;print(MinHasher().signature({TEXT!r}).tolist())"
+    code = f"from services.dedup.minhash import MinHasher;print(MinHasher().signature({TEXT!r}).tolist())"
     for seed in ("1", "2"):  # Python's str hash differs per PYTHONHASHSEED; ours must not
         out = subprocess.run(
             [sys.executable, "-c", code],
@@ -120,9 +111,9 @@ UNRELATED = [
 
 def test_near_duplicate_chinese_prompts_are_merged_and_unrelated_ones_kept():
     h = MinHasher()
-    curator = LexicalCurator(LshIndex())
+    curator = GreedyCurator(LshIndex(), THRESHOLD)
     texts = [a for a, _ in NEAR] + UNRELATED + [b for _, b in NEAR]
-    cands = [LexCandidate(pid(i), f"t/0/{i}", h.signature(t)) for i, t in enumerate(texts)]
+    cands = [Candidate(pid(i), f"t/0/{i}", h.signature(t)) for i, t in enumerate(texts)]
     decisions = curator.decide(cands)
     first = len(NEAR) + len(UNRELATED)
     assert all(d.accepted for d in decisions[:first])
@@ -146,13 +137,13 @@ def clustered_signatures(n: int, seed: int, clusters: int = 12) -> np.ndarray:
 @pytest.mark.parametrize("threshold", [0.6, 0.7, 0.8])
 def test_decisions_equal_brute_force_greedy(seed, threshold):
     sigs = clustered_signatures(500, seed)
-    curator = LexicalCurator(LshIndex.for_threshold(threshold), threshold)
+    curator = GreedyCurator(LshIndex.for_threshold(threshold), threshold)
     rng = np.random.default_rng(seed)
     decided, i = [], 0
     while i < len(sigs):  # random micro-batch sizes, as stream.take gives them
         size = int(rng.integers(1, 60))
         batch = [
-            LexCandidate(pid(j), f"t/0/{j}", sigs[j]) for j in range(i, min(i + size, len(sigs)))
+            Candidate(pid(j), f"t/0/{j}", sigs[j]) for j in range(i, min(i + size, len(sigs)))
         ]
         decided += curator.decide(batch)
         i += size
@@ -176,11 +167,11 @@ def test_decisions_on_edited_texts_equal_brute_force_greedy():
             t = t[:k] + str(rng.choice(CJK)) + t[k + 1 :]
         texts.append(t)
     sigs = MinHasher().signatures(texts)
-    curator = LexicalCurator(LshIndex(), 0.7)
+    curator = GreedyCurator(LshIndex(), 0.7)
     decided = []
     for lo in range(0, len(texts), 37):
         decided += curator.decide(
-            [LexCandidate(pid(j), f"t/0/{j}", sigs[j]) for j in range(lo, min(lo + 37, len(texts)))]
+            [Candidate(pid(j), f"t/0/{j}", sigs[j]) for j in range(lo, min(lo + 37, len(texts)))]
         )
     assert [d.accepted for d in decided] == [k for k, _, _ in greedy_lexical_reference(sigs, 0.7)]
 
@@ -212,7 +203,7 @@ def test_banding_is_exact_for_its_threshold_only():
     index = LshIndex.for_threshold(0.8)
     assert index.exact_for(0.8) and not index.exact_for(0.7)
     with pytest.raises(ValueError):
-        LexicalCurator(index, 0.7)
+        GreedyCurator(index, 0.7)
 
 
 def test_index_added_in_small_batches_answers_like_one_add():
@@ -231,9 +222,9 @@ def test_index_added_in_small_batches_answers_like_one_add():
 def test_replay_of_the_same_message_keeps_its_acceptance_and_is_not_added_twice():
     sigs = clustered_signatures(2, 3, clusters=1)
     index = LshIndex()
-    curator = LexicalCurator(index)
-    assert curator.decide([LexCandidate(pid(1), "t/0/0", sigs[0])])[0].accepted
-    replay = curator.decide([LexCandidate(pid(1), "t/0/0", sigs[0])])[0]
+    curator = GreedyCurator(index, THRESHOLD)
+    assert curator.decide([Candidate(pid(1), "t/0/0", sigs[0])])[0].accepted
+    replay = curator.decide([Candidate(pid(1), "t/0/0", sigs[0])])[0]
     assert replay.accepted and replay.replayed and not replay.exact_duplicate
     assert replay.nearest_id is None  # never its own nearest
     assert len(index) == 1
@@ -241,22 +232,22 @@ def test_replay_of_the_same_message_keeps_its_acceptance_and_is_not_added_twice(
 
 def test_same_prompt_from_another_message_is_an_exact_duplicate():
     sig = clustered_signatures(1, 4)[0]
-    curator = LexicalCurator(LshIndex())
-    curator.decide([LexCandidate(pid(1), "t/0/0", sig)])
-    other = curator.decide([LexCandidate(pid(1), "t/0/7", sig)])[0]
+    curator = GreedyCurator(LshIndex(), THRESHOLD)
+    curator.decide([Candidate(pid(1), "t/0/0", sig)])
+    other = curator.decide([Candidate(pid(1), "t/0/7", sig)])[0]
     assert not other.accepted and other.exact_duplicate and other.nearest_id == pid(1)
-    in_batch = LexicalCurator(LshIndex()).decide(
-        [LexCandidate(pid(2), "t/0/1", sig), LexCandidate(pid(2), "t/0/2", sig)]
+    in_batch = GreedyCurator(LshIndex(), THRESHOLD).decide(
+        [Candidate(pid(2), "t/0/1", sig), Candidate(pid(2), "t/0/2", sig)]
     )
     assert [d.accepted for d in in_batch] == [True, False] and in_batch[1].exact_duplicate
 
 
 def test_nearest_and_similarity_are_reported():
     h = MinHasher()
-    curator = LexicalCurator(LshIndex())
+    curator = GreedyCurator(LshIndex(), THRESHOLD)
     a, b = NEAR[0]
-    first = curator.decide([LexCandidate(pid(1), "t/0/0", h.signature(a))])[0]
+    first = curator.decide([Candidate(pid(1), "t/0/0", h.signature(a))])[0]
     assert first.accepted and first.nearest_id is None and first.similarity is None
-    second = curator.decide([LexCandidate(pid(2), "t/0/1", h.signature(b))])[0]
+    second = curator.decide([Candidate(pid(2), "t/0/1", h.signature(b))])[0]
     assert second.nearest_id == pid(1)
     assert second.similarity == pytest.approx(estimated_jaccard(h.signature(a), h.signature(b)))
