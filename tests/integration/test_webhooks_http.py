@@ -1,8 +1,9 @@
 """The webhook receivers over real HTTP (aiohttp test server), publishing into a list.
 
-A unit of the HTTP layer: no broker or Redis needed (the Kafka end-to-end test lives elsewhere).
-Status codes: 200 {"accepted": n} after publish returned, 401 unverified, 400 not a JSON object,
-413 too large, 422 unusable, 503 publish failed.
+The delivery log is the real Redis of the embedded stack (a namespace per test); the Kafka
+end-to-end test lives elsewhere. Status codes: 200 {"accepted": n} after publish returned (a
+replayed delivery: {"accepted": 0, "duplicate": true}), 401 unverified, 415 not declared JSON,
+400 not a JSON object, 413 too large, 422 unusable, 503 publish failed.
 """
 
 from __future__ import annotations
@@ -12,16 +13,22 @@ import base64
 import json
 import logging
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
 from services.contract.records import AnnotationResult
-from services.downstream.webhooks import sign_standard_webhook, standard_webhook_key
+from services.dev.devstack import free_port
+from services.downstream.webhooks import TOLERANCE_S, sign_standard_webhook, standard_webhook_key
 from services.settings import Settings
 from streams.webhooks_http import add_webhook_routes
+
+pytestmark = pytest.mark.integration
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 LS_SECRET = "ls-shared-secret"
@@ -32,6 +39,7 @@ PROMPT = "How do I sort a dict by value?"  # in the fixtures' task data and reco
 
 def settings(**overrides) -> Settings:
     values = {
+        "namespace": f"t{uuid.uuid4().hex[:8]}",
         "webhook_secret": LS_SECRET,
         "argilla_webhook_secret": ARGILLA_SECRET,
         "user_hash_key": "test-hash-key",
@@ -62,13 +70,16 @@ class Recorder:
 
 
 @pytest.fixture
-async def serve():
+async def serve(stack):
     clients: list[TestClient] = []
 
     async def make(s: Settings | None = None, publish: Recorder | None = None, **kwargs):
         app = web.Application()
         recorder = publish or Recorder()
-        add_webhook_routes(app, s or settings(), recorder, **kwargs)
+        s = s or settings()
+        if "redis_url" not in s.model_fields_set:  # the stack's Redis keeps the delivery ids
+            s = s.model_copy(update={"redis_url": SecretStr(stack.redis_url)})
+        add_webhook_routes(app, s, recorder, **kwargs)
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)
@@ -83,9 +94,13 @@ def ls_headers(secret: str = LS_SECRET) -> dict[str, str]:
     return {"Content-Type": "application/json", "X-Flywheel-Secret": secret}
 
 
-def signed(body: bytes, secret: str = ARGILLA_SECRET, ts: int | None = None) -> dict[str, str]:
+def signed(
+    body: bytes,
+    secret: str = ARGILLA_SECRET,
+    ts: int | None = None,
+    msg_id: str = "msg_2mIPUNGUjkLp0mF9ZzRSCg",
+) -> dict[str, str]:
     ts = int(time.time()) if ts is None else ts
-    msg_id = "msg_2mIPUNGUjkLp0mF9ZzRSCg"
     return {
         "Content-Type": "application/json",
         "webhook-id": msg_id,
@@ -356,3 +371,98 @@ async def test_bodies_never_reach_the_logs(serve, caplog):
     assert "refused: 422" in caplog.text and "refused: 401" in caplog.text
     assert PROMPT not in caplog.text and "sort a dict" not in caplog.text
     assert LS_SECRET not in caplog.text
+
+
+# --- replays and media types (hardening) ----------------------------------------------------------
+
+
+async def test_argilla_replay_with_the_same_webhook_id_is_not_republished(serve, stack):
+    s = settings()
+    client, published = await serve(s)
+    body = fixture("argilla_response_created.json")
+    headers = signed(body, msg_id="msg_replayed")
+    first = await answer(await client.post(ARGILLA_URL, data=body, headers=headers))
+    again = await answer(await client.post(ARGILLA_URL, data=body, headers=headers))
+    assert first == (200, {"accepted": 1})
+    assert again == (200, {"accepted": 0, "duplicate": True})
+    assert len(published.results) == 1
+    # another delivery of the same response (a new webhook-id) is published: consumers dedupe
+    other = await client.post(ARGILLA_URL, data=body, headers=signed(body, msg_id="msg_other"))
+    assert await answer(other) == (200, {"accepted": 1})
+    # the key holds a hash of the delivery id: no id, no payload data; it lives for the window
+    redis = aioredis.from_url(stack.redis_url)
+    try:
+        keys = sorted(k.decode() for k in await redis.keys(f"{s.namespace}:*"))
+        assert len(keys) == 2 and all(k.startswith(f"{s.namespace}:webhook:argilla:") for k in keys)
+        assert not any("msg_" in k or "38e4d537" in k for k in keys)
+        assert {await redis.get(k) for k in keys} == {b"1"}
+        ttls = [await redis.ttl(k) for k in keys]
+        assert all(0 < ttl <= TOLERANCE_S for ttl in ttls)
+    finally:
+        await redis.aclose()
+
+
+async def test_a_delivery_that_failed_to_publish_is_taken_when_retried(serve):
+    recorder = Recorder(fail=True)
+    client, published = await serve(publish=recorder)
+    body = fixture("argilla_response_created.json")
+    headers = signed(body, msg_id="msg_retried")
+    assert (await client.post(ARGILLA_URL, data=body, headers=headers)).status == 503
+    recorder.fail = False
+    assert await answer(await client.post(ARGILLA_URL, data=body, headers=headers)) == (
+        200,
+        {"accepted": 1},
+    )
+    assert len(published.results) == 1
+
+
+async def test_label_studio_replay_of_the_same_annotation_version_is_not_republished(serve):
+    client, published = await serve()
+    body = fixture("label_studio_doc_annotation_created.json")
+    first = await answer(await client.post(LS_URL, data=body, headers=ls_headers()))
+    again = await answer(await client.post(LS_URL, data=body, headers=ls_headers()))
+    assert (first, again) == ((200, {"accepted": 1}), (200, {"accepted": 0, "duplicate": True}))
+    edited = json.loads(body)  # an edit of the annotation has a new updated_at: a new version
+    edited["annotation"]["updated_at"] = "2030-01-01T00:00:00Z"
+    resp = await client.post(LS_URL, data=json.dumps(edited), headers=ls_headers())
+    assert await answer(resp) == (200, {"accepted": 1})
+    assert len(published.results) == 2
+
+
+async def test_delivery_log_down_still_publishes(serve):
+    s = settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    client, published = await serve(s)
+    body = fixture("label_studio_doc_annotation_created.json")
+    status, reply = await answer(await client.post(LS_URL, data=body, headers=ls_headers()))
+    assert (status, reply) == (200, {"accepted": 1})
+    assert len(published.results) == 1
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_a_valid_body_not_declared_json_is_415(serve, content_type):
+    client, published = await serve()
+    ls = fixture("label_studio_doc_annotation_created.json")
+    argilla = fixture("argilla_response_created.json")
+    ls_h, argilla_h = ls_headers(), signed(argilla)
+    for headers in (ls_h, argilla_h):
+        del headers["Content-Type"]
+        if content_type:
+            headers["Content-Type"] = content_type
+    for url, body, headers in ((LS_URL, ls, ls_h), (ARGILLA_URL, argilla, argilla_h)):
+        # skip_auto_headers: without it aiohttp labels bytes application/octet-stream
+        resp = await client.post(
+            url, data=body, headers=headers, skip_auto_headers=["Content-Type"]
+        )
+        status, reply = await answer(resp)
+        assert status == 415 and "application/json" in reply["error"], url
+    assert published.batches == []
+
+
+async def test_json_with_a_charset_is_accepted(serve):
+    client, published = await serve()
+    body = fixture("label_studio_doc_annotation_created.json")
+    headers = {**ls_headers(), "Content-Type": "application/json; charset=utf-8"}
+    assert await answer(await client.post(LS_URL, data=body, headers=headers)) == (
+        200,
+        {"accepted": 1},
+    )

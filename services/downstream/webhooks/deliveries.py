@@ -11,6 +11,7 @@ Here rather than in ``services/state``: it is the receivers' only state and has 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable
 from typing import Protocol
 
 from services.downstream.webhooks.verify import TOLERANCE_S
@@ -26,9 +27,9 @@ class DeliveryLog(Protocol):
 
 
 class _SetNx(Protocol):  # the part of redis.asyncio.Redis used here
-    async def set(self, name: str, value: bytes, *, ex: int, nx: bool) -> object: ...
+    def set(self, name: str, value: bytes, *, ex: int, nx: bool) -> Awaitable[object]: ...
 
-    async def delete(self, *names: str) -> object: ...
+    def delete(self, *names: str) -> Awaitable[object]: ...
 
 
 class RedisDeliveryLog:
