@@ -231,6 +231,20 @@ class Settings(BaseSettings):
     stats_interval_s: float = Field(2.0, gt=0, description="how often workers publish stats")
     lag_poll_s: float = Field(2.0, gt=0, description="how often the ops API samples lag")
 
+    # --- personal data (services/clean/pii; docs/filters.md) ----------------------------------
+    pii_ner: bool = Field(
+        False,
+        description="also redact names found by the spaCy NER tier (ms per prompt, batched in a "
+        "thread); the model must load at start or the worker stops",
+    )
+    pii_phone_regions: list[str] = Field(
+        default_factory=lambda: (
+            "US CA GB DE FR ES IT NL CH AT PL RU CN JP KR IN BR MX AU ZA".split()
+        ),
+        description="regions whose national phone formats are recognised (JSON list of ISO "
+        "codes); numbers written with +country code are recognised for every region",
+    )
+
     @model_validator(mode="after")
     def _check_lengths(self) -> Settings:
         if self.min_chars >= self.max_chars:

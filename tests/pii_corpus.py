@@ -1,7 +1,7 @@
 """A labelled personal-data corpus, English and Chinese, generated (no external data).
 
 ``labelled(n, seed)`` yields (text, kind, value, valid): valid values must be redacted; invalid
-look-alikes (bad Luhn, bad checksum) must be left alone. Also used by bench/cleaning.py.
+look-alikes (bad Luhn, bad checksum, no word naming them) must be left alone. Also used by bench/cleaning.py.
 """
 
 from __future__ import annotations
@@ -17,6 +17,13 @@ EN_CONTEXT = [
     "{v} — that's what the form says. Is it valid?",
     "why does my script fail when it reads {v} from the config file",
     "I pasted {v} into the settings and now it is broken",
+]
+# Look-alikes with a bad checksum come without a word naming their type: with one, they are
+# redacted anyway (services/clean/pii/context.py).
+UNNAMED_CONTEXT = [
+    "Please send the invoice to {v} by Friday.",
+    "{v} — that's what the form says. Is it valid?",
+    "why does my script fail when it reads {v} from the config file",
 ]
 ZH_CONTEXT = [
     "我的{label}是{v},请帮我查一下",
@@ -164,7 +171,7 @@ def labelled(n_per_kind: int, seed: int = 1):
         if kind in CHECKSUMMED:
             for _ in range(n_per_kind):
                 v = value(kind, rng, valid=False)
-                yield rng.choice(EN_CONTEXT).format(label=en, v=v), kind, v, False
+                yield rng.choice(UNNAMED_CONTEXT).format(v=v), kind, v, False
 
 
 def clean_prompts() -> list[str]:

@@ -1,6 +1,7 @@
 """The word-repeat measure is fair to length: long real prose reaches max_chars, spam does not."""
 
 import pydoc_data.topics
+
 import pytest
 
 from services.clean.filters import (

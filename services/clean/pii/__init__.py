@@ -1,0 +1,121 @@
+"""Personal data and secrets in prompt text, replaced by typed placeholders such as ``{{EMAIL}}``.
+
+Two tiers. The pattern tier (``redact``) runs on every prompt: bounded patterns with checksums
+and context words (patterns.py, context.py), phone numbers of every region (phones.py), names
+and addresses by cue and shape (names.py); linear time on any input and ~10^4 prompts/s on one
+core (bench/pii.py). The NER tier (``Redactor(ner=True).redact_batch``) adds names that come
+without a cue, with a spaCy model; it costs milliseconds per prompt, so it takes whole batches,
+in a worker thread.
+
+Redaction runs before anything is hashed, logged or stored: raw values never leave the worker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from services.clean.pii import names, phones
+from services.clean.pii.context import named
+from services.clean.pii.ner import Ner, NerUnavailable, apply
+from services.clean.pii.patterns import DETECTORS as PATTERN_DETECTORS
+from services.clean.pii.patterns import Detector
+from services.clean.pii.validators import cn_id_ok, iban_ok, luhn_ok
+
+__all__ = [
+    "DETECTORS",
+    "Detector",
+    "NerUnavailable",
+    "Redactor",
+    "cn_id_ok",
+    "iban_ok",
+    "luhn_ok",
+    "placeholder",
+    "redact",
+    "redact_batch",
+]
+
+# Structured values first (a phone must not eat a card number), then phones, then addresses
+# before names (a street named after a person is an address).
+DETECTORS: tuple[Detector, ...] = PATTERN_DETECTORS + names.DETECTORS
+_DIGIT = re.compile(r"[0-9]")
+
+
+def placeholder(kind: str) -> str:
+    return "{{" + kind + "}}"
+
+
+def _run(det: Detector, text: str, found: set[str]) -> str:
+    grouped = "v" in det.pattern.groupindex
+    alt = "w" in det.pattern.groupindex
+
+    def repl(m: re.Match[str]) -> str:
+        group = "v" if not alt or m.group("v") is not None else "w"
+        value = m.group(group) if grouped else m.group(0)
+        if det.valid is not None and not det.valid(value):
+            if not (det.context and named(m.string, m.start(), det.kind)):
+                return m.group(0)
+        found.add(det.kind)
+        if not grouped:
+            return placeholder(det.kind)
+        whole, start, end = m.group(0), m.start(group) - m.start(), m.end(group) - m.start()
+        return whole[:start] + placeholder(det.kind) + whole[end:]
+
+    return det.pattern.sub(repl, text)
+
+
+def redact(
+    text: str, phone_regions: tuple[str, ...] = phones.DEFAULT_REGIONS
+) -> tuple[str, list[str]]:
+    """Text with every value the pattern tier detects replaced by its placeholder, and the
+    sorted kinds found. Never raises on a string; linear in its length."""
+    found: set[str] = set()
+    digits = len(_DIGIT.findall(text))
+    for det in PATTERN_DETECTORS:
+        if digits >= det.min_digits and det.precheck(text):
+            text = _run(det, text, found)
+    if digits >= 7:
+        text, phone = phones.redact_phones(text, phone_regions)
+        if phone:
+            found.add("PHONE")
+    for det in names.DETECTORS:
+        if digits >= det.min_digits and det.precheck(text):
+            text = _run(det, text, found)
+    return text, sorted(found)
+
+
+class Redactor:
+    """Both tiers, configured once. With ``ner=True`` the model loads here, at start: a missing
+    or altered model is one log line and ``NerUnavailable``, never a silent pattern-only run."""
+
+    def __init__(
+        self, ner: bool = False, phone_regions: Sequence[str] = phones.DEFAULT_REGIONS
+    ) -> None:
+        self.phone_regions = tuple(phone_regions)
+        self.ner = Ner() if ner else None
+
+    def redact(self, text: str) -> tuple[str, list[str]]:
+        return self.redact_batch([text])[0]
+
+    def redact_batch(self, texts: Sequence[str]) -> list[tuple[str, list[str]]]:
+        """Each text redacted by the pattern tier, then (if on) by NER in one ``nlp.pipe``
+        pass. CPU-bound for milliseconds per text with NER: call it in an executor."""
+        out = [redact(t, self.phone_regions) for t in texts]
+        if self.ner is None:
+            return out
+        spans = self.ner.spans([t for t, _ in out])
+        for i, found in enumerate(spans):
+            if found:
+                text, kinds = out[i]
+                out[i] = (apply(text, found), sorted({*kinds, *(k for _, _, k in found)}))
+        return out
+
+
+_PATTERN_ONLY = Redactor(ner=False)
+
+
+def redact_batch(
+    texts: Sequence[str], redactor: Redactor | None = None
+) -> list[tuple[str, list[str]]]:
+    """``redact`` over a batch, with the NER tier when ``redactor`` has it."""
+    return (redactor or _PATTERN_ONLY).redact_batch(texts)
