@@ -6,12 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: redis-server (the embedded stack); with --test also chromium (the dashboard's
-# browser test), kcat and node/npm (non-Python consumers of the curated topic: docs/interop.md).
+# browser test) and node/npm (a non-Python consumer of the curated topic: docs/interop.md).
 missing=""
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing="$missing redis-server"
 if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
-  command -v kcat >/dev/null 2>&1 || missing="$missing kcat"
   command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 fi
 if [ -n "$missing" ]; then

@@ -1,7 +1,7 @@
 """Interoperability with a client that is not Python, on the embedded broker: kafkajs (pure
 JavaScript, clients/node/consume.js) reads the curated topic, and what it prints validates
-against the published JSON Schema. kcat, the other non-Python client, cannot talk to Tansu
-(see test_subscriber.py and docs/interop.md)."""
+against the published JSON Schema. librdkafka (kcat, confluent-kafka): test_interop_librdkafka.py
+(docs/interop.md)."""
 
 import json
 import shutil
