@@ -125,10 +125,10 @@ class Settings(BaseSettings):
     # --- curate ------------------------------------------------------------------------
     near_dup_threshold: float = Field(
         0.85,
-        gt=0,
+        ge=0.5,
         le=1,
         description="cosine at or above which a prompt is a near duplicate "
-        "(bench/threshold.py, docs/benchmarks.md)",
+        "(bench/threshold.py, docs/benchmarks.md); below 0.5 unrelated requests would merge",
     )
 
     index_ann_after: int | None = Field(
@@ -223,6 +223,11 @@ class Settings(BaseSettings):
         SecretStr(""),
         description="bearer token for the ops API's write endpoints; empty = writes refused",
     )
+    ops_read_token: SecretStr = Field(
+        SecretStr(""),
+        description="bearer token for ops API reads that serve prompt text (/api/recent); the "
+        "write token also grants them; both empty = those reads refused",
+    )
     fault_produce_delay_s: dict[str, float] = Field(
         default_factory=dict,
         description="fault injection (chaos tests): extra delay before producing each batch's "
@@ -230,6 +235,12 @@ class Settings(BaseSettings):
     )
     stats_interval_s: float = Field(2.0, gt=0, description="how often workers publish stats")
     lag_poll_s: float = Field(2.0, gt=0, description="how often the ops API samples lag")
+    lag_stall_s: float = Field(
+        10.0, gt=0, description="lag > 0 with the committed offset unmoved this long = STALL"
+    )
+    lag_stop_s: float = Field(
+        120.0, gt=0, description="the same for longer than this = STOP (docs/operations.md)"
+    )
 
     # --- personal data (services/clean/pii; docs/filters.md) ----------------------------------
     pii_ner: bool = Field(

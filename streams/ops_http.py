@@ -1,45 +1,79 @@
 """``flywheel ops``: the HTTP ops API and the live dashboard (aiohttp).
 
-Read endpoints are open; endpoints that change behaviour need ``Authorization: Bearer
-<FLYWHEEL_OPS_TOKEN>`` and answer 401 (changing nothing) without it. /openapi.json describes all.
+Reads of counters and lag are open; reads that serve prompt text (/api/recent) need
+``Authorization: Bearer <FLYWHEEL_OPS_READ_TOKEN>`` (or the write token), endpoints that change
+behaviour need ``Bearer <FLYWHEEL_OPS_TOKEN>``; both answer 401 without it. With Redis down the
+endpoints that read it answer 503 with the reason; /metrics is always served
+(``flywheel_ops_backend_up``). /openapi.json (``streams/ops_openapi.py``) describes all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
+import re
+import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
+from redis.exceptions import RedisError
 
 from services.clean.guards import BlockedPrompts
 from services.contract.records import AnnotationResult
+from services.ops.overrides import OverrideRefused, validate_override
 from services.ops.read_model import OpsState
 from services.settings import Settings
+from streams.ops_openapi import OPENAPI, PROMPT_ID_PATTERN, RECENT_MAX
 from streams.webhooks_http import add_webhook_routes, make_results_publisher
 
 STATIC = Path(__file__).parent / "static"
 STATE: web.AppKey[OpsState] = web.AppKey("state", OpsState)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+SHUTDOWN_S = 2.0  # the longest wait for a lag poll or a client to close on shutdown
+_PROMPT_ID = re.compile(PROMPT_ID_PATTERN)
+_T = TypeVar("_T")
 
 
-def _authorized(request: web.Request) -> bool:
-    token = request.app[SETTINGS].ops_token.get_secret_value()
+def _error(cls: type[web.HTTPError], message: str, **kw: Any) -> web.HTTPError:
+    return cls(text=json.dumps({"error": message}), content_type="application/json", **kw)
+
+
+def _bearer(request: web.Request, *tokens: str) -> bool:
     given = request.headers.get("Authorization", "")
-    return bool(token) and hmac.compare_digest(given, f"Bearer {token}")
+    return any(tok and hmac.compare_digest(given, f"Bearer {tok}") for tok in tokens)
 
 
 def _require_token(request: web.Request) -> None:
-    if not _authorized(request):
-        raise web.HTTPUnauthorized(
-            text=json.dumps({"error": "bearer token required"}),
-            content_type="application/json",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    if not _bearer(request, request.app[SETTINGS].ops_token.get_secret_value()):
+        raise _error(web.HTTPUnauthorized, "bearer token required", headers=_CHALLENGE)
+
+
+def _require_read_token(request: web.Request) -> None:
+    """Prompt text: the read token, or the write token (who may change things may read)."""
+    s = request.app[SETTINGS]
+    tokens = (s.ops_read_token.get_secret_value(), s.ops_token.get_secret_value())
+    if not _bearer(request, *tokens):
+        raise _error(web.HTTPUnauthorized, "read token required", headers=_CHALLENGE)
+
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+@web.middleware
+async def _backends(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Redis down or slow: 503 with the error's type (its text may name hosts; never a body)."""
+    try:
+        return await handler(request)
+    except (RedisError, OSError) as exc:  # OSError includes TimeoutError
+        return web.json_response({"error": f"redis unavailable: {type(exc).__name__}"}, status=503)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -60,15 +94,30 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def lag(request: web.Request) -> web.Response:
-    return web.json_response(request.app[STATE].lag_view())
+    """200 with the table; 503 with status UNKNOWN (no poll yet) or ERROR (the poll failed)."""
+    state = request.app[STATE]
+    view = state.lag_view()
+    if view["status"] in ("UNKNOWN", "ERROR"):
+        return web.json_response({**view, "partitions": []}, status=503)
+    return web.json_response(view)
 
 
 async def stats(request: web.Request) -> web.Response:
     return web.json_response(await request.app[STATE].stats())
 
 
+def recent_count(raw: str | None) -> int:
+    """``n`` of /api/recent: decimal digits only, 1..RECENT_MAX (``1e3``, ``abc``, NUL: 400)."""
+    if raw is None:
+        return 20
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= RECENT_MAX):
+        raise _error(web.HTTPBadRequest, f"n must be an integer from 1 to {RECENT_MAX}")
+    return int(raw)
+
+
 async def recent(request: web.Request) -> web.Response:
-    n = min(int(request.query.get("n", "20")), 50)
+    _require_read_token(request)
+    n = recent_count(request.query.get("n"))
     return web.json_response(await request.app[STATE].recent(n))
 
 
@@ -85,24 +134,20 @@ async def get_config(request: web.Request) -> web.Response:
 async def put_threshold(request: web.Request) -> web.Response:
     _require_token(request)
     body = await _json(request)
-    value = body.get("near_dup_threshold")
-    if not isinstance(value, int | float) or not 0 < value <= 1:
-        raise web.HTTPBadRequest(
-            text='{"error": "near_dup_threshold must be in (0, 1]"}',
-            content_type="application/json",
-        )
-    await request.app[STATE].set_threshold(float(value))
-    return web.json_response({"near_dup_threshold": float(value)})
+    try:
+        value = validate_override("near_dup_threshold", body.get("near_dup_threshold"))
+    except OverrideRefused as exc:
+        raise _error(web.HTTPUnprocessableEntity, str(exc)) from None
+    await request.app[STATE].set_threshold(value)
+    return web.json_response({"near_dup_threshold": value})
 
 
 async def add_blocked(request: web.Request) -> web.Response:
     _require_token(request)
     body = await _json(request)
     pid = body.get("prompt_id")
-    if not isinstance(pid, str) or len(pid) != 32:
-        raise web.HTTPBadRequest(
-            text='{"error": "prompt_id (32 hex) required"}', content_type="application/json"
-        )
+    if not isinstance(pid, str) or not _PROMPT_ID.fullmatch(pid):
+        raise _error(web.HTTPUnprocessableEntity, "prompt_id must be 32 lowercase hex digits")
     state = request.app[STATE]
     await BlockedPrompts(state.redis, state.s.namespace).add(pid)
     return web.json_response({"blocked": pid}, status=201)
@@ -132,32 +177,59 @@ async def _json(request: web.Request) -> dict[str, Any]:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(
-            text='{"error": "JSON object expected"}', content_type="application/json"
-        )
+        raise _error(web.HTTPBadRequest, "JSON object expected")
     return body
+
+
+async def in_daemon_thread(fn: Callable[[], _T]) -> _T:
+    """``fn()`` in a daemon thread: unlike the default executor, whose threads are joined at
+    exit, a kafka-python call stuck on a dead broker cannot hold up shutdown (it took 26 s)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[_T] = loop.create_future()
+
+    def settle(result: Any, exc: BaseException | None) -> None:
+        if future.done():
+            return
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+    def run() -> None:
+        result, error = None, None
+        try:
+            result = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="flywheel-ops-blocking", daemon=True).start()
+    return await future
 
 
 async def _poll_forever(app: web.Application) -> None:
     state, s = app[STATE], app[SETTINGS]
-    loop = asyncio.get_running_loop()
     while True:
-        await loop.run_in_executor(None, state.poll_lag)
-        try:
-            await state.stats()  # feeds the throughput history
-        except Exception:  # noqa: BLE001 - Redis down: /readyz says so
-            pass
+        await in_daemon_thread(state.poll_lag)
+        with contextlib.suppress(RedisError, OSError):
+            await state.stats()  # feeds the throughput history; /readyz reports Redis
         await asyncio.sleep(s.lag_poll_s)
 
 
 async def _lifecycle(app: web.Application):  # noqa: ANN202 - aiohttp cleanup context
     s = app[SETTINGS]
-    redis = aioredis.from_url(s.redis_url.get_secret_value())
+    redis = aioredis.from_url(
+        s.redis_url.get_secret_value(), socket_connect_timeout=2, socket_timeout=5
+    )
     app[STATE] = OpsState(s, redis)
     task = asyncio.create_task(_poll_forever(app))
     yield
     task.cancel()
-    app[STATE].monitor.close()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(in_daemon_thread(app[STATE].close), SHUTDOWN_S)
     await redis.aclose()
 
 
@@ -180,11 +252,12 @@ class _ResultsProducer:
 
     async def close(self, app: web.Application) -> None:
         if self.producer is not None:
-            await self.producer.stop()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.producer.stop(), SHUTDOWN_S)
 
 
 def build_ops_app(s: Settings) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[_backends])
     app[SETTINGS] = s
     app.cleanup_ctx.append(_lifecycle)
     results = _ResultsProducer(s)
@@ -209,89 +282,6 @@ def build_ops_app(s: Settings) -> web.Application:
 
 
 def run_ops(s: Settings) -> None:
-    web.run_app(build_ops_app(s), host=s.ops_host, port=s.ops_port, print=None)
-
-
-def _op(summary: str, write: bool = False, body: dict | None = None) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "responses": {"200": {"description": "OK"}}}
-    if write:
-        op["security"] = [{"bearer": []}]
-        op["responses"]["401"] = {"description": "missing or wrong bearer token; nothing changed"}
-        op["responses"]["400"] = {"description": "invalid body"}
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-    return op
-
-
-def _webhook(tool: str, check: str) -> dict[str, Any]:
-    return {
-        "summary": f"{tool} annotation events -> annotations.results (docs/webhooks.md); "
-        f"verified by {check}",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}},
-        "responses": {
-            "200": {"description": '{"accepted": n}: the results are on the topic'},
-            "400": {"description": "not a JSON object"},
-            "401": {"description": "not verified (or the source's secret is not configured)"},
-            "413": {"description": "body too large"},
-            "422": {"description": "no usable prompt_id"},
-            "503": {"description": "publishing failed; retry"},
-        },
-    }
-
-
-OPENAPI: dict[str, Any] = {
-    "openapi": "3.0.3",
-    "info": {"title": "Flywheel ops API", "version": "1.0"},
-    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    "paths": {
-        "/healthz": {"get": _op("Liveness")},
-        "/readyz": {
-            "get": _op("Readiness: Redis answers and the last lag poll succeeded (503 otherwise)")
-        },
-        "/metrics": {"get": _op("Prometheus exposition: lag per partition, cluster counters")},
-        "/api/lag": {
-            "get": _op("Lag per partition in messages and seconds, status, recent history")
-        },
-        "/api/stats": {
-            "get": _op(
-                "Outputs by outcome and reason, index sizes, coverage, throughput, diversity "
-                "(accepted window by topic cluster, synthetic share, feedback weights, blocklist)"
-            )
-        },
-        "/api/recent": {"get": _op("Recently accepted prompts (already redacted)")},
-        "/api/config": {"get": _op("Configured threshold and operator overrides")},
-        "/api/config/threshold": {
-            "put": _op(
-                "Override the near-duplicate threshold",
-                True,
-                {
-                    "type": "object",
-                    "required": ["near_dup_threshold"],
-                    "properties": {
-                        "near_dup_threshold": {
-                            "type": "number",
-                            "exclusiveMinimum": 0,
-                            "maximum": 1,
-                        }
-                    },
-                },
-            )
-        },
-        "/api/blocklist": {
-            "post": _op(
-                "Block a prompt_id (its exact text is then rejected as blocklisted)",
-                True,
-                {
-                    "type": "object",
-                    "required": ["prompt_id"],
-                    "properties": {
-                        "prompt_id": {"type": "string", "minLength": 32, "maxLength": 32}
-                    },
-                },
-            )
-        },
-        "/webhooks/label-studio": {"post": _webhook("Label Studio", "X-Flywheel-Secret header")},
-        "/webhooks/argilla": {
-            "post": _webhook("Argilla", "Standard Webhooks signature (webhook-signature)")
-        },
-    },
-}
+    web.run_app(
+        build_ops_app(s), host=s.ops_host, port=s.ops_port, print=None, shutdown_timeout=SHUTDOWN_S
+    )

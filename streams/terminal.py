@@ -10,8 +10,9 @@ from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 
-from services.ops.lag import LagMonitor, PartitionLag, worst
-from services.ops.read_model import OpsState
+from services.ops.lag import PartitionLag, worst
+from services.ops.lag_store import RedisTrackerStore
+from services.ops.read_model import OpsState, lag_monitor
 from services.settings import Settings
 
 STYLE = {"OK": "green", "WARN": "yellow", "STALL": "red", "STOP": "bold red", "REWIND": "magenta"}
@@ -20,7 +21,7 @@ STYLE = {"OK": "green", "WARN": "yellow", "STALL": "red", "STOP": "bold red", "R
 def lag_table(group: str, rows: list[PartitionLag]) -> Table:
     status = worst(r.status for r in rows)
     table = Table(title=f"group {group}: [{STYLE[status]}]{status}[/]")
-    for col in ("partition", "log end", "committed", "lag", "lag (s)", "status"):
+    for col in ("partition", "log end", "committed", "lag", "lag (s)", "stuck (s)", "status"):
         table.add_column(col, justify="right" if col != "partition" else "left")
     for r in rows:
         lag_s = f"{r.lag_s:.1f}" + ("" if r.lag_s_exact else "+")
@@ -30,13 +31,17 @@ def lag_table(group: str, rows: list[PartitionLag]) -> Table:
             str(r.committed),
             str(r.lag),
             lag_s,
+            f"{r.stuck_s:.1f}",
             f"[{STYLE[r.status]}]{r.status}[/]",
         )
     return table
 
 
 def watch_lag(s: Settings, interval: float, once: bool) -> None:
-    monitor = LagMonitor(s.kafka_bootstrap, s.app_id, [s.topic_events, s.topic_curate])
+    """The lag table; the trackers live in Redis, so ``--once`` run again 10 s later sees a
+    committed offset that has not moved (STALL) although each run takes one sample."""
+    store = RedisTrackerStore(s.redis_url.get_secret_value(), s.namespace)
+    monitor = lag_monitor(s, store)
     try:
         if once:
             from rich import print as rprint
@@ -49,6 +54,7 @@ def watch_lag(s: Settings, interval: float, once: bool) -> None:
                 time.sleep(interval)
     finally:
         monitor.close()
+        store.close()
 
 
 def stats_table(stats: dict) -> Table:
@@ -80,7 +86,7 @@ def watch_top(s: Settings, interval: float, once: bool) -> None:
                         return
                     await asyncio.sleep(interval)
         finally:
-            state.monitor.close()
+            state.close()
             await redis.aclose()
 
     asyncio.run(loop())

@@ -9,11 +9,18 @@ observations); when the committed offset is older than the oldest observation th
 lower bound (``lag_s_exact = False``).
 
 Status, over the last ``window`` samples of a partition (Burrow's rules, simplified):
-OK (lag reached zero, or the consumer is progressing and lag is not growing), WARN (progressing
-but lag grew at every sample), STALL (committed offset unchanged for ``stall_after_s`` while
-lag > 0; Faust commits every 2.8 s, so 10 s means several missed commits), STOP (unchanged for
-longer than ``stop_after_s``), REWIND (committed offset went backwards).
-A group's status is its worst partition's.
+OK (lag is zero, or the consumer is progressing and lag is not growing), WARN (progressing but
+lag grew at every sample), STALL (lag > 0 and the committed offset has not moved for
+``stall_after_s``; Faust commits every 2.8 s, so 10 s means several missed commits), STOP (the
+same for longer than ``stop_after_s``), REWIND (committed offset went backwards). The stall clock
+starts at the later of the last commit and the moment lag became positive, so an idle consumer
+that gets new messages is not STOP at once, and a lag of zero a few samples ago does not hide a
+stage that stopped since (what ``min(lag) == 0 → OK`` did). A group's status is its worst
+partition's; ``UNKNOWN`` before the first sample and ``ERROR`` when the last poll failed.
+
+A one-shot poller (``flywheel lag --once``) sees one sample: the trackers' state is kept in a
+``TrackerStore`` (Redis, ``services/ops/lag_store.py``) so that successive invocations, and the
+ops server, share the stall clock and the log-end observations.
 """
 
 from __future__ import annotations
@@ -23,9 +30,11 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 STATUSES = ("OK", "WARN", "STALL", "STOP", "REWIND")
 _RANK = {s: i for i, s in enumerate(("OK", "WARN", "REWIND", "STALL", "STOP"))}
+UNKNOWN, ERROR = "UNKNOWN", "ERROR"  # group statuses: never polled, last poll failed
 
 
 @dataclass
@@ -45,6 +54,7 @@ class PartitionLag:
     lag_s: float
     lag_s_exact: bool
     status: str
+    stuck_s: float = 0.0  # how long lag > 0 with the committed offset unchanged
 
 
 @dataclass
@@ -57,22 +67,44 @@ class PartitionTracker:
     stop_after_s: float = 120.0
     ends: deque[tuple[int, float]] = field(default_factory=deque)  # (end offset, time), increasing
     samples: deque[Sample] = field(default_factory=deque)
-    last_commit_change: float | None = None
+    stuck_since: float | None = None  # lag > 0 and committed unchanged since then
 
     def observe(self, t: float, end: int, committed: int) -> None:
         if not self.ends or end > self.ends[-1][0]:
             self.ends.append((end, t))
             while len(self.ends) > self.max_observations:
                 self.ends.popleft()
-        if (
-            not self.samples
-            or self.samples[-1].committed != committed
-            or self.last_commit_change is None
+        prev = self.samples[-1] if self.samples else None
+        if end <= committed:
+            self.stuck_since = None
+        elif (
+            prev is None
+            or prev.committed != committed
+            or prev.end <= prev.committed
+            or self.stuck_since is None
         ):
-            self.last_commit_change = t
+            self.stuck_since = t
         self.samples.append(Sample(t, end, committed))
         while len(self.samples) > self.window:
             self.samples.popleft()
+
+    def absorb(
+        self, ends: list[tuple[int, float]], samples: list[Sample], stuck: float | None
+    ) -> None:
+        """Take in what another poller saw (a stored state) when it is newer than ours."""
+        if samples and (not self.samples or samples[-1].t > self.samples[-1].t):
+            merged = sorted({s.t: s for s in [*self.samples, *samples]}.values(), key=lambda s: s.t)
+            self.samples = deque(merged[-self.window :])
+            self.stuck_since = stuck
+        points = sorted({*self.ends, *ends}, key=lambda p: p[1])
+        increasing: list[tuple[int, float]] = []
+        for offset, t in points:
+            if not increasing or offset > increasing[-1][0]:
+                increasing.append((offset, t))
+        self.ends = deque(increasing[-self.max_observations :])
+
+    def stuck_seconds(self, now: float) -> float:
+        return 0.0 if self.stuck_since is None else max(now - self.stuck_since, 0.0)
 
     def lag_seconds(self, committed: int, now: float) -> tuple[float, bool]:
         """Seconds since the log end passed ``committed``; (estimate, exact-within-interval)."""
@@ -88,20 +120,19 @@ class PartitionTracker:
 
     def status(self, now: float) -> str:
         s = list(self.samples)
-        if not s:
-            return "OK"
-        lags = [x.end - x.committed for x in s]
-        if lags[-1] <= 0 or min(lags) == 0:
+        if not s or s[-1].end <= s[-1].committed:
             return "OK"
         if any(b.committed < a.committed for a, b in zip(s, s[1:], strict=False)):
             return "REWIND"
-        assert self.last_commit_change is not None
-        if now - self.last_commit_change > self.stop_after_s:
+        stuck = self.stuck_seconds(now)
+        if stuck > self.stop_after_s:
             return "STOP"
-        if len(s) >= 3 and now - self.last_commit_change >= self.stall_after_s:
+        if stuck >= self.stall_after_s:
             return "STALL"
+        lags = [x.end - x.committed for x in s]
         progressing = s[-1].committed > s[0].committed
-        if progressing and len(s) >= 3 and all(b > a for a, b in zip(lags, lags[1:], strict=False)):
+        growing = all(b > a for a, b in zip(lags, lags[1:], strict=False))
+        if progressing and len(s) >= 3 and min(lags) > 0 and growing:
             return "WARN"
         return "OK"
 
@@ -110,10 +141,20 @@ def worst(statuses: Iterable[str]) -> str:
     return max(statuses, key=lambda st: _RANK[st], default="OK")
 
 
+class TrackerStore(Protocol):
+    """Where pollers share tracker state (``services/ops/lag_store.py``: Redis)."""
+
+    def load(self, group: str) -> dict[tuple[str, int], PartitionTracker]: ...
+
+    def save(self, group: str, trackers: dict[tuple[str, int], PartitionTracker]) -> None: ...
+
+
 class LagMonitor:
     """Polls a consumer group's committed offsets and its topics' log ends (kafka-python).
 
-    ``poll()`` takes one sample of every partition and returns the current lag table.
+    ``poll()`` takes one sample of every partition and returns the current lag table. The
+    clients time out within ``timeout_s`` when the broker is down, so a poll fails (and the ops
+    server says ERROR) instead of blocking for kafka-python's 30 s bootstrap.
     """
 
     def __init__(
@@ -124,9 +165,12 @@ class LagMonitor:
         window: int = 10,
         stall_after_s: float = 10.0,
         stop_after_s: float = 120.0,
+        store: TrackerStore | None = None,
+        timeout_s: float = 5.0,
     ) -> None:
         self.bootstrap, self.group, self.topics = bootstrap, group, topics
         self.window, self.stall_after_s, self.stop_after_s = window, stall_after_s, stop_after_s
+        self.store, self.timeout_ms = store, int(timeout_s * 1000)
         self.trackers: dict[tuple[str, int], PartitionTracker] = {}
         self._admin = None
         self._consumer = None
@@ -136,11 +180,18 @@ class LagMonitor:
             from kafka import KafkaConsumer
             from kafka.admin import KafkaAdminClient
 
+            timeouts = {
+                "bootstrap_timeout_ms": self.timeout_ms,
+                "request_timeout_ms": max(self.timeout_ms, 1000),
+            }
             self._admin = KafkaAdminClient(
-                bootstrap_servers=self.bootstrap, client_id="flywheel-lag"
+                bootstrap_servers=self.bootstrap, client_id="flywheel-lag", **timeouts
             )
             self._consumer = KafkaConsumer(
-                bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False
+                bootstrap_servers=self.bootstrap,
+                group_id=None,
+                enable_auto_commit=False,
+                **timeouts,
             )
         return self._admin, self._consumer
 
@@ -156,7 +207,6 @@ class LagMonitor:
         from services.kafka.offsets import end_offsets_sync
 
         admin, consumer = self._clients()
-        now = time.time() if now is None else now
         tps = [
             TopicPartition(t, p)
             for t in self.topics
@@ -170,29 +220,61 @@ class LagMonitor:
         # kafka-python 3 answers {group: {tp: OffsetAndMetadata}}; 2.x answered {tp: ...}.
         offsets = answer.get(self.group, answer) if isinstance(answer, dict) else {}
         committed = {tp: om.offset for tp, om in offsets.items() if hasattr(om, "offset")}
+        return self.evaluate(
+            time.time() if now is None else now,
+            {(tp.topic, tp.partition): ends[tp] for tp in tps},
+            {(tp.topic, tp.partition): c for tp, c in committed.items()},
+        )
+
+    def evaluate(
+        self, now: float, ends: dict[tuple[str, int], int], committed: dict[tuple[str, int], int]
+    ) -> list[PartitionLag]:
+        """One sample of every partition in ``ends`` (the pure half of ``poll``)."""
+        stored = self._load()
         out = []
-        for tp in tps:
-            c = max(committed.get(tp, 0), 0)
+        for key, end in ends.items():
+            c = max(committed.get(key, 0), 0)
             tracker = self.trackers.setdefault(
-                (tp.topic, tp.partition),
+                key,
                 PartitionTracker(
                     window=self.window,
                     stall_after_s=self.stall_after_s,
                     stop_after_s=self.stop_after_s,
                 ),
             )
-            tracker.observe(now, ends[tp], c)
+            if key in stored:
+                other = stored[key]
+                tracker.absorb(list(other.ends), list(other.samples), other.stuck_since)
+            tracker.observe(now, end, c)
             lag_s, exact = tracker.lag_seconds(c, now)
             out.append(
                 PartitionLag(
-                    tp.topic,
-                    tp.partition,
-                    ends[tp],
+                    key[0],
+                    key[1],
+                    end,
                     c,
-                    max(ends[tp] - c, 0),
+                    max(end - c, 0),
                     round(lag_s, 3),
                     exact,
                     tracker.status(now),
+                    round(tracker.stuck_seconds(now), 3),
                 )
             )
+        self._save()
         return out
+
+    def _load(self) -> dict[tuple[str, int], PartitionTracker]:
+        if self.store is None:
+            return {}
+        try:
+            return self.store.load(self.group)
+        except Exception:  # noqa: BLE001 - shared state is a help, not a need: poll alone
+            return {}
+
+    def _save(self) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.save(self.group, self.trackers)
+        except Exception:  # noqa: BLE001 - as in _load
+            pass

@@ -1,5 +1,9 @@
 """What the ops API serves: lag (sampled by a ``LagMonitor``), cluster stats (summed from the
-workers' Redis snapshots), recent accepted prompts, operator overrides, Prometheus text."""
+workers' Redis snapshots), recent accepted prompts, operator overrides, Prometheus text.
+
+Redis errors propagate to the caller (the HTTP layer answers 503 with the reason), except in
+``metrics_text``: the exposition is always served, with ``flywheel_ops_backend_up`` saying
+which backend could not be read, so an alert can fire on it."""
 
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from services.diversity.quota import QuotaPolicy, RedisWindow, entropy_bits
 from services.embed.clusters import TopicModel
-from services.ops.lag import STATUSES, LagMonitor, PartitionLag, worst
+from services.ops.lag import ERROR, STATUSES, UNKNOWN, LagMonitor, PartitionLag, worst
+from services.ops.lag_store import RedisTrackerStore
+from services.ops.overrides import dump_override
 from services.pipeline.feedback import BLOCKLIST_INDEX, load_weights
 from services.settings import Settings
 
@@ -25,7 +31,8 @@ class OpsState:
     def __init__(self, s: Settings, redis: aioredis.Redis) -> None:
         self.s = s
         self.redis = redis
-        self.monitor = LagMonitor(s.kafka_bootstrap, s.app_id, [s.topic_events, s.topic_curate])
+        self.store = RedisTrackerStore(s.redis_url.get_secret_value(), s.namespace)
+        self.monitor = lag_monitor(s, self.store)
         self.lag: list[PartitionLag] = []
         self.lag_history: deque[dict[str, Any]] = deque(maxlen=600)
         self.stats_history: deque[dict[str, Any]] = deque(maxlen=600)
@@ -53,10 +60,20 @@ class OpsState:
             }
         )
 
+    def lag_status(self) -> str:
+        """The group's status; UNKNOWN before a first poll, ERROR while polls fail (a table
+        from before the failure would say OK about a stage nobody can see)."""
+        if self.error:
+            return ERROR
+        if not self.last_poll:
+            return UNKNOWN
+        return worst(p.status for p in self.lag)
+
     def lag_view(self) -> dict[str, Any]:
         return {
             "group": self.s.app_id,
-            "status": worst(p.status for p in self.lag),
+            "status": self.lag_status(),
+            "error": self.error,
             "polled_at": self.last_poll,
             "partitions": [asdict(p) for p in self.lag],
             "history": list(self.lag_history)[-150:],
@@ -139,23 +156,63 @@ class OpsState:
         return {_text(k): _text(v) for k, v in raw.items()}
 
     async def set_threshold(self, value: float) -> None:
-        await self.redis.hset(f"{self.s.namespace}:overrides", "near_dup_threshold", str(value))
+        await self.redis.hset(
+            f"{self.s.namespace}:overrides", "near_dup_threshold", dump_override(value)
+        )
 
     # --- Prometheus ----------------------------------------------------------------------
     async def metrics_text(self) -> bytes:
-        stats = await self.stats()
+        stats: dict[str, Any] | None
+        try:
+            stats = await self.stats()
+        except Exception:  # noqa: BLE001 - Redis down: say so with the up gauge
+            stats = None
+        kafka_up = bool(self.last_poll) and not self.error
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Snapshot(self.lag, stats, self.s.app_id))
+        registry.register(
+            _Snapshot(self.lag if kafka_up else [], stats, self.s.app_id, kafka_up=kafka_up)
+        )
         return generate_latest(registry)
+
+    def close(self) -> None:
+        self.monitor.close()
+        self.store.close()
+
+
+def lag_monitor(s: Settings, store: RedisTrackerStore | None) -> LagMonitor:
+    """The monitor of the workers' group with the settings' stall rules."""
+    return LagMonitor(
+        s.kafka_bootstrap,
+        s.app_id,
+        [s.topic_events, s.topic_curate],
+        stall_after_s=s.lag_stall_s,
+        stop_after_s=max(s.lag_stop_s, s.lag_stall_s),
+        store=store,
+    )
 
 
 class _Snapshot:
-    """A collector over values already gathered (lag table, summed worker counters)."""
+    """A collector over values already gathered (lag table, summed worker counters); ``stats``
+    is None when Redis could not be read."""
 
-    def __init__(self, lag: list[PartitionLag], stats: dict[str, Any], group: str) -> None:
-        self.lag, self.stats, self.group = lag, stats, group
+    def __init__(
+        self,
+        lag: list[PartitionLag],
+        stats: dict[str, Any] | None,
+        group: str,
+        kafka_up: bool = True,
+    ) -> None:
+        self.lag, self.stats, self.group, self.kafka_up = lag, stats, group, kafka_up
 
     def collect(self):  # noqa: ANN201 - prometheus_client protocol
+        up = GaugeMetricFamily(
+            "flywheel_ops_backend_up",
+            "1 when the ops API could read the backend at this scrape (kafka: last lag poll)",
+            labels=["backend"],
+        )
+        up.add_metric(["kafka"], int(self.kafka_up))
+        up.add_metric(["redis"], int(self.stats is not None))
+        yield up
         labels = ["group", "topic", "partition"]
         msgs = GaugeMetricFamily("flywheel_lag_messages", "Consumer lag in messages", labels=labels)
         secs = GaugeMetricFamily(
@@ -166,12 +223,20 @@ class _Snapshot:
             "Partition status: 0 OK, 1 WARN, 2 STALL, 3 STOP, 4 REWIND",
             labels=labels,
         )
+        stuck = GaugeMetricFamily(
+            "flywheel_lag_stuck_seconds",
+            "Seconds with lag > 0 and the committed offset unmoved (STALL, then STOP)",
+            labels=labels,
+        )
         for p in self.lag:
             values = [self.group, p.topic, str(p.partition)]
             msgs.add_metric(values, p.lag)
             secs.add_metric(values, p.lag_s)
             status.add_metric(values, STATUSES.index(p.status))
-        yield from (msgs, secs, status)
+            stuck.add_metric(values, p.stuck_s)
+        yield from (msgs, secs, status, stuck)
+        if self.stats is None:
+            return
         out = CounterMetricFamily(
             "flywheel_cluster_events_out",
             "Records produced by all workers",
