@@ -112,6 +112,7 @@ def _consume(consumer, want: set[str], worker: WorkerProcess, timeout_s: float) 
     """Poll until some record names every origin in ``want``, then drain every assigned
     partition to its high watermark (as the last Fetch reported it)."""
     got: list = []
+    seen: set[str] = set()
     next_offset: dict[tuple[str, int], int] = {}
     deadline = time.monotonic() + timeout_s
 
@@ -121,13 +122,13 @@ def _consume(consumer, want: set[str], worker: WorkerProcess, timeout_s: float) 
             return
         assert msg.error() is None, msg.error()
         got.append(msg)
+        seen.add(dict(msg.headers() or ()).get("fw-origin", b"").decode())
         next_offset[(msg.topic(), msg.partition())] = msg.offset() + 1
 
-    seen = lambda: {dict(m.headers() or ()).get("fw-origin", b"").decode() for m in got}  # noqa: E731
-    while not want <= seen():
+    while not want <= seen:
         assert worker.alive(), f"worker died:\n{worker.log_tail()}"
         assert time.monotonic() < deadline, (
-            f"{len(want - seen())} events without output:\n{worker.log_tail()}"
+            f"{len(want - seen)} events without output:\n{worker.log_tail()}"
         )
         poll_once()
     while True:
