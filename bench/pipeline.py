@@ -28,13 +28,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.baseline import naive_rate  # noqa: E402
 from bench.common import machine, public_prompts, stamp  # noqa: E402
+from services.clean.chain import Cleaned, Cleaner  # noqa: E402
 from services.dev.accounting import read_outputs  # noqa: E402
 from services.dev.devstack import DevStack, free_port  # noqa: E402
 from services.embed.embedder import Embedder  # noqa: E402
 from services.kafka.topics import ensure_topics  # noqa: E402
-from services.pipeline.ingest import IngestStage  # noqa: E402
-from services.pipeline.runner import InMsg, Out  # noqa: E402
 from services.settings import Settings  # noqa: E402
+from services.state.keys import Keys  # noqa: E402
 from streams.demo import percentile, start_worker, stop_worker  # noqa: E402
 from streams.replay import produce  # noqa: E402
 
@@ -49,12 +49,12 @@ def events(texts: list[str], prefix: str) -> list[bytes]:
 def passing(s: Settings, texts: list[str]) -> list[str]:
     """Only prompts that the filters pass and that are distinct after cleaning: every one of
     them reaches the embedding, so pipeline and ceiling embed the same prompts."""
-    stage = IngestStage(s, seen=None, embedder=None)  # type: ignore[arg-type]
+    cleaner = Cleaner(s)
     out, seen = [], set()
     for i, text in enumerate(texts):
         raw = json.dumps({"event_id": str(i), "prompt": text}).encode()
-        cand = stage._screen(InMsg("bench", 0, i, None, raw))
-        if not isinstance(cand, Out) and cand.pid not in seen:
+        cand = cleaner.screen(raw)
+        if isinstance(cand, Cleaned) and cand.pid not in seen:
             seen.add(cand.pid)
             out.append(text)
     return out
@@ -88,7 +88,7 @@ def embed_counters(s: Settings) -> tuple[int, float]:
     import redis
 
     client = redis.Redis.from_url(s.redis_url.get_secret_value())
-    keys = list(client.scan_iter(f"{s.namespace}:stats:*"))
+    keys = list(client.scan_iter(Keys(s.namespace).stats_pattern))
     snaps = [json.loads(v) for v in client.mget(keys) if v] if keys else []
     return sum(x.get("embedded", 0) for x in snaps), sum(x.get("embed_seconds", 0.0) for x in snaps)
 
@@ -99,7 +99,7 @@ def wait_assigned(s: Settings, n: int, timeout_s: float = 120) -> None:
 
     client = redis.Redis.from_url(s.redis_url.get_secret_value())
     deadline = time.monotonic() + timeout_s
-    while len(list(client.scan_iter(f"{s.namespace}:stats:*"))) < n and time.monotonic() < deadline:
+    while len(list(client.scan_iter(Keys(s.namespace).stats_pattern))) < n and time.monotonic() < deadline:
         time.sleep(1)
     time.sleep(5)  # the last rebalance settles
 

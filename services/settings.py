@@ -6,13 +6,28 @@ Example: ``FLYWHEEL_KAFKA_BOOTSTRAP=127.0.0.1:9092 FLYWHEEL_NEAR_DUP_THRESHOLD=0
 from __future__ import annotations
 
 import json
+import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
+EmbeddingBackend = Literal["torch", "onnx", "onnx-int8", "static"]
+
+# Cosines of a distilled static model are not the transformer's (its vectors are means of
+# token vectors, so unrelated prompts sit closer): it gets its own defaults, calibrated by
+# bench/threshold.py (docs/benchmarks.md), and its own topic centroids. They apply when the
+# setting is not given; an explicit FLYWHEEL_NEAR_DUP_THRESHOLD always wins.
+BACKEND_DEFAULTS: dict[str, dict[str, object]] = {
+    "static": {
+        "near_dup_threshold": 0.90,
+        "blocklist_threshold": 0.90,
+        "topics_path": str(Path(__file__).parent / "embed" / "data" / "topics-static-v1.npz"),
+    },
+}
 
 
 class Settings(BaseSettings):
@@ -128,14 +143,22 @@ class Settings(BaseSettings):
         ge=0.5,
         le=1,
         description="cosine at or above which a prompt is a near duplicate "
-        "(bench/threshold.py, docs/benchmarks.md); below 0.5 unrelated requests would merge",
+        "(bench/threshold.py, docs/benchmarks.md); below 0.5 unrelated requests would merge; "
+        "the default is the transformer backends', static has its own (BACKEND_DEFAULTS)",
     )
 
     index_ann_after: int | None = Field(
         50_000,
         ge=1,
-        description="an index switches from exact (flat) to IVF-SQ8 past this many vectors; "
-        "null = always exact (docs/index.md)",
+        description="an index switches from exact (flat) to the approximate kind "
+        "(FLYWHEEL_INDEX_ANN) past this many vectors; null = always exact (docs/index.md); "
+        "at least FLYWHEEL_INDEX_NLIST, to train IVF",
+    )
+    index_ann: Literal["ivf_pq4fs_sq8", "ivf_sq8"] = Field(
+        "ivf_pq4fs_sq8",
+        description="approximate index: IVF with 4-bit PQ fast-scan codes re-ranked by 8-bit "
+        "scalar codes (~3x faster at equal recall), or IVF with 8-bit codes only (~100 bytes "
+        "a vector less); docs/index.md",
     )
     index_nlist: int = Field(4096, ge=1, description="IVF lists")
     index_nprobe: int = Field(64, ge=1, description="IVF lists searched per query")
@@ -235,12 +258,6 @@ class Settings(BaseSettings):
     )
     stats_interval_s: float = Field(2.0, gt=0, description="how often workers publish stats")
     lag_poll_s: float = Field(2.0, gt=0, description="how often the ops API samples lag")
-    lag_stall_s: float = Field(
-        10.0, gt=0, description="lag > 0 with the committed offset unmoved this long = STALL"
-    )
-    lag_stop_s: float = Field(
-        120.0, gt=0, description="the same for longer than this = STOP (docs/operations.md)"
-    )
 
     # --- personal data (services/clean/pii; docs/filters.md) ----------------------------------
     pii_ner: bool = Field(
@@ -255,11 +272,55 @@ class Settings(BaseSettings):
         description="regions whose national phone formats are recognised (JSON list of ISO "
         "codes); numbers written with +country code are recognised for every region",
     )
+    lag_stall_s: float = Field(
+        10.0, gt=0, description="lag > 0 with the committed offset unmoved this long = STALL"
+    )
+    lag_stop_s: float = Field(
+        120.0, gt=0, description="the same for longer than this = STOP (docs/operations.md)"
+    )
+
+    unready_after_s: float = Field(
+        60.0,
+        gt=0,
+        description="a worker whose stage has retried one batch (a dependency down) longer than "
+        "this reports not ready (flywheel_worker_ready 0); it exits non-zero after "
+        "FLYWHEEL_EXIT_AFTER_S",
+    )
+    exit_after_s: float = Field(
+        600.0,
+        gt=0,
+        description="a worker that has retried one batch this long exits non-zero, so its "
+        "supervisor restarts it and alerts (docs/operations.md)",
+    )
+    poison_tries: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="tries of a single message whose processing fails (not a dependency "
+        "outage) before it is dead-lettered with the error",
+    )
+
+    @model_validator(mode="after")
+    def _backend_defaults(self) -> Settings:
+        """Fill the backend's own defaults for the settings not given explicitly."""
+        for name, value in BACKEND_DEFAULTS.get(self.embedding_backend, {}).items():
+            if name not in self.model_fields_set:
+                object.__setattr__(self, name, value)  # frozen model: set once, while validating
+        return self
 
     @model_validator(mode="after")
     def _check_lengths(self) -> Settings:
         if self.min_chars >= self.max_chars:
             raise ValueError("min_chars must be below max_chars")
+        return self
+
+    @model_validator(mode="after")
+    def _check_index(self) -> Settings:
+        if self.index_ann_after is not None and self.index_ann_after < self.index_nlist:
+            raise ValueError(
+                f"index_ann_after ({self.index_ann_after}) must be at least index_nlist "
+                f"({self.index_nlist}): IVF trains its lists on the vectors it holds"
+            )
         return self
 
     def to_env(self) -> dict[str, str]:
@@ -271,3 +332,122 @@ class Settings(BaseSettings):
             text = json.dumps(value) if isinstance(value, list | dict) else str(value)
             env[f"FLYWHEEL_{name.upper()}"] = text
         return env
+
+
+# --- loading, with errors an operator can act on (docs/operations.md, "Command-line errors") ---
+
+_PREFIX = "FLYWHEEL_"
+
+
+class SettingsError(ValueError):
+    """Settings could not be loaded; the message has one line per problem, naming the variable,
+    its value (hidden for secrets) and the expected form."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """``Settings(**overrides)`` from the environment, with pydantic's multi-line report (and
+    pydantic-settings' "error parsing value" without the field's form) turned into
+    ``SettingsError`` lines such as ``FLYWHEEL_NEAR_DUP_THRESHOLD=2: expected a number >= 0.5
+    and <= 1``. The command line, the worker and the ops server load settings through it."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError as SourceError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = [_problem(err, overrides) for err in exc.errors()]
+    except SourceError as exc:  # a list or dict variable that is not JSON
+        lines = _undecodable() or [f"settings: {exc}"]
+    raise SettingsError("\n".join(lines)) from None
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per ``FLYWHEEL_*`` variable that is no setting (a typo is ignored silently
+    otherwise), with the closest setting name when there is one."""
+    import difflib
+
+    names = [name.upper() for name in Settings.model_fields]
+    warnings = []
+    for var in sorted(os.environ if environ is None else environ):
+        upper = var.upper()
+        if not upper.startswith(_PREFIX) or upper.removeprefix(_PREFIX) in names:
+            continue  # compare without the prefix, which every name shares
+        close = difflib.get_close_matches(upper.removeprefix(_PREFIX), names, n=1, cutoff=0.8)
+        hint = f"; did you mean {_PREFIX}{close[0]}?" if close else ""
+        warnings.append(f"warning: {var} is not a Flywheel setting, ignored{hint}")
+    return warnings
+
+
+def _env_value(name: str) -> str | None:
+    var = _PREFIX + name.upper()  # pydantic-settings matches names case-insensitively
+    return next((v for k, v in os.environ.items() if k.upper() == var), None)
+
+
+def _shown(name: str, raw: object) -> str:
+    field = Settings.model_fields.get(name)
+    if field is not None and field.annotation is SecretStr:
+        return "<hidden>"
+    text = raw if isinstance(raw, str) else json.dumps(raw, default=str)
+    return text if len(text) <= 60 and text.isprintable() else repr(text[:60]) + "..."
+
+
+def _problem(err: Any, overrides: Mapping[str, object]) -> str:
+    loc = err.get("loc") or ()
+    name = str(loc[0]) if loc else ""
+    if name not in Settings.model_fields:  # a rule across settings (a model validator)
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        given = [
+            f"{_PREFIX}{n.upper()}={_shown(n, overrides[n] if n in overrides else _env_value(n))}"
+            for n in Settings.model_fields
+            if re.search(rf"\b{n}\b", msg) and (n in overrides or _env_value(n) is not None)
+        ]
+        return (", ".join(given) or "settings") + ": " + msg
+    raw = overrides[name] if name in overrides else _env_value(name)
+    value = _shown(name, err.get("input") if raw is None else raw)
+    return f"{_PREFIX}{name.upper()}={value}: expected {_expected(name)}"
+
+
+def _expected(name: str) -> str:
+    """The form of a setting in words, from its type and bounds: "a number > 0 and <= 1"."""
+    field = Settings.model_fields[name]
+    annotation, optional = field.annotation, False
+    args = get_args(annotation)
+    if type(None) in args:
+        optional = True
+        annotation = next(a for a in args if a is not type(None))
+    origin = get_origin(annotation)
+    if origin is Literal:
+        form = "one of " + ", ".join(str(a) for a in get_args(annotation))
+    elif origin in (list, dict):
+        example = json.dumps(field.get_default(call_default_factory=True))
+        if example in ("[]", "{}"):
+            example = '["a", "b"]' if origin is list else '{"key": 1.5}'
+        form = f"a JSON {'list' if origin is list else 'object'}, e.g. {example}"
+    else:
+        form = {bool: "true or false", int: "an integer", float: "a number"}.get(
+            annotation,  # type: ignore[arg-type]
+            "a path" if annotation is Path else "text",
+        )
+    bounds = [
+        f"{symbol} {getattr(m, attr)}"
+        for m in field.metadata
+        for attr, symbol in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+        if getattr(m, attr, None) is not None
+    ]
+    form += (" " + " and ".join(bounds)) if bounds else ""
+    return form + (" or null" if optional else "")
+
+
+def _undecodable() -> list[str]:
+    """The list and dict settings whose variable is not JSON (pydantic-settings decodes them
+    before validating and names no form)."""
+    lines = []
+    for name, field in Settings.model_fields.items():
+        raw = _env_value(name)
+        if raw is None or get_origin(field.annotation) not in (list, dict):
+            continue
+        try:
+            json.loads(raw)
+        except ValueError:
+            lines.append(f"{_PREFIX}{name.upper()}={_shown(name, raw)}: expected {_expected(name)}")
+    return lines

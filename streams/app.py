@@ -13,8 +13,8 @@ from typing import Any, cast
 
 import faust
 
+from services.contract.envelope import InMsg
 from services.ops.metrics import REBALANCES
-from services.pipeline.runner import InMsg
 from services.pipeline.runtime import Runtime
 from services.settings import Settings
 
@@ -87,18 +87,18 @@ def build_app(settings: Settings) -> faust.App:
     async def ingest(stream: faust.StreamT) -> None:
         await runtime.setup()
         async for batch in _take(stream, n, within):
-            await runtime.run("ingest", [_msg(e) for e in batch])
+            await runtime.run(runtime.ingest, [_msg(e) for e in batch])
 
     @app.agent(curate_items)
     async def curate(stream: faust.StreamT) -> None:
         await runtime.setup()
         async for batch in _take(stream, 2 * n, within):
-            await runtime.run("curate", [_msg(e) for e in batch])
+            await runtime.run(runtime.curate, [_msg(e) for e in batch])
 
     @app.agent(results)
     async def feedback(stream: faust.StreamT) -> None:
         await runtime.setup()
         async for batch in _take(stream, n, within):
-            await runtime.run("feedback", [_msg(e) for e in batch])
+            await runtime.run(runtime.feedback, [_msg(e) for e in batch])
 
     return app

@@ -19,6 +19,7 @@ from services.dev.generator import ChatLogGenerator
 from services.diversity.quota import entropy_bits
 from services.kafka.topics import ensure_topics
 from services.settings import Settings
+from services.state.keys import Keys
 from streams.replay import produce
 
 
@@ -59,7 +60,7 @@ def wait_ready(s: Settings, worker: subprocess.Popen, timeout_s: float = 180) ->
 
     client = redis.Redis.from_url(s.redis_url.get_secret_value())
     deadline = time.monotonic() + timeout_s
-    while not any(True for _ in client.scan_iter(f"{s.namespace}:stats:*")):
+    while not any(True for _ in client.scan_iter(Keys(s.namespace).stats_pattern)):
         if worker.poll() is not None or time.monotonic() > deadline:
             return  # the follow loop reports what happens next
         time.sleep(0.5)

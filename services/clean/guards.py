@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 
 from services.contract.records import Reason
+from services.state.keys import Keys
 
 # Token bucket: refill by elapsed time, take one token if there is one. Atomic in Redis.
 _TOKEN_BUCKET = """
@@ -48,7 +49,7 @@ def shape(text: str) -> str:
 class RedisRateLimiter:
     def __init__(self, redis: aioredis.Redis, namespace: str, capacity: int, rate: float) -> None:
         self.redis = redis
-        self.prefix = f"{namespace}:rate:"
+        self.prefix = Keys(namespace).rate_prefix
         self.capacity, self.rate = capacity, rate
         self._script = redis.register_script(_TOKEN_BUCKET)
 
@@ -76,7 +77,7 @@ class FloodDetector:
 
     def __init__(self, redis: aioredis.Redis, namespace: str, window_s: int, limit: int) -> None:
         self.redis = redis
-        self.prefix = f"{namespace}:flood:"
+        self.prefix = Keys(namespace).flood_prefix
         self.window_s, self.limit = window_s, limit
 
     async def check(self, items: Sequence[tuple[str | None, str]]) -> list[Reason | None]:
@@ -102,7 +103,7 @@ class BlockedPrompts:
 
     def __init__(self, redis: aioredis.Redis, namespace: str) -> None:
         self.redis = redis
-        self.key = f"{namespace}:blocklist:ids"
+        self.key = Keys(namespace).blocked_ids
 
     async def add(self, *prompt_ids: str) -> None:
         if prompt_ids:

@@ -22,22 +22,27 @@ import numpy as np
 
 from services.dedup.greedy import Candidate
 from services.dedup.ids import PID_BYTES, Owners, PidTable, is_pid, pids_to_bytes
+from services.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Defaults measured with bench/index.py (docs/index.md) at 1M vectors on a shared 2-core machine:
-# ivf_pq4fs_sq8 with nprobe 64 gave ~3,500 curate decisions/s with one FAISS thread (~5,250 with
-# two) at recall@1 0.96 and ~550 bytes per vector all in (ivf_sq8: ~900/s, ~445 bytes).
-DEFAULT_ANN_AFTER = 50_000  # exact up to here (~3,000 decisions/s at 10k, falling as 1/n)
-DEFAULT_NLIST = 4096  # IVF lists: ~250 vectors a list at 1M; k-means on the first 50k is enough
-DEFAULT_NPROBE = 64  # lists scanned per query: 32 gave recall@1 0.946-0.955 at 1M, too close
-DEFAULT_ANN = "ivf_pq4fs_sq8"
+# The defaults are the settings' (services/settings.py), measured with bench/index.py
+# (docs/index.md) at 1M vectors on a shared 2-core machine: ivf_pq4fs_sq8 with nprobe 64 gave
+# ~3,500 curate decisions/s with one FAISS thread (~5,250 with two) at recall@1 0.96 and ~550
+# bytes per vector all in (ivf_sq8: ~900/s, ~445 bytes); exact up to 50k vectors (~3,000
+# decisions/s at 10k, falling as 1/n); 4,096 lists (~250 vectors a list at 1M); nprobe 32 gave
+# recall@1 0.946-0.955 at 1M, too close.
+_FIELDS = Settings.model_fields
+DEFAULT_ANN_AFTER: int = _FIELDS["index_ann_after"].default
+DEFAULT_NLIST: int = _FIELDS["index_nlist"].default
+DEFAULT_NPROBE: int = _FIELDS["index_nprobe"].default
+DEFAULT_ANN: str = _FIELDS["index_ann"].default
 ANN_KINDS = ("ivf_sq8", "ivf_pq4fs_sq8")
 DEFAULT_K_FACTOR = 64  # ivf_pq4fs_sq8: candidates re-ranked with 8-bit codes, per result
 SQ_RANGE_MARGIN = 0.5  # see _switch_to_ivf
 SQ_SMALL_SAMPLE = 10_000
 TRAIN_PER_LIST = 64  # k-means sample: this many vectors per list, at most
-DEFAULT_FAISS_THREADS = 1  # see configure_faiss_threads
+DEFAULT_FAISS_THREADS: int = _FIELDS["faiss_threads"].default  # see configure_faiss_threads
 
 
 def configure_faiss_threads(n: int | None = None) -> int:

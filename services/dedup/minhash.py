@@ -16,10 +16,13 @@ from collections.abc import Sequence
 import numpy as np
 import regex
 
+from services.settings import Settings
+
 NGRAM = 3  # characters per shingle: bench/lexical.py, docs/lexical.md
 NUM_PERM = 128
 SEED = 20240607
-THRESHOLD = 0.7  # estimated Jaccard at or above which a prompt is a near duplicate
+# estimated Jaccard at or above which a prompt is a near duplicate (FLYWHEEL_LEXICAL_THRESHOLD)
+THRESHOLD: float = Settings.model_fields["lexical_threshold"].default
 
 _MASK64 = (1 << 64) - 1
 _U32_MAX = np.uint32(0xFFFFFFFF)

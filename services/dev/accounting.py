@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
 
+from services.contract.envelope import IN_TS_HEADER, ORIGIN_HEADER
 from services.kafka.offsets import end_offsets_sync
-from services.pipeline.ingest import IN_TS_HEADER
 from services.settings import Settings
-from services.state.ledger import ORIGIN_HEADER
 
 
 @dataclass

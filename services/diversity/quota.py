@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from services.contract.records import Reason
+from services.state.keys import Keys
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class RedisWindow:
 
     def __init__(self, redis: aioredis.Redis, namespace: str, window_s: int, bucket_s: int) -> None:
         self.redis = redis
-        self.prefix = f"{namespace}:window:"
+        self.prefix = Keys(namespace).window_prefix
         self.window_s = window_s
         self.bucket_s = bucket_s
 

@@ -26,6 +26,30 @@ EVENTS_OUT = PCounter(
     ["stage", "outcome", "reason"],
     registry=REGISTRY,
 )
+STAGE_OUTCOMES = PCounter(
+    "flywheel_stage_outcomes",
+    "What each stage decided, by stage and outcome (forwarded, embedded, rejected_<reason>, "
+    "dlq_<code>, accepted, results, ...)",
+    ["stage", "outcome"],
+    registry=REGISTRY,
+)
+STAGE_RETRYING = Gauge(
+    "flywheel_stage_retrying_seconds",
+    "How long a stage has been retrying its current micro-batch (0 = healthy)",
+    ["stage"],
+    registry=REGISTRY,
+)
+POISON = PCounter(
+    "flywheel_poison_messages",
+    "Messages isolated from a failing batch and dead-lettered after bounded retries",
+    ["stage"],
+    registry=REGISTRY,
+)
+WORKER_READY = Gauge(
+    "flywheel_worker_ready",
+    "1 when the worker is set up and no stage has retried longer than FLYWHEEL_UNREADY_AFTER_S",
+    registry=REGISTRY,
+)
 BATCH_SECONDS = Histogram(
     "flywheel_stage_batch_seconds",
     "Time to process one micro-batch, by stage",

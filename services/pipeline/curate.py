@@ -24,7 +24,7 @@ import asyncio
 import base64
 import logging
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -32,6 +32,7 @@ import numpy as np
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 
+from services.contract.envelope import IN_TS_HEADER, InMsg, Out, validation_detail
 from services.contract.records import (
     AnnotationRecord,
     CurateItem,
@@ -48,10 +49,11 @@ from services.dedup.minhash import MinHasher
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window
 from services.embed.scoring import priority
 from services.ops.metrics import CLUSTER_ENTROPY, CLUSTERS_COVERED, WINDOW_ACCEPTED
+from services.ops.overrides import parse_override
 from services.pipeline.feedback import BLOCKLIST_INDEX, encode_accepted, load_weights
-from services.pipeline.ingest import IN_TS_HEADER
-from services.pipeline.runner import InMsg, Out, dead_letter
+from services.pipeline.stage import Stage
 from services.settings import Settings
+from services.state.keys import Keys
 from services.state.stores import RedisSignatureLog, RedisVectorLog
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,9 @@ class _Verdict:
     check: str  # faiss | minhash | skipped_unknown_tokens
 
 
-class CurateStage:
+class CurateStage(Stage):
+    name = "curate"
+
     def __init__(
         self,
         settings: Settings,
@@ -74,8 +78,9 @@ class CurateStage:
         vectors: RedisVectorLog,
         dim: int,
     ) -> None:
-        self.s = settings
+        super().__init__(settings)
         self.redis = redis
+        self.keys = Keys(settings.namespace)
         self.vectors = vectors
         self.dim = dim
         self.hasher = MinHasher()
@@ -89,13 +94,26 @@ class CurateStage:
         self.indexes: dict[str, VectorIndex] = {}
         self.lexical: dict[str, LshIndex] = {}
         self.blocklist = self._new_index()
-        self.counts: Counter[str] = Counter()
         self.threshold = settings.near_dup_threshold  # the ops API may override it at run time
+
+    def output_topics(self) -> list[str]:
+        return [self.s.topic_annotation, self.s.topic_rejected, self.s.topic_dlq]
+
+    async def before_batch(self) -> None:
+        """Operators change the threshold through the ops API; it lands in a Redis hash and is
+        validated here again with the setting's own definition (a bad value is ignored)."""
+        raw = await self.redis.hget(self.keys.overrides, "near_dup_threshold")
+        value = parse_override("near_dup_threshold", raw) if raw is not None else None
+        self.threshold = self.s.near_dup_threshold if value is None else float(value)
 
     def _new_index(self) -> VectorIndex:
         s = self.s
         return VectorIndex(
-            self.dim, ann_after=s.index_ann_after, nlist=s.index_nlist, nprobe=s.index_nprobe
+            self.dim,
+            ann_after=s.index_ann_after,
+            nlist=s.index_nlist,
+            nprobe=s.index_nprobe,
+            ann=s.index_ann,
         )
 
     def index(self, name: str) -> VectorIndex:
@@ -119,9 +137,16 @@ class CurateStage:
         outs: list[Out] = []
         for msg in msgs:
             try:
-                items.append((msg, CurateItem.model_validate_json(msg.value or b"")))
+                item = CurateItem.model_validate_json(msg.value or b"")
             except ValidationError as exc:  # only a foreign producer on our internal topic
-                outs.append(self._dlq(msg, exc))
+                detail = validation_detail(exc, locations=False)
+                outs.append(self.dead_letter(msg, "invalid_curate_item", detail))
+                continue
+            problem = self._check_vector(item)
+            if problem is not None:  # e.g. a worker on another model during a rolling change
+                outs.append(self.dead_letter(msg, "invalid_curate_item", problem))
+                continue
+            items.append((msg, item))
         if not items:
             return outs
         if self.s.order_by_priority:  # stable: equal priorities keep arrival order
@@ -193,6 +218,18 @@ class CurateStage:
         self._observe(win)
         return outs + [self._emit(msg, item, verdicts[i]) for i, (msg, item) in enumerate(items)]
 
+    def _check_vector(self, item: CurateItem) -> str | None:
+        """Why the item's vector cannot be used (None: it can, or it has none)."""
+        if item.vector is None:
+            return None
+        try:
+            v = _vector(item.vector)
+        except ValueError as exc:
+            return str(exc)
+        if v.shape != (self.dim,):
+            return f"vector of {v.size} dimensions, the index holds {self.dim}"
+        return None
+
     def _blocked(self, vecs: np.ndarray) -> list[tuple[str | None, float]]:
         """Nearest blocked prompt at or above the blocklist threshold, per vector."""
         if len(self.blocklist) == 0:
@@ -229,9 +266,9 @@ class CurateStage:
             for name, entries in sig_entries.items():
                 self.signatures.queue_append(pipe, name, entries)
             self.window.increments(pipe, win)
-            ns, ttl = self.s.namespace, self.s.feedback_ttl_s
+            keys, ttl = Keys(self.s.namespace), self.s.feedback_ttl_s
             for pid, value in acc.items():
-                pipe.set(f"{ns}:acc:{pid}", value, ex=ttl)
+                pipe.set(keys.accepted(pid), value, ex=ttl)
             await pipe.execute()
 
     def _observe(self, win: Window) -> None:
@@ -244,7 +281,7 @@ class CurateStage:
         headers = [] if item.in_ts_ms is None else [(IN_TS_HEADER, str(item.in_ts_ms).encode())]
         d = v.decision
         if v.reason is not None:
-            self.counts[f"rejected_{v.reason}"] += 1
+            self.count(f"rejected_{v.reason}")
             dup = v.reason in (
                 Reason.EXACT_DUPLICATE,
                 Reason.NEAR_DUPLICATE,
@@ -267,7 +304,7 @@ class CurateStage:
                 item.src,
                 label=f"rejected:{v.reason}",
             )
-        self.counts["accepted"] += 1
+        self.count("accepted")
         novelty: float | None = None
         nearest = None
         if d is not None:
@@ -299,12 +336,6 @@ class CurateStage:
             label="accepted",
         )
 
-    def _dlq(self, msg: InMsg, exc: ValidationError) -> Out:
-        self.counts["dlq_invalid_curate_item"] += 1
-        log.warning("dead-lettered %s: invalid curate item", msg.where)
-        detail = "; ".join(e["msg"] for e in exc.errors(include_input=False))
-        return dead_letter(msg, self.s.topic_dlq, "invalid_curate_item", detail)
-
 
 def _verdict(d: Decision, check: str) -> _Verdict:
     if d.accepted:
@@ -318,7 +349,13 @@ def _verdict(d: Decision, check: str) -> _Verdict:
 
 def _vector(b64: str | None) -> np.ndarray:
     assert b64 is not None
-    v = np.frombuffer(base64.b64decode(b64), dtype=np.float32)
+    try:
+        raw = base64.b64decode(b64, validate=True)
+    except ValueError as exc:
+        raise ValueError("vector is not base64") from exc
+    if len(raw) % 4:
+        raise ValueError("vector is not a float32 array")
+    v = np.frombuffer(raw, dtype=np.float32)
     if v.ndim != 1 or not math.isfinite(float(v.sum())):
         raise ValueError("invalid vector")
     return v

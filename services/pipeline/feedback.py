@@ -22,7 +22,6 @@ the curate stage in the transaction that accepts it (kept ``feedback_ttl_s``).
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
@@ -32,10 +31,12 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 
 from services.clean.guards import BlockedPrompts
+from services.contract.envelope import InMsg, Out, validation_detail
 from services.contract.records import AnnotationResult
 from services.ops.metrics import CLUSTER_WEIGHT, FEEDBACK_BLOCKED, FEEDBACK_RESULTS
-from services.pipeline.runner import InMsg, Out, dead_letter
+from services.pipeline.stage import Stage
 from services.settings import Settings
+from services.state.keys import Keys
 from services.state.stores import RedisVectorLog
 
 log = logging.getLogger(__name__)
@@ -104,18 +105,21 @@ def decode_accepted(raw: bytes) -> tuple[int | None, np.ndarray | None]:
     return (None if cluster == NO_CLUSTER else cluster), vec
 
 
+_FIELDS = Settings.model_fields
+
+
 @dataclass(frozen=True)
 class FeedbackPolicy:
-    prior: float = 10.0
-    weight_min: float = 0.25
-    weight_max: float = 2.0
+    prior: float = _FIELDS["feedback_prior"].default
+    weight_min: float = _FIELDS["feedback_weight_min"].default
+    weight_max: float = _FIELDS["feedback_weight_max"].default
 
 
 @dataclass
 class FeedbackOutcome:
     counted: int = 0  # votes that moved
     unknown_label: int = 0
-    unknown_prompt: int = 0  # prompt not (or no longer) known: counted globally only
+    unknown_prompt: int = 0  # prompt not (or no longer) known: counted apart, steers nothing
     blocked: int = 0  # new vectors in the blocklist index
     weights: dict[int, float] = field(default_factory=dict)  # recomputed weights, if any
 
@@ -129,18 +133,18 @@ class FeedbackStore:
         policy: FeedbackPolicy,
     ) -> None:
         self.redis = redis
-        self.ns = namespace
+        self.keys = keys = Keys(namespace)
         self.vectors = vectors
         self.policy = policy
-        self.votes_key = f"{namespace}:fb:votes"
-        self.counts_key = f"{namespace}:fb:counts"
-        self.weights_key = f"{namespace}:fb:weights"
-        self.blocked_key = f"{namespace}:fb:blocked"
+        self.votes_key = keys.votes
+        self.counts_key = keys.vote_counts
+        self.weights_key = keys.weights
+        self.blocked_key = keys.blocklisted
         self.blocked_ids = BlockedPrompts(redis, namespace)
         self._vote = redis.register_script(_VOTE)
 
     def acc_key(self, pid: str) -> str:
-        return f"{self.ns}:acc:{pid}"
+        return self.keys.accepted(pid)
 
     async def apply(self, results: Sequence[AnnotationResult]) -> FeedbackOutcome:
         out = FeedbackOutcome()
@@ -153,9 +157,12 @@ class FeedbackStore:
             if cls is None:
                 out.unknown_label += 1
                 continue
-            cluster, vec = decode_accepted(cast(bytes, raw)) if raw else (None, None)
             if raw is None:
+                # Never curated here (or expired): not a vote on anything this deployment
+                # accepted, so it steers nothing and is counted apart.
                 out.unknown_prompt += 1
+                continue
+            cluster, vec = decode_accepted(cast(bytes, raw))
             c = NO_CLUSTER if cluster is None else cluster
             voter = res.annotator or "anonymous"
             moved = await self._vote(
@@ -209,17 +216,18 @@ class FeedbackStore:
 
 
 async def load_weights(redis: aioredis.Redis, namespace: str) -> dict[int, float]:
-    raw = await redis.hgetall(f"{namespace}:fb:weights")
+    raw = await redis.hgetall(Keys(namespace).weights)
     return {int(k): float(v) for k, v in raw.items()}
 
 
-class FeedbackStage:
+class FeedbackStage(Stage):
     """``annotations.results`` -> the feedback store. Invalid records go to the DLQ."""
 
+    name = "feedback"
+
     def __init__(self, settings: Settings, store: FeedbackStore) -> None:
-        self.s = settings
+        super().__init__(settings)
         self.store = store
-        self.counts: Counter[str] = Counter()
 
     async def process(self, msgs: Sequence[InMsg]) -> list[Out]:
         outs: list[Out] = []
@@ -228,19 +236,14 @@ class FeedbackStage:
             try:
                 results.append(AnnotationResult.model_validate_json(msg.value or b""))
             except ValidationError as exc:
-                self.counts["dlq_invalid_result"] += 1
-                detail = "; ".join(
-                    f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                    for e in exc.errors(include_input=False, include_url=False)
-                )
-                out = dead_letter(msg, self.s.topic_dlq, "invalid_result", detail)
-                outs.append(out)
+                outs.append(self.dead_letter(msg, "invalid_result", validation_detail(exc)))
         outcome = await self.store.apply(results)
         for res in results:
             FEEDBACK_RESULTS.labels(label_class(res.label) or "unknown").inc()
         FEEDBACK_BLOCKED.inc(outcome.blocked)
         for c, w in outcome.weights.items():
             CLUSTER_WEIGHT.labels(str(c)).set(w)
-        self.counts["results"] += len(results)
-        self.counts["blocked"] += outcome.blocked
+        self.count("results", len(results))
+        self.count("blocked", outcome.blocked)
+        self.count("unknown_prompt", outcome.unknown_prompt)
         return outs

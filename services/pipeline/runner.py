@@ -5,85 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from services.contract.envelope import ORIGIN_HEADER, SRC_HEADER, InMsg, Out, Sender
 from services.kafka.offsets import end_offsets_async
-from services.state.ledger import (
-    ORIGIN_HEADER,
-    SRC_HEADER,
-    EmitLedger,
-    PartitionProgress,
-    Pending,
-    coord,
-    find_emitted,
-    mark,
-)
+from services.state.ledger import EmitLedger, PartitionProgress, Pending, find_emitted, mark
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class InMsg:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    timestamp_ms: int | None = None
-
-    @property
-    def src(self) -> str:
-        return coord(self.topic, self.partition, self.offset)
-
-    @property
-    def where(self) -> str:
-        return f"{self.topic}[{self.partition}]@{self.offset}"
-
-
-@dataclass
-class Out:
-    topic: str
-    key: bytes | None
-    value: bytes
-    src: str
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-    origin: str | None = None  # input coordinate on chat.events when ``src`` is an internal topic
-    label: str = ""  # outcome[:reason] for metrics, e.g. "rejected:near_duplicate"
-    partition: int | None = None  # explicit partition (curate shards); None = by key
-
-
-def dead_letter(msg: InMsg, topic: str, code: str, detail: str) -> Out:
-    """The DLQ record of ``msg``: its original key and bytes, and headers saying why and where."""
-    return Out(
-        topic,
-        msg.key,
-        msg.value or b"",
-        msg.src,
-        [
-            ("fw-error", code.encode()),
-            ("fw-error-detail", detail[:1000].encode("utf-8", "replace")),
-            ("fw-topic", msg.topic.encode()),
-            ("fw-partition", str(msg.partition).encode()),
-            ("fw-offset", str(msg.offset).encode()),
-        ],
-        label=f"dlq:{code}",
-    )
-
-
-class Sender(Protocol):
-    """``await send(...)`` enqueues a record and returns a future resolved on the broker's ack."""
-
-    async def __call__(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes,
-        headers: list[tuple[str, bytes]],
-        partition: int | None = None,
-    ) -> Awaitable[Any]: ...
 
 
 Process = Callable[[Sequence[InMsg]], Awaitable[list[Out]]]

@@ -1,47 +1,248 @@
-"""Wires the services of a worker together: Redis, the model, the stages and their runners."""
+"""Wires a worker together (Redis, the model, the stages and their runners) and runs batches.
+
+``run(stage, msgs)`` is the one loop every agent calls. A failing batch is handled by the kind
+of its error (``services.errors``):
+
+- transient (Redis or the broker unavailable): the batch is retried whole with exponential
+  backoff, one log line per step; the ledger makes the replay safe. While a stage retries,
+  ``flywheel_stage_retrying_seconds`` says for how long; past ``unready_after_s`` the worker
+  reports not ready, past ``exit_after_s`` it exits non-zero so its supervisor restarts it;
+- anything else may follow one message: the batch is bisected until the failing message stands
+  alone, which is tried ``poison_tries`` times and then dead-lettered (``processing_error``,
+  with the exception's type and message), so one bad record never stops a stage.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
 from services.clean.guards import BlockedPrompts, FloodDetector, RedisRateLimiter
+from services.contract.envelope import IN_TS_HEADER, InMsg, Out, Sender
 from services.dedup.index import configure_faiss_threads
 from services.embed.embedder import Embedder
-from services.ops.metrics import INDEX_SIZE, StatsBook, worker_id
+from services.errors import ConfigError, is_transient
+from services.ops.metrics import (
+    INDEX_SIZE,
+    POISON,
+    STAGE_RETRYING,
+    WORKER_READY,
+    StatsBook,
+    worker_id,
+)
 from services.pipeline.curate import CurateStage
 from services.pipeline.feedback import FeedbackPolicy, FeedbackStage, FeedbackStore
-from services.pipeline.ingest import IN_TS_HEADER, Guards, IngestStage
-from services.pipeline.runner import InMsg, Out, Sender, StageRunner
+from services.pipeline.ingest import Guards, IngestStage
+from services.pipeline.runner import StageRunner
+from services.pipeline.stage import Stage
 from services.settings import Settings
+from services.state.keys import Keys
 from services.state.ledger import EmitLedger
 from services.state.stores import RedisSeenStore, RedisVectorLog
 
 log = logging.getLogger(__name__)
 
+RETRY_FIRST_S = 0.2
 RETRY_MAX_S = 10.0
+RECENT_MAX = 50
+# Input timestamps come from producers: outside this window of the present they are clocks gone
+# wrong (or an attacker's), and would poison the latency histogram.
+LATENCY_WINDOW_S = 7 * 24 * 3600.0
+EXIT_CODE_STUCK = 75  # EX_TEMPFAIL: a dependency stayed down
 
 
 class Runtime:
-    """Built once per worker process by ``setup()``; both agents share it."""
+    """Built once per worker process by ``setup()``; every agent shares it."""
 
     def __init__(self, settings: Settings, send: Sender) -> None:
         self.s = settings
         self.send = send
+        self.keys = Keys(settings.namespace)
         self._lock = asyncio.Lock()
         self.ready = False
         self.stats = StatsBook()
         self._published = 0.0
         self._recent: list[bytes] = []
+        self.stages: list[Stage] = []
+        self.runners: dict[str, StageRunner] = {}
+        self._retrying: dict[str, float] = {}  # stage -> monotonic time its retries began
+        WORKER_READY.set(0)
 
-    async def _apply_overrides(self) -> None:
-        """Operators change the threshold through the ops API; it lands in a Redis hash."""
-        raw = await self.redis.hget(f"{self.s.namespace}:overrides", "near_dup_threshold")
-        self.curate.threshold = float(raw) if raw else self.s.near_dup_threshold
+    # ----- set-up
+
+    async def setup(self) -> Runtime:
+        async with self._lock:
+            if self.stages:
+                return self
+            await self._until_up("set-up", self._build)
+            self.ready = True
+            WORKER_READY.set(1)
+            log.info("flywheel runtime ready (backend=%s)", self.s.embedding_backend)
+            return self
+
+    async def _build(self) -> None:
+        s = self.s
+        self.redis = aioredis.from_url(s.redis_url.get_secret_value())
+        await self.redis.ping()
+        if not hasattr(self, "embedder"):
+            self.embedder = Embedder(
+                s.embedding_model, s.embedding_backend, s.state_dir / "models", s.embed_batch_size
+            )
+            await asyncio.to_thread(self.embedder.setup)
+        guards = Guards(
+            BlockedPrompts(self.redis, s.namespace),
+            RedisRateLimiter(self.redis, s.namespace, s.rate_capacity, s.rate_refill_per_s),
+            FloodDetector(self.redis, s.namespace, s.flood_window_s, s.flood_max),
+        )
+        configure_faiss_threads(s.faiss_threads)
+        vectors = RedisVectorLog(self.redis, s.namespace, self.embedder.dim)
+        policy = FeedbackPolicy(s.feedback_prior, s.feedback_weight_min, s.feedback_weight_max)
+        self.ingest = IngestStage(
+            s, RedisSeenStore(self.redis, s.namespace, s.seen_ttl_s), self.embedder, guards
+        )
+        self.curate = CurateStage(s, self.redis, vectors, self.embedder.dim)
+        self.feedback = FeedbackStage(s, FeedbackStore(self.redis, s.namespace, vectors, policy))
+        stages: list[Stage] = [self.ingest, self.curate, self.feedback]
+        for stage in stages:
+            await stage.setup()
+            self.runners[stage.name] = StageRunner(
+                stage.name,
+                EmitLedger(self.redis, s.namespace, stage.name),
+                self.send,
+                s.kafka_bootstrap,
+                stage.output_topics(),
+                s.fault_produce_delay_s,
+            )
+        self.stages = stages
+
+    async def teardown(self) -> None:
+        for stage in self.stages:
+            await stage.teardown()
+
+    # ----- running batches
+
+    async def run(self, stage: Stage, msgs: Sequence[InMsg]) -> list[Out]:
+        """Run a micro-batch of ``stage`` until every message has its output (see the module
+        docstring for what happens on failure)."""
+        return await self._run(stage, list(msgs))
+
+    async def _run(self, stage: Stage, msgs: list[InMsg]) -> list[Out]:
+        tries = 0
+        while True:
+            t0 = time.perf_counter()
+            try:
+                await stage.before_batch()
+                outs = await self.runners[stage.name].run_batch(msgs, stage.process)
+            except Exception as exc:  # noqa: BLE001 - classified below: retry or isolate
+                stage.reset()
+                if is_transient(exc):
+                    await self._backoff(stage.name, len(msgs), exc)
+                    continue
+                tries += 1
+                if len(msgs) > 1:
+                    log.warning(
+                        "%s: a batch of %d failed (%s); bisecting it to find the message",
+                        stage.name,
+                        len(msgs),
+                        type(exc).__name__,
+                    )
+                    mid = len(msgs) // 2
+                    return await self._run(stage, msgs[:mid]) + await self._run(stage, msgs[mid:])
+                if tries >= self.s.poison_tries:
+                    return await self._poison(stage, msgs[0], exc)
+                log.warning(
+                    "%s: %s failed (%s), try %d of %d",
+                    stage.name,
+                    msgs[0].where,
+                    type(exc).__name__,
+                    tries,
+                    self.s.poison_tries,
+                )
+                await asyncio.sleep(RETRY_FIRST_S * tries)
+                continue
+            self._recovered(stage.name)
+            if self.s.metrics_enabled:
+                await self._account(stage.name, msgs, outs, time.perf_counter() - t0)
+            return outs
+
+    async def _poison(self, stage: Stage, msg: InMsg, exc: Exception) -> list[Out]:
+        """Dead-letter the one message that keeps failing, through the exactly-once runner."""
+        POISON.labels(stage.name).inc()
+        log.error(
+            "%s: %s failed %d times (%s); dead-lettered as processing_error",
+            stage.name,
+            msg.where,
+            self.s.poison_tries,
+            type(exc).__name__,
+        )
+        detail = f"{type(exc).__name__}: {exc}"
+
+        async def process(msgs: Sequence[InMsg]) -> list[Out]:
+            return [stage.dead_letter(m, "processing_error", detail) for m in msgs]
+
+        return await self._until_up(
+            stage.name, lambda: self.runners[stage.name].run_batch([msg], process)
+        )
+
+    async def _until_up(self, what: str, attempt):  # noqa: ANN001, ANN202 - any coroutine fn
+        """``await attempt()`` until no transient error stops it (other errors propagate)."""
+        while True:
+            try:
+                result = await attempt()
+            except ConfigError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - only transient errors are retried
+                if not is_transient(exc):
+                    raise
+                await self._backoff(what, 0, exc)
+                continue
+            self._recovered(what)
+            return result
+
+    async def _backoff(self, what: str, n: int, exc: BaseException) -> None:
+        now = time.monotonic()
+        since = self._retrying.setdefault(what, now)
+        waited = now - since
+        STAGE_RETRYING.labels(what).set(waited)
+        if waited > self.s.exit_after_s:
+            log.critical(
+                "%s: a dependency has been unavailable for %.0fs (%s); exiting with %d",
+                what,
+                waited,
+                _brief(exc),
+                EXIT_CODE_STUCK,
+            )
+            logging.shutdown()
+            os._exit(EXIT_CODE_STUCK)
+        if waited > self.s.unready_after_s and self.ready:
+            self.ready = False
+            WORKER_READY.set(0)
+        steps = sum(1 for _ in _steps(waited))
+        delay = min(RETRY_FIRST_S * 2**steps, RETRY_MAX_S)
+        log.warning(
+            "%s%s: %s; retrying in %.1fs (unavailable for %.0fs)",
+            what,
+            f" batch of {n}" if n else "",
+            _brief(exc),
+            delay,
+            waited,
+        )
+        await asyncio.sleep(delay)
+
+    def _recovered(self, what: str) -> None:
+        if self._retrying.pop(what, None) is not None:
+            STAGE_RETRYING.labels(what).set(0)
+            log.info("%s: recovered", what)
+        if not self._retrying and self.stages and not self.ready:
+            self.ready = True
+            WORKER_READY.set(1)
+
+    # ----- stats for the ops API
 
     async def _account(
         self, stage: str, msgs: Sequence[InMsg], outs: list[Out], secs: float
@@ -51,120 +252,62 @@ class Runtime:
         for out in outs:
             if out.label != "forwarded":
                 in_ts = dict(out.headers).get(IN_TS_HEADER)
-                if in_ts:
-                    latencies.append((out.label.partition(":")[0], (now_ms - int(in_ts)) / 1000))
+                latency = _latency(now_ms, in_ts)
+                if latency is not None:
+                    latencies.append((out.label.partition(":")[0], latency))
             if out.label == "accepted":
                 self._recent.append(out.value)
-        del self._recent[:-50]
+        del self._recent[:-RECENT_MAX]
         self.stats.record_batch(stage, len(msgs), [o.label for o in outs], secs, latencies)
         if time.monotonic() - self._published >= self.s.stats_interval_s:
             try:
                 await self.publish()
             except Exception as exc:  # noqa: BLE001 - stats are best effort; the batch is done
-                log.warning("could not publish stats: %s", exc)
+                log.warning("could not publish stats: %s", _brief(exc))
 
     async def publish(self) -> None:
         """Counters and index sizes to Redis for the ops API; recent accepted prompts (already
         redacted) to a capped list. Called after batches and by a timer."""
+        if not self.stages:
+            return
         sizes = {name: len(ix) for name, ix in self.curate.indexes.items()}
         sizes.update({name: len(ix) for name, ix in self.curate.lexical.items()})
         for name, size in sizes.items():
             INDEX_SIZE.labels(name).set(size)
-        ns = self.s.namespace
         async with self.redis.pipeline(transaction=False) as pipe:
             snap = self.stats.snapshot(
                 sizes, self.ingest.counts["embedded"], self.ingest.embed_seconds
             )
-            pipe.set(f"{ns}:stats:{worker_id()}", snap, ex=60)
+            pipe.set(self.keys.stats(worker_id()), snap, ex=60)
             if self._recent:
-                pipe.lpush(f"{ns}:recent", *self._recent[-50:])
-                pipe.ltrim(f"{ns}:recent", 0, 49)
+                pipe.lpush(self.keys.recent, *self._recent[-RECENT_MAX:])
+                pipe.ltrim(self.keys.recent, 0, RECENT_MAX - 1)
             await pipe.execute()
         self._recent.clear()
         self._published = time.monotonic()
 
-    async def setup(self) -> Runtime:
-        async with self._lock:
-            if self.ready:
-                return self
-            s = self.s
-            self.redis = aioredis.from_url(s.redis_url.get_secret_value())
-            await self.redis.ping()
-            loop = asyncio.get_running_loop()
-            self.embedder = Embedder(
-                s.embedding_model, s.embedding_backend, s.state_dir / "models", s.embed_batch_size
-            )
-            await loop.run_in_executor(None, self.embedder.setup)
-            guards = Guards(
-                BlockedPrompts(self.redis, s.namespace),
-                RedisRateLimiter(self.redis, s.namespace, s.rate_capacity, s.rate_refill_per_s),
-                FloodDetector(self.redis, s.namespace, s.flood_window_s, s.flood_max),
-            )
-            self.ingest = IngestStage(
-                s, RedisSeenStore(self.redis, s.namespace, s.seen_ttl_s), self.embedder, guards
-            )
-            configure_faiss_threads(s.faiss_threads)
-            vectors = RedisVectorLog(self.redis, s.namespace, self.embedder.dim)
-            self.curate = CurateStage(s, self.redis, vectors, self.embedder.dim)
-            self.feedback = FeedbackStage(
-                s,
-                FeedbackStore(
-                    self.redis,
-                    s.namespace,
-                    vectors,
-                    FeedbackPolicy(s.feedback_prior, s.feedback_weight_min, s.feedback_weight_max),
-                ),
-            )
-            self.runners = {
-                "ingest": StageRunner(
-                    "ingest",
-                    EmitLedger(self.redis, s.namespace, "ingest"),
-                    self.send,
-                    s.kafka_bootstrap,
-                    [s.topic_curate, s.topic_rejected, s.topic_dlq],
-                    s.fault_produce_delay_s,
-                ),
-                "curate": StageRunner(
-                    "curate",
-                    EmitLedger(self.redis, s.namespace, "curate"),
-                    self.send,
-                    s.kafka_bootstrap,
-                    [s.topic_annotation, s.topic_rejected, s.topic_dlq],
-                    s.fault_produce_delay_s,
-                ),
-                "feedback": StageRunner(
-                    "feedback",
-                    EmitLedger(self.redis, s.namespace, "feedback"),
-                    self.send,
-                    s.kafka_bootstrap,
-                    [s.topic_dlq],
-                ),
-            }
-            self.ready = True
-            log.info("flywheel runtime ready (backend=%s)", s.embedding_backend)
-            return self
 
-    async def run(self, stage: str, msgs: Sequence[InMsg]) -> list[Out]:
-        """Run a micro-batch until it succeeds. Failures (Redis or Kafka down) are retried with
-        backoff: the batch is replayed whole, which the ledger makes safe."""
-        process = {
-            "ingest": self.ingest.process,
-            "curate": self.curate.process,
-            "feedback": self.feedback.process,
-        }[stage]
-        delay = 0.2
-        while True:
-            try:
-                t0 = time.perf_counter()
-                if stage == "curate":
-                    await self._apply_overrides()
-                outs = await self.runners[stage].run_batch(msgs, process)
-                if self.s.metrics_enabled:
-                    await self._account(stage, msgs, outs, time.perf_counter() - t0)
-                return outs
-            except Exception:
-                log.exception("%s batch of %d failed; retrying in %.1fs", stage, len(msgs), delay)
-                if stage == "curate":
-                    self.curate.reset()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_S)
+def _latency(now_ms: float, in_ts: bytes | None) -> float | None:
+    """Seconds since the input's timestamp; None when there is none or it is implausible."""
+    if not in_ts:
+        return None
+    try:
+        secs = (now_ms - int(in_ts)) / 1000
+    except ValueError:
+        return None
+    return max(secs, 0.0) if -60.0 <= secs <= LATENCY_WINDOW_S else None
+
+
+def _steps(waited: float):  # noqa: ANN202
+    """Backoff steps already taken after ``waited`` seconds (doubling from RETRY_FIRST_S)."""
+    total, step = 0.0, RETRY_FIRST_S
+    while total + step <= waited and step < RETRY_MAX_S:
+        total += step
+        step *= 2
+        yield step
+
+
+def _brief(exc: BaseException) -> str:
+    """One line about an error: its type and the first line of its message, capped."""
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

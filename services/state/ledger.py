@@ -23,15 +23,9 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from services.contract.envelope import SRC_HEADER
 from services.kafka.offsets import end_offsets_async
-
-SRC_HEADER = "fw-src"  # the stage's own input message (what its ledger recovers by)
-ORIGIN_HEADER = "fw-origin"  # the chat.events message the output accounts for
-
-
-def coord(topic: str, partition: int, offset: int) -> str:
-    """Identity of an input message, carried in the ``fw-src`` header of its output."""
-    return f"{topic}/{partition}/{offset}"
+from services.state.keys import Keys
 
 
 @dataclass
@@ -72,7 +66,7 @@ class EmitLedger:
     key: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.key = f"{self.namespace}:ledger:{self.stage}"
+        self.key = Keys(self.namespace).ledger(self.stage)
 
     async def load(
         self, tps: Iterable[tuple[str, int]]

@@ -19,6 +19,8 @@ from services.dedup.ids import PID_BYTES
 from services.dedup.index import VectorIndex
 from services.dedup.lsh import LshIndex
 from services.dedup.minhash import NUM_PERM, MinHasher
+from services.embed.fingerprint import ModelMismatch, adopts_unrecorded, check
+from services.state.keys import Keys
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ class RedisSeenStore:
 
     def __init__(self, redis: aioredis.Redis, namespace: str, ttl_s: int) -> None:
         self.redis = redis
-        self.prefix = f"{namespace}:seen:"
+        self.prefix = Keys(namespace).seen_prefix
         self.ttl_s = ttl_s
 
     async def claim(self, items: Sequence[tuple[str, str]]) -> list[str | None]:
@@ -106,15 +108,59 @@ class RedisVectorLog(RedisLog):
     writing leaves the previous snapshot in force. ``sync`` into an empty index starts from the
     snapshot, then replays the tail of the log: seconds instead of retraining IVF and
     re-assigning every vector (docs/index.md).
+
+    With ``model`` (the embedder's fingerprint, services/embed/fingerprint.py) the log is bound
+    to one vector space: the first append records it in ``<ns>:vectors:model`` and ``sync`` and
+    ``append`` raise ``ModelMismatch`` on a log another model wrote (docs/runbook.md).
     """
 
     SNAPSHOT_PART = 64 << 20  # Redis values are capped at 512 MB; stay well below
 
-    def __init__(self, redis: aioredis.Redis, namespace: str, dim: int) -> None:
-        super().__init__(redis, f"{namespace}:vectors:")
+    def __init__(self, redis: aioredis.Redis, namespace: str, dim: int, model: str = "") -> None:
+        super().__init__(redis, Keys(namespace).vectors_prefix)
         self.dim = dim
         self._vec_bytes = 4 * dim
         self._snapshotted: dict[str, int] = {}  # name -> position of the last snapshot seen
+        self.model = model
+        self._model_key = self.prefix + "model"
+        self._model_checked = not model  # without a fingerprint nothing is checked
+
+    async def check_model(self, name: str) -> None:
+        """Raise ``ModelMismatch`` when the log was written by another model. Once it matched,
+        later calls cost nothing; until the first append records a model, one GET each."""
+        if self._model_checked:
+            return
+        raw = await self.redis.get(self._model_key)
+        if raw is None:
+            if not await self.redis.llen(self._key(name)):
+                return  # an empty log: the first append records the model
+            # written before logs recorded their model, when only the transformer family existed
+            if not adopts_unrecorded(self.model):
+                raise ModelMismatch(
+                    f"the vector log {self._key(name)} records no model (written before "
+                    f"fingerprints, by a transformer backend); this worker embeds with "
+                    f"{self.model!r}: re-embed into a new namespace (docs/runbook.md)"
+                )
+            log.warning("vector logs of %s record no model: adopting %s", self.prefix, self.model)
+            await self.redis.set(self._model_key, self.model, nx=True)
+            raw = await self.redis.get(self._model_key)
+        found = raw.decode() if isinstance(raw, bytes) else str(raw)
+        check(self.model, found, f"the vector log {self.prefix}*")
+        self._model_checked = True
+
+    async def append(self, name: str, entries: Sequence[tuple[str, np.ndarray, str]]) -> None:
+        await self.check_model(name)
+        if entries and self.model:
+            await self.redis.set(self._model_key, self.model, nx=True)
+        await super().append(name, entries)
+
+    def queue_append(
+        self, pipe: Pipeline, name: str, entries: Sequence[tuple[str, np.ndarray, str]]
+    ) -> None:
+        """Also records the model on the first append; call it after ``sync`` (which checks)."""
+        if entries and self.model:
+            pipe.set(self._model_key, self.model, nx=True)
+        super().queue_append(pipe, name, entries)
 
     def _snap_key(self, name: str, pos: int | None = None) -> str:
         base = f"{self.prefix}snap:{name}"
@@ -140,7 +186,9 @@ class RedisVectorLog(RedisLog):
 
     async def sync(self, name: str, index: VectorIndex, chunk: int = 10_000) -> int:
         """Add to ``index`` the entries beyond its current size; returns how many were added.
-        An empty index first loads the latest snapshot, if any."""
+        An empty index first loads the latest snapshot, if any. Raises ``ModelMismatch`` on a
+        log of another model."""
+        await self.check_model(name)
         added = await self.restore(name, index) if len(index) == 0 else 0
         async for raw in self._tail(name, index, chunk):
             # off the event loop: adding may train the approximate index (seconds, once)
@@ -228,7 +276,7 @@ class RedisSignatureLog(RedisLog):
     ) -> None:
         self.num_perm = hasher.num_perm if hasher else NUM_PERM
         tag = hasher.tag if hasher else MinHasher().tag
-        super().__init__(redis, f"{namespace}:minhash:{tag}:")
+        super().__init__(redis, Keys(namespace).minhash_prefix(tag))
         self._sig_bytes = 4 * self.num_perm
 
     def encode(self, pid: str, sig: np.ndarray, owner: str) -> bytes:

@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from services.clean.text import normalize, prompt_id
+from services.contract.envelope import InMsg
 from services.contract.records import CurateItem
 from services.dev.generator import ChatLogGenerator
 from services.diversity.quota import QuotaPolicy, RedisWindow
@@ -18,7 +19,6 @@ from services.embed.clusters import TopicModel
 from services.embed.embedder import Embedder
 from services.embed.scoring import score
 from services.pipeline.curate import CurateStage
-from services.pipeline.runner import InMsg
 from services.state.stores import RedisVectorLog
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 

@@ -5,11 +5,10 @@ threshold. Real worker, broker, Redis, model and FAISS; the reference is compute
 import numpy as np
 import pytest
 
+from services.clean.chain import Cleaned, Cleaner
 from services.dedup.greedy import greedy_reference
 from services.dev.generator import ChatLogGenerator
 from services.embed.embedder import Embedder
-from services.pipeline.ingest import IngestStage
-from services.pipeline.runner import InMsg, Out
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 
 pytestmark = pytest.mark.integration
@@ -24,11 +23,11 @@ def reference(s, raw_events, reached):
     ``reached``: the events the pipeline sent through the semantic check (accepted or
     near_duplicate); the stages before it are other tests' business. Their cleaned text comes
     from the ingest stage's own screening."""
-    stage = IngestStage(s, seen=None, embedder=None)  # type: ignore[arg-type]
+    cleaner = Cleaner(s)
     cands = []
-    for offset, raw in enumerate(raw_events):
-        cand = stage._screen(InMsg(s.topic_events, 0, offset, None, raw))
-        if not isinstance(cand, Out) and cand.event.event_id in reached:
+    for raw in raw_events:
+        cand = cleaner.screen(raw)
+        if isinstance(cand, Cleaned) and cand.event.event_id in reached:
             cands.append((cand.event.event_id, cand.text, cand.lang))
     emb = Embedder(s.embedding_model, s.embedding_backend, s.state_dir / "models", 16).setup()
     ratios = emb.unknown_token_ratio([t for _, t, _ in cands])

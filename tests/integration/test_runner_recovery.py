@@ -10,8 +10,9 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
 
-from services.pipeline.runner import InMsg, Out, StageRunner, end_offsets
-from services.state.ledger import SRC_HEADER, EmitLedger, PartitionProgress, Pending
+from services.contract.envelope import SRC_HEADER, InMsg, Out
+from services.pipeline.runner import StageRunner, end_offsets
+from services.state.ledger import EmitLedger, PartitionProgress, Pending
 
 pytestmark = pytest.mark.integration
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from services.contract.envelope import InMsg, Out
 from services.contract.records import RejectionRecord
 from services.pipeline.ingest import IngestStage
-from services.pipeline.runner import InMsg, Out
 from services.settings import Settings
 
 S = Settings(topic_dlq="dlq", topic_rejected="rej", min_chars=4, max_chars=100)
@@ -14,7 +14,7 @@ S = Settings(topic_dlq="dlq", topic_rejected="rej", min_chars=4, max_chars=100)
 
 def screen(value: bytes):
     stage = IngestStage(S, seen=None, embedder=None)  # type: ignore[arg-type]
-    return stage._screen(InMsg("chat.events", 0, 5, b"k", value, 1000))
+    return stage.screen(InMsg("chat.events", 0, 5, b"k", value, 1000))
 
 
 def event(prompt, **extra) -> bytes:

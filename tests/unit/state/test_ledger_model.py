@@ -1,4 +1,5 @@
-from services.state.ledger import PartitionProgress, Pending, coord, mark
+from services.contract.envelope import coord
+from services.state.ledger import PartitionProgress, Pending, mark
 
 
 def test_progress_roundtrips_through_json():

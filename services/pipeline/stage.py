@@ -1,0 +1,68 @@
+"""The stage base: what every stage of the pipeline has in common.
+
+A stage turns a micro-batch of input messages into output records (``process``); the runtime
+(``services.pipeline.runtime``) runs it under the exactly-once runner, retries transient
+failures and isolates poison messages. Each stage counts its outcomes (``count``), which reach
+the Prometheus metrics as ``flywheel_stage_outcomes_total{stage, outcome}``, and dead-letters
+through one helper (``dead_letter``), which never logs the message's content.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from typing import ClassVar
+
+from services.contract.envelope import IN_TS_HEADER, InMsg, Out, dead_letter
+from services.ops.metrics import STAGE_OUTCOMES
+from services.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Stage:
+    """Subclasses set ``name`` and implement ``process``; ``setup``, ``before_batch``,
+    ``reset`` and ``teardown`` are optional hooks."""
+
+    name: ClassVar[str]
+
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+        self.counts: Counter[str] = Counter()
+
+    def output_topics(self) -> list[str]:
+        """Topics this stage writes (the runner scans them to recover after a crash)."""
+        return [self.s.topic_dlq]
+
+    async def setup(self) -> None:
+        """Load what the stage needs before its first batch (files, models)."""
+
+    async def before_batch(self) -> None:
+        """Refresh per-batch state (operator overrides) before ``process``."""
+
+    async def process(self, msgs: Sequence[InMsg]) -> list[Out]:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget in-memory state after a failed batch; it reloads from Redis."""
+
+    async def teardown(self) -> None:
+        """Release what ``setup`` acquired."""
+
+    def count(self, outcome: str, n: int = 1) -> None:
+        self.counts[outcome] += n
+        STAGE_OUTCOMES.labels(self.name, outcome).inc(n)
+
+    def dead_letter(self, msg: InMsg, code: str, detail: str) -> Out:
+        """The DLQ record of ``msg``, counted and logged (the detail may quote the input, so
+        only the code is logged)."""
+        self.count(f"dlq_{code}")
+        log.warning("%s dead-lettered %s: %s", self.name, msg.where, code)
+        out = dead_letter(msg, self.s.topic_dlq, code, detail)
+        out.headers += in_ts_headers(msg.timestamp_ms)
+        return out
+
+
+def in_ts_headers(ts_ms: int | None) -> list[tuple[str, bytes]]:
+    return [] if ts_ms is None else [(IN_TS_HEADER, str(ts_ms).encode())]

@@ -1,0 +1,101 @@
+"""Every Redis key Flywheel uses, in one place.
+
+All keys start with the namespace (``FLYWHEEL_NAMESPACE``), so several deployments or test runs
+share one Redis. Keys and values hold hashes, ids, vectors and counts only: never prompt text,
+user ids or other personal data (the one exception is ``recent``, a capped list of accepted
+prompts that were redacted before they got there, served only with the read token).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    namespace: str
+
+    def _k(self, *parts: str) -> str:
+        return ":".join((self.namespace, *parts))
+
+    # ingest: exact duplicates and the abuse guards
+    @property
+    def seen_prefix(self) -> str:
+        """``<prefix><prompt_id>`` = the input message that first claimed the prompt."""
+        return self._k("seen", "")
+
+    @property
+    def rate_prefix(self) -> str:
+        return self._k("rate", "")
+
+    @property
+    def flood_prefix(self) -> str:
+        return self._k("flood", "")
+
+    @property
+    def blocked_ids(self) -> str:
+        """Set of prompt_ids annotators marked spam/unsafe (rejected at ingest)."""
+        return self._k("blocklist", "ids")
+
+    # curate: the logs the indexes are rebuilt from, the quota window, accepted prompts
+    @property
+    def vectors_prefix(self) -> str:
+        """``<prefix><index name>`` = the vector log of one index; ``<prefix>snap:...`` snapshots."""
+        return self._k("vectors", "")
+
+    def vector_log(self, name: str) -> str:
+        return self.vectors_prefix + name
+
+    def minhash_prefix(self, tag: str) -> str:
+        return self._k("minhash", tag, "")
+
+    @property
+    def window_prefix(self) -> str:
+        return self._k("window", "")
+
+    def accepted(self, prompt_id: str) -> str:
+        """Cluster and vector of an accepted prompt, for the feedback stage."""
+        return self._k("acc", prompt_id)
+
+    # exactly-once outputs
+    def ledger(self, stage: str) -> str:
+        return self._k("ledger", stage)
+
+    # feedback
+    @property
+    def votes(self) -> str:
+        return self._k("fb", "votes")
+
+    @property
+    def vote_counts(self) -> str:
+        return self._k("fb", "counts")
+
+    @property
+    def weights(self) -> str:
+        return self._k("fb", "weights")
+
+    @property
+    def blocklisted(self) -> str:
+        """Prompt_ids whose vectors are in the blocklist index already."""
+        return self._k("fb", "blocked")
+
+    # operations: worker stats, recent acceptances, operator overrides
+    def stats(self, worker: str) -> str:
+        return self._k("stats", worker)
+
+    @property
+    def stats_pattern(self) -> str:
+        return self._k("stats", "*")
+
+    @property
+    def recent(self) -> str:
+        return self._k("recent")
+
+    @property
+    def overrides(self) -> str:
+        return self._k("overrides")
+
+    @property
+    def everything(self) -> str:
+        """Pattern of every key of the namespace."""
+        return self._k("*")
