@@ -1,15 +1,28 @@
-"""The ``flywheel`` command line."""
+"""The ``flywheel`` command line.
+
+An operator's mistake (a bad or misspelt ``FLYWHEEL_*`` variable, no broker, a missing file) is
+reported in one line on stderr and a non-zero exit, not a traceback: docs/operations.md,
+"Command-line errors".
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import socket
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from services.settings import Settings
+from services.settings import Settings, SettingsError, load_settings, unknown_variables
+
+CONNECT_TIMEOUT_S = 10.0  # how long a command waits for the broker before giving up
+
+
+class CliError(Exception):
+    """A problem the operator can fix; main prints it as one line and exits 1."""
 
 
 def settings() -> Settings:
@@ -17,7 +30,7 @@ def settings() -> Settings:
     running dev stack (``flywheel dev up``) supplies them."""
     from services.dev.devstack import DevStack
 
-    base = Settings()
+    base = load_settings()
     stack = DevStack(base.state_dir).status()
     if stack is None:
         return base
@@ -26,13 +39,80 @@ def settings() -> Settings:
         for k, v in stack.env().items()
         if k not in os.environ
     }
-    return Settings(**overrides) if overrides else base
+    return load_settings(**overrides) if overrides else base
+
+
+def broker_settings(args: argparse.Namespace) -> Settings:
+    """``settings()`` once the broker accepts connections: commands that need it fail in one
+    line, after ``--connect-timeout`` seconds, instead of a client's traceback."""
+    s = settings()
+    wait_for_broker(s.kafka_bootstrap, args.connect_timeout)
+    return s
+
+
+def wait_for_broker(bootstrap: str, timeout_s: float) -> None:
+    """Return once one of the ``host:port[,...]`` addresses accepts a TCP connection; raise
+    ``CliError`` naming them after ``timeout_s``."""
+    addresses = []
+    for item in bootstrap.split(","):
+        host, _, port = item.strip().rpartition(":")
+        if host and port.isdigit():
+            addresses.append((host.strip("[]"), int(port)))
+    if not addresses:
+        raise CliError(f"FLYWHEEL_KAFKA_BOOTSTRAP={bootstrap}: expected host:port[,host:port]")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for address in addresses:
+            try:
+                with socket.create_connection(address, timeout=min(1.0, max(timeout_s, 0.1))):
+                    return
+            except OSError:
+                pass
+        if time.monotonic() >= deadline:
+            raise CliError(
+                f"cannot reach the Kafka broker at {bootstrap} (FLYWHEEL_KAFKA_BOOTSTRAP) within "
+                f"{timeout_s:g} s; start the local stack with `flywheel dev up`"
+            )
+        time.sleep(0.2)
+
+
+def _writable_file(path: Path) -> None:
+    """Refuse an output path that cannot be written before any work is done."""
+    if path.is_dir():
+        raise CliError(f"cannot write {path}: it is a directory")
+    parent = path.parent
+    if not parent.is_dir():
+        raise CliError(f"cannot write {path}: directory {parent} does not exist")
+    if not os.access(path if path.exists() else parent, os.W_OK):
+        raise CliError(f"cannot write {path}: permission denied")
+
+
+def _open_out(path: str, mode: str) -> IO[Any]:
+    """``open`` with an OSError (a full disk, a read-only file system) as one line."""
+    try:
+        return open(path, mode, encoding=None if "b" in mode else "utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative: expected a count >= 0")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1")
+    return value
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
     from services.dev.devstack import DevStack
 
-    dev = DevStack(Settings().state_dir)
+    dev = DevStack(load_settings().state_dir)
     if args.action == "up":
         stack = dev.up()
         for key, value in stack.env().items():
@@ -51,7 +131,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def cmd_topics(args: argparse.Namespace) -> int:
     from services.kafka.topics import ensure_topics
 
-    created = ensure_topics(settings())
+    created = ensure_topics(broker_settings(args))
     print(json.dumps({"created": created}))
     return 0
 
@@ -64,7 +144,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from services.kafka.topics import ensure_topics
     from streams.app import build_app
 
-    s = settings()
+    s = broker_settings(args)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     ensure_topics(s)
     if s.metrics_port:
@@ -84,7 +164,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from services.dev.generator import ChatLogGenerator
 
     gen = ChatLogGenerator(seed=args.seed, bad_rate=args.bad_rate)
-    out = sys.stdout.buffer if args.out == "-" else open(args.out, "wb")  # noqa: SIM115
+    out = sys.stdout.buffer if args.out == "-" else _open_out(args.out, "wb")
     with out:
         for raw, _ in gen.events(args.n, prefix=args.prefix):
             out.write(raw + b"\n")  # JSON escapes newlines: one message per line
@@ -94,7 +174,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from streams.replay import replay_file
 
-    n = replay_file(settings(), Path(args.file), rate=args.rate, progress=not args.quiet)
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    n = replay_file(broker_settings(args), path, rate=args.rate, progress=not args.quiet)
     print(json.dumps({"produced": n}))
     return 0
 
@@ -126,14 +209,14 @@ def cmd_ops(args: argparse.Namespace) -> int:
 def cmd_lag(args: argparse.Namespace) -> int:
     from streams.terminal import watch_lag
 
-    watch_lag(settings(), interval=args.interval, once=args.once)
+    watch_lag(broker_settings(args), interval=args.interval, once=args.once)
     return 0
 
 
 def cmd_top(args: argparse.Namespace) -> int:
     from streams.terminal import watch_top
 
-    watch_top(settings(), interval=args.interval, once=args.once)
+    watch_top(broker_settings(args), interval=args.interval, once=args.once)
     return 0
 
 
@@ -147,7 +230,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
     """Follow the curated prompts as JSON lines (validated; filters by language, source, cluster)."""
     from services.downstream.subscriber import Subscriber
 
-    sub = Subscriber(settings(), group=args.group, filters=_filters(args))
+    sub = Subscriber(broker_settings(args), group=args.group, filters=_filters(args))
     records = sub.snapshot() if args.once else sub.follow()
     for rec in records:
         print(rec.model_dump_json(), flush=True)
@@ -157,10 +240,11 @@ def cmd_tail(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from services.downstream.subscriber import FORMATS, Subscriber
 
-    sub = Subscriber(settings(), filters=_filters(args))
+    _writable_file(Path(args.out))
+    sub = Subscriber(broker_settings(args), filters=_filters(args))
     render = FORMATS[args.format]
     n = 0
-    with open(args.out, "w", encoding="utf-8") as fh:
+    with _open_out(args.out, "w") as fh:
         if args.array:  # one JSON array: what Label Studio's import accepts (docs/label-studio.md)
             fh.write("[\n")
         for rec in sub.snapshot():
@@ -185,34 +269,45 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flywheel", description=__doc__)
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=CONNECT_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"how long to wait for the Kafka broker (default {CONNECT_TIMEOUT_S:g})",
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
 
     p = sub.add_parser("dev", help="start/stop the embedded broker and Redis")
-    p.add_argument("action", choices=["up", "down", "status"])
+    p.add_argument(
+        "action", choices=["up", "down", "status"], help="start, stop, or show the stack"
+    )
     p.set_defaults(fn=cmd_dev)
 
     sub.add_parser("topics", help="create the contract topics").set_defaults(fn=cmd_topics)
     sub.add_parser("worker", help="run the Faust worker").set_defaults(fn=cmd_worker)
 
     p = sub.add_parser("generate", help="write a synthetic chat log (JSON lines)")
-    p.add_argument("-n", type=int, default=5000)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--bad-rate", type=float, default=0.01, help="share of malformed messages")
+    p.add_argument("-n", type=_count, default=5000, help="number of messages (>= 0)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same log)")
+    p.add_argument(
+        "--bad-rate", type=_share, default=0.01, help="share of malformed messages (0 to 1)"
+    )
     p.add_argument("--prefix", default="ev", help="event_id prefix")
-    p.add_argument("--out", default="-")
+    p.add_argument("--out", default="-", help="output file (- = standard output)")
     p.set_defaults(fn=cmd_generate)
 
     p = sub.add_parser("replay", help="produce a chat log file to the input topic")
-    p.add_argument("file")
+    p.add_argument("file", help="chat log, one JSON message per line (flywheel generate)")
     p.add_argument("--rate", type=float, default=0, help="events/s (0 = as fast as possible)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(fn=cmd_replay)
 
     p = sub.add_parser("demo", help="the main job end to end on the embedded stack")
-    p.add_argument("--events", type=int, default=3000)
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--events", type=_count, default=3000, help="synthetic events to replay")
+    p.add_argument("--seed", type=int, default=7, help="random seed of the synthetic log")
     p.add_argument("--keep", action="store_true", help="leave the dev stack running")
     p.set_defaults(fn=cmd_demo)
 
@@ -222,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         ("top", cmd_top, "throughput, outcomes and lag, refreshing"),
     ):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--interval", type=float, default=2.0)
+        p.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes")
         p.add_argument("--once", action="store_true", help="print one table and exit")
         p.set_defaults(fn=fn)
 
@@ -232,7 +327,12 @@ def main(argv: list[str] | None = None) -> int:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--lang", action="append", help="keep this language (repeatable)")
-        p.add_argument("--source", action="append", choices=["real", "synthetic"])
+        p.add_argument(
+            "--source",
+            action="append",
+            choices=["real", "synthetic"],
+            help="keep this source (repeatable)",
+        )
         p.add_argument(
             "--cluster", action="append", type=int, help="keep this topic cluster (repeatable)"
         )
@@ -241,9 +341,12 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--once", action="store_true", help="print what is there now and exit")
         else:
             p.add_argument(
-                "--format", choices=["jsonl", "label-studio", "argilla"], default="jsonl"
+                "--format",
+                choices=["jsonl", "label-studio", "argilla"],
+                default="jsonl",
+                help="records as they are, or tasks/records for an annotation tool",
             )
-            p.add_argument("--out", required=True)
+            p.add_argument("--out", required=True, help="file to write")
             p.add_argument(
                 "--array",
                 action="store_true",
@@ -252,15 +355,34 @@ def main(argv: list[str] | None = None) -> int:
         p.set_defaults(fn=fn)
 
     p = sub.add_parser("model", help="prepare the embedding model (ONNX export, cached)")
-    p.add_argument("--backend", action="append", choices=["torch", "onnx", "onnx-int8"])
+    p.add_argument(
+        "--backend",
+        action="append",
+        choices=["torch", "onnx", "onnx-int8"],
+        help="backend to prepare (repeatable; default FLYWHEEL_EMBEDDING_BACKEND)",
+    )
     p.set_defaults(fn=cmd_model)
 
     p = sub.add_parser("schemas", help="write JSON Schemas of the contract")
-    p.add_argument("--out", default="docs/schemas")
+    p.add_argument("--out", default="docs/schemas", help="directory to write the schemas to")
     p.set_defaults(fn=cmd_schemas)
+    return parser
 
-    args = parser.parse_args(argv)
-    return int(args.fn(args) or 0)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        for warning in unknown_variables():
+            print(f"flywheel: {warning}", file=sys.stderr)
+        load_settings()  # every command: a bad variable is reported before anything runs
+        return int(args.fn(args) or 0)
+    except SettingsError as exc:
+        for line in str(exc).splitlines():
+            print(f"flywheel: {line}", file=sys.stderr)
+        return 2
+    except CliError as exc:
+        print(f"flywheel {args.cmd}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -95,6 +95,12 @@ class Keys:
     def overrides(self) -> str:
         return self._k("overrides")
 
+    # webhook receivers
+    def webhook_delivery(self, source: str, digest: str) -> str:
+        """A delivery already published (value ``1``, TTL the signature tolerance); ``digest``
+        is a hash of the delivery id, never the id or payload data."""
+        return self._k("webhook", source, digest)
+
     @property
     def everything(self) -> str:
         """Pattern of every key of the namespace."""

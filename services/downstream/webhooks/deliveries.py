@@ -5,7 +5,7 @@ A Standard Webhooks signature stays valid for ``TOLERANCE_S``: anyone who captur
 once in Redis (``SET NX EX``) for the same window; after it the timestamp check refuses the
 request anyway. The key holds a hash of the delivery id only, never payload data.
 
-Here rather than in ``services/state``: it is the receivers' only state and has no other reader.
+The key is ``services.state.keys.Keys.webhook_delivery``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Awaitable
 from typing import Protocol
 
 from services.downstream.webhooks.verify import TOLERANCE_S
+from services.state.keys import Keys
 
 
 class DeliveryLog(Protocol):
@@ -35,12 +36,12 @@ class _SetNx(Protocol):  # the part of redis.asyncio.Redis used here
 class RedisDeliveryLog:
     def __init__(self, redis: _SetNx, namespace: str, ttl_s: int = TOLERANCE_S) -> None:
         self.redis = redis
-        self.namespace = namespace
+        self.keys = Keys(namespace)
         self.ttl_s = ttl_s
 
     def key(self, source: str, delivery_id: str) -> str:
         digest = hashlib.sha256(delivery_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        return f"{self.namespace}:webhook:{source}:{digest}"
+        return self.keys.webhook_delivery(source, digest)
 
     async def claim(self, source: str, delivery_id: str) -> bool:
         return bool(
