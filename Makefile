@@ -1,5 +1,5 @@
 # The two commands of the README:  make demo  (set up and run the main job)  and  make test.
-.PHONY: setup demo test test-unit lint bench soak clean
+.PHONY: setup demo test unit integration chaos test-unit lint bench soak clean
 
 setup:
 	./scripts/setup.sh
@@ -13,9 +13,20 @@ test:
 	.venv/bin/mypy
 	.venv/bin/pytest -q
 
-test-unit:
+# One tier at a time: unit needs nothing running; integration and chaos start the embedded stack.
+unit:
 	./scripts/setup.sh --test
 	.venv/bin/pytest -q tests/unit
+
+integration:
+	./scripts/setup.sh --test
+	.venv/bin/pytest -q -m integration tests/integration
+
+chaos:
+	./scripts/setup.sh --test
+	.venv/bin/pytest -q -m chaos tests/chaos
+
+test-unit: unit
 
 lint: setup
 	.venv/bin/ruff check services streams tests bench

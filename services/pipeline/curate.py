@@ -348,7 +348,8 @@ def _verdict(d: Decision, check: str) -> _Verdict:
 
 
 def _vector(b64: str | None) -> np.ndarray:
-    assert b64 is not None
+    if b64 is None:
+        raise ValueError("no vector")
     try:
         raw = base64.b64decode(b64, validate=True)
     except ValueError as exc:

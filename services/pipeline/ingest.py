@@ -141,7 +141,7 @@ class IngestStage(Stage):
     def _screen_all(self, msgs: Sequence[InMsg]) -> list[Out | Cleaned]:
         try:
             verdicts = self.cleaner.screen_batch([m.value for m in msgs])
-        except Exception:  # noqa: BLE001 - find the message that broke the batch form
+        except Exception:
             verdicts = [self._screen_one(m) for m in msgs]
         return [self._to_output(m, v) for m, v in zip(msgs, verdicts, strict=True)]
 

@@ -138,7 +138,7 @@ class Runtime:
             try:
                 await stage.before_batch()
                 outs = await self.runners[stage.name].run_batch(msgs, stage.process)
-            except Exception as exc:  # noqa: BLE001 - classified below: retry or isolate
+            except Exception as exc:
                 stage.reset()
                 if is_transient(exc):
                     await self._backoff(stage.name, len(msgs), exc)
@@ -189,14 +189,14 @@ class Runtime:
             stage.name, lambda: self.runners[stage.name].run_batch([msg], process)
         )
 
-    async def _until_up(self, what: str, attempt):  # noqa: ANN001, ANN202 - any coroutine fn
+    async def _until_up(self, what: str, attempt):
         """``await attempt()`` until no transient error stops it (other errors propagate)."""
         while True:
             try:
                 result = await attempt()
             except ConfigError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - only transient errors are retried
+            except Exception as exc:
                 if not is_transient(exc):
                     raise
                 await self._backoff(what, 0, exc)
@@ -234,6 +234,12 @@ class Runtime:
         )
         await asyncio.sleep(delay)
 
+    @property
+    def retrying(self) -> dict[str, float]:
+        """Seconds each retrying stage (or the set-up) has been retrying."""
+        now = time.monotonic()
+        return {what: now - since for what, since in self._retrying.items()}
+
     def _recovered(self, what: str) -> None:
         if self._retrying.pop(what, None) is not None:
             STAGE_RETRYING.labels(what).set(0)
@@ -252,7 +258,7 @@ class Runtime:
         for out in outs:
             if out.label != "forwarded":
                 in_ts = dict(out.headers).get(IN_TS_HEADER)
-                latency = _latency(now_ms, in_ts)
+                latency = input_latency(now_ms, in_ts)
                 if latency is not None:
                     latencies.append((out.label.partition(":")[0], latency))
             if out.label == "accepted":
@@ -262,7 +268,7 @@ class Runtime:
         if time.monotonic() - self._published >= self.s.stats_interval_s:
             try:
                 await self.publish()
-            except Exception as exc:  # noqa: BLE001 - stats are best effort; the batch is done
+            except Exception as exc:
                 log.warning("could not publish stats: %s", _brief(exc))
 
     async def publish(self) -> None:
@@ -287,7 +293,7 @@ class Runtime:
         self._published = time.monotonic()
 
 
-def _latency(now_ms: float, in_ts: bytes | None) -> float | None:
+def input_latency(now_ms: float, in_ts: bytes | None) -> float | None:
     """Seconds since the input's timestamp; None when there is none or it is implausible."""
     if not in_ts:
         return None
@@ -298,7 +304,7 @@ def _latency(now_ms: float, in_ts: bytes | None) -> float | None:
     return max(secs, 0.0) if -60.0 <= secs <= LATENCY_WINDOW_S else None
 
 
-def _steps(waited: float):  # noqa: ANN202
+def _steps(waited: float):
     """Backoff steps already taken after ``waited`` seconds (doubling from RETRY_FIRST_S)."""
     total, step = 0.0, RETRY_FIRST_S
     while total + step <= waited and step < RETRY_MAX_S:

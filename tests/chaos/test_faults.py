@@ -16,7 +16,7 @@ from services.dev.devstack import free_port, redis_server_bin
 from services.dev.generator import ChatLogGenerator
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.chaos
 
 
 def log_of(n: int) -> list[bytes]:

@@ -5,7 +5,7 @@ import pytest
 from tests.chaos.hostile import hypothesis_events, random_bytes
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.chaos
 
 
 def test_hostile_events_are_all_accounted_for(fresh, tmp_path):
