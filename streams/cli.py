@@ -148,11 +148,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     ensure_topics(s)
     if s.metrics_port:
-        from prometheus_client import start_http_server
+        from services.ops.metrics import serve_worker_http
 
-        from services.ops.metrics import REGISTRY
-
-        start_http_server(s.metrics_port, registry=REGISTRY)
+        serve_worker_http(s.metrics_port)  # /metrics, /readyz (503 while a stage is stuck)
     app = build_app(s)
     worker = Worker(app, loglevel=s.log_level, quiet=True)
     logging.getLogger("services").setLevel(s.log_level.upper().replace("WARN", "WARNING"))
@@ -220,7 +218,7 @@ def cmd_top(args: argparse.Namespace) -> int:
     return 0
 
 
-def _filters(args: argparse.Namespace):  # noqa: ANN202
+def _filters(args: argparse.Namespace):
     from services.downstream.subscriber import Filters
 
     return Filters(set(args.lang or []), set(args.source or []), set(args.cluster or []))

@@ -152,3 +152,33 @@ class StatsBook:
                 "embed_seconds": round(embed_seconds, 3),
             }
         )
+
+
+def serve_worker_http(port: int, host: str = "0.0.0.0") -> None:  # noqa: S104 - a pod's probe port
+    """The worker's HTTP port, in a daemon thread: ``/metrics`` (Prometheus) and ``/readyz``,
+    200 once the runtime is set up and no stage has retried longer than
+    ``FLYWHEEL_UNREADY_AFTER_S``, 503 otherwise (Kubernetes takes the pod out of rotation and
+    alerts; the worker exits by itself after ``FLYWHEEL_EXIT_AFTER_S``)."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import make_wsgi_app
+    from prometheus_client.exposition import ThreadingWSGIServer
+
+    metrics = make_wsgi_app(REGISTRY)
+
+    def app(environ, start_response):
+        if environ.get("PATH_INFO") == "/readyz":
+            ready = WORKER_READY._value.get() >= 1  # noqa: SLF001 - the gauge's own value
+            start_response(
+                "200 OK" if ready else "503 Service Unavailable", [("Content-Type", "text/plain")]
+            )
+            return [b"ready\n" if ready else b"not ready\n"]
+        return metrics(environ, start_response)
+
+    class _Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            """Probes every few seconds: no access log."""
+
+    server = make_server(host, port, app, ThreadingWSGIServer, handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True, name="worker-http").start()
