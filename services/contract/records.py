@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, WithJsonSchema, field_validator
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 class Reason(StrEnum):
@@ -33,6 +33,7 @@ class Reason(StrEnum):
     BLOCKLISTED = "blocklisted"  # matches a blocklist pattern or a blocked prompt_id
     RATE_LIMITED = "rate_limited"  # the user exceeded the per-user token bucket
     USER_FLOOD = "user_flood"  # the user sent too many near-identical prompts
+    DUPLICATE_EVENT = "duplicate_event"  # another message already carried this event_id
     EXACT_DUPLICATE = "exact_duplicate"  # same normalized text seen before
     NEAR_DUPLICATE = "near_duplicate"  # cosine to an accepted prompt >= threshold
     QUOTA = "quota"  # the prompt's topic cluster holds its share of the recent accepted window
@@ -44,11 +45,27 @@ class ChatEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    event_id: StrictStr = Field(min_length=1, max_length=256, description="unique per event")
+    event_id: StrictStr = Field(
+        min_length=1,
+        max_length=256,
+        description="the event's identity: unique per event; a second message with the same "
+        "event_id (within FLYWHEEL_SEEN_TTL_S) is rejected as duplicate_event",
+    )
     prompt: StrictStr = Field(description="the user's prompt, raw")
     user_id: StrictStr | None = None
     session_id: StrictStr | None = None
-    ts: datetime | None = Field(None, description="RFC 3339 string or epoch milliseconds")
+    ts: Annotated[
+        datetime | None,
+        WithJsonSchema(  # the model takes both forms; the published schema says so
+            {
+                "anyOf": [
+                    {"type": "string", "format": "date-time"},
+                    {"type": "number", "description": "epoch milliseconds"},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = Field(None, description="RFC 3339 string or epoch milliseconds")
     source: Literal["real", "synthetic"] = "real"
     channel: StrictStr | None = None
     lang: StrictStr | None = Field(None, description="language hint from the product")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -76,9 +77,11 @@ class IngestStage(Stage):
         embedder: Encoder,
         guards: Guards | None = None,
         topics: TopicModel | None = None,
+        event_ids: SeenStore | None = None,
     ) -> None:
         super().__init__(settings)
         self.seen = seen
+        self.event_ids = event_ids
         self.embedder = embedder
         self.guards = guards or Guards()
         self.cleaner = Cleaner(settings)
@@ -117,6 +120,7 @@ class IngestStage(Stage):
             else:
                 cands.append(_Candidate(msg, result))
 
+        cands = await self._unique_events(cands, outs)
         cands = await self._guard(cands, outs)
         owners = await self.seen.claim([(c.clean.pid, c.msg.src) for c in cands])
         fresh = []
@@ -158,6 +162,24 @@ class IngestStage(Stage):
         if isinstance(verdict, Refused):
             return self._reject(msg, verdict.event, verdict.reason, verdict.lang)
         return verdict
+
+    async def _unique_events(self, cands: list[_Candidate], outs: list[Out]) -> list[_Candidate]:
+        """``event_id`` is the event's identity (docs/contract.md): a second message with an id
+        already claimed by another message is ``duplicate_event``, whatever its prompt. A replay
+        of the same message (same coordinate) is not its own duplicate."""
+        if self.event_ids is None or not cands:
+            return cands
+        owners = await self.event_ids.claim(
+            [(event_key(c.clean.event.event_id), c.msg.src) for c in cands]
+        )
+        kept = []
+        for cand, owner in zip(cands, owners, strict=True):
+            if owner is None:
+                kept.append(cand)
+            else:
+                c = cand.clean
+                outs.append(self._reject(cand.msg, c.event, Reason.DUPLICATE_EVENT, c.lang))
+        return kept
 
     async def _guard(self, cands: list[_Candidate], outs: list[Out]) -> list[_Candidate]:
         """Blocked ids, rate limit, flood: each drops candidates with its reason, in that order."""
@@ -271,3 +293,8 @@ class IngestStage(Stage):
 
     def _out(self, topic: str, key: bytes, value: str, msg: InMsg) -> Out:
         return Out(topic, key, value.encode(), msg.src, in_ts_headers(msg.timestamp_ms))
+
+
+def event_key(event_id: str) -> str:
+    """The Redis form of an event id: 32 hex digits of its SHA-256 (ids are producer data)."""
+    return hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]

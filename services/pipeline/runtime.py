@@ -103,7 +103,11 @@ class Runtime:
         vectors = RedisVectorLog(self.redis, s.namespace, self.embedder.dim)
         policy = FeedbackPolicy(s.feedback_prior, s.feedback_weight_min, s.feedback_weight_max)
         self.ingest = IngestStage(
-            s, RedisSeenStore(self.redis, s.namespace, s.seen_ttl_s), self.embedder, guards
+            s,
+            RedisSeenStore(self.redis, s.namespace, s.seen_ttl_s),
+            self.embedder,
+            guards,
+            event_ids=RedisSeenStore.event_ids(self.redis, s.namespace, s.seen_ttl_s),
         )
         self.curate = CurateStage(s, self.redis, vectors, self.embedder.dim)
         self.feedback = FeedbackStage(s, FeedbackStore(self.redis, s.namespace, vectors, policy))

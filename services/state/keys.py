@@ -25,6 +25,11 @@ class Keys:
         return self._k("seen", "")
 
     @property
+    def event_prefix(self) -> str:
+        """``<prefix><sha256 of event_id>`` = the input message that first carried the id."""
+        return self._k("eid", "")
+
+    @property
     def rate_prefix(self) -> str:
         return self._k("rate", "")
 

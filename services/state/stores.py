@@ -35,10 +35,17 @@ class RedisSeenStore:
     One pipelined round trip per batch; ``SET NX GET`` makes each claim atomic.
     """
 
-    def __init__(self, redis: aioredis.Redis, namespace: str, ttl_s: int) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, namespace: str, ttl_s: int, prefix: str | None = None
+    ) -> None:
         self.redis = redis
-        self.prefix = Keys(namespace).seen_prefix
+        self.prefix = Keys(namespace).seen_prefix if prefix is None else prefix
         self.ttl_s = ttl_s
+
+    @classmethod
+    def event_ids(cls, redis: aioredis.Redis, namespace: str, ttl_s: int) -> RedisSeenStore:
+        """The same claims over event ids (hashed: an id may be anything a producer sends)."""
+        return cls(redis, namespace, ttl_s, Keys(namespace).event_prefix)
 
     async def claim(self, items: Sequence[tuple[str, str]]) -> list[str | None]:
         if not items:
