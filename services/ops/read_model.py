@@ -23,8 +23,9 @@ from services.embed.clusters import TopicModel
 from services.ops.lag import ERROR, STATUSES, UNKNOWN, LagMonitor, PartitionLag, worst
 from services.ops.lag_store import RedisTrackerStore
 from services.ops.overrides import dump_override
-from services.pipeline.feedback import BLOCKLIST_INDEX, load_weights
+from services.pipeline.feedback import BLOCKLIST_INDEX
 from services.settings import Settings
+from services.state.curate_state import load_weights
 
 
 class OpsState:
@@ -49,7 +50,7 @@ class OpsState:
             self.lag = self.monitor.poll()
             self.last_poll = time.time()
             self.error = None
-        except Exception as exc:  # noqa: BLE001 - reported by /readyz, retried next poll
+        except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             self.monitor.close()
             return
@@ -165,7 +166,7 @@ class OpsState:
         stats: dict[str, Any] | None
         try:
             stats = await self.stats()
-        except Exception:  # noqa: BLE001 - Redis down: say so with the up gauge
+        except Exception:
             stats = None
         kafka_up = bool(self.last_poll) and not self.error
         registry = CollectorRegistry(auto_describe=False)
@@ -204,7 +205,7 @@ class _Snapshot:
     ) -> None:
         self.lag, self.stats, self.group, self.kafka_up = lag, stats, group, kafka_up
 
-    def collect(self):  # noqa: ANN201 - prometheus_client protocol
+    def collect(self):
         up = GaugeMetricFamily(
             "flywheel_ops_backend_up",
             "1 when the ops API could read the backend at this scrape (kafka: last lag poll)",

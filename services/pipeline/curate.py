@@ -25,11 +25,11 @@ import base64
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
-import redis.asyncio as aioredis
 from pydantic import ValidationError
 
 from services.contract.envelope import IN_TS_HEADER, InMsg, Out, validation_detail
@@ -46,19 +46,37 @@ from services.dedup.greedy import Candidate, Decision, GreedyCurator
 from services.dedup.index import VectorIndex
 from services.dedup.lsh import LshIndex
 from services.dedup.minhash import MinHasher
-from services.diversity.quota import QuotaPolicy, RedisWindow, Window
+from services.diversity.quota import QuotaPolicy, Window
 from services.embed.scoring import priority
 from services.ops.metrics import CLUSTER_ENTROPY, CLUSTERS_COVERED, WINDOW_ACCEPTED
 from services.ops.overrides import parse_override
-from services.pipeline.feedback import BLOCKLIST_INDEX, encode_accepted, load_weights
+from services.pipeline.feedback import BLOCKLIST_INDEX, encode_accepted
 from services.pipeline.stage import Stage
 from services.settings import Settings
-from services.state.keys import Keys
-from services.state.stores import RedisSignatureLog, RedisVectorLog
 
 log = logging.getLogger(__name__)
 
 Admit = Callable[[int], Reason | None]
+Entries = Mapping[str, Sequence[tuple[str, np.ndarray, str]]]
+
+
+class CurateState(Protocol):
+    """What the stage reads and writes outside itself
+    (``services.state.curate_state.RedisCurateState``)."""
+
+    async def override(self, name: str) -> bytes | str | None: ...
+
+    async def load_window(self, policy: QuotaPolicy) -> Window: ...
+
+    async def sync_vectors(self, name: str, index: VectorIndex) -> int: ...
+
+    async def sync_signatures(self, name: str, index: LshIndex) -> int: ...
+
+    async def commit(
+        self, vectors: Entries, signatures: Entries, accepted: Mapping[str, bytes], win: Window
+    ) -> None: ...
+
+    async def maybe_snapshot(self, name: str, index: VectorIndex) -> bool: ...
 
 
 @dataclass
@@ -71,23 +89,11 @@ class _Verdict:
 class CurateStage(Stage):
     name = "curate"
 
-    def __init__(
-        self,
-        settings: Settings,
-        redis: aioredis.Redis,
-        vectors: RedisVectorLog,
-        dim: int,
-    ) -> None:
+    def __init__(self, settings: Settings, state: CurateState, dim: int) -> None:
         super().__init__(settings)
-        self.redis = redis
-        self.keys = Keys(settings.namespace)
-        self.vectors = vectors
+        self.state = state
         self.dim = dim
         self.hasher = MinHasher()
-        self.signatures = RedisSignatureLog(redis, settings.namespace, self.hasher)
-        self.window = RedisWindow(
-            redis, settings.namespace, settings.quota_window_s, settings.quota_bucket_s
-        )
         self.policy = QuotaPolicy(
             settings.quota_max_share, settings.mix_max_synthetic, settings.quota_min_window
         )
@@ -102,7 +108,7 @@ class CurateStage(Stage):
     async def before_batch(self) -> None:
         """Operators change the threshold through the ops API; it lands in a Redis hash and is
         validated here again with the setting's own definition (a bad value is ignored)."""
-        raw = await self.redis.hget(self.keys.overrides, "near_dup_threshold")
+        raw = await self.state.override("near_dup_threshold")
         value = parse_override("near_dup_threshold", raw) if raw is not None else None
         self.threshold = self.s.near_dup_threshold if value is None else float(value)
 
@@ -151,9 +157,8 @@ class CurateStage(Stage):
             return outs
         if self.s.order_by_priority:  # stable: equal priorities keep arrival order
             items.sort(key=lambda mi: -priority(mi[1].quality or 0.0, mi[1].difficulty or 0.0))
-        weights = await load_weights(self.redis, self.s.namespace)
-        win = await self.window.load(self.policy, weights)
-        await self.vectors.sync(BLOCKLIST_INDEX, self.blocklist)
+        win = await self.state.load_window(self.policy)
+        await self.state.sync_vectors(BLOCKLIST_INDEX, self.blocklist)
 
         groups: dict[str, list[int]] = defaultdict(list)
         for i, (_, item) in enumerate(items):
@@ -174,7 +179,7 @@ class CurateStage(Stage):
 
             if name.endswith(":lex"):
                 lindex = self.lexical_index(name)
-                await self.signatures.sync(name, lindex)
+                await self.state.sync_signatures(name, lindex)
                 sigs = self.hasher.signatures([it.text for it in group])
                 lcands = [Candidate(it.prompt_id, it.src, sigs[j]) for j, it in enumerate(group)]
                 decisions = await loop.run_in_executor(
@@ -187,7 +192,7 @@ class CurateStage(Stage):
                         acc[d.prompt_id] = encode_accepted(None, None)
                 continue
             index = self.index(name)
-            await self.vectors.sync(name, index)
+            await self.state.sync_vectors(name, index)
             vecs = np.stack([_vector(it.vector) for it in group])
             blocked = self._blocked(vecs)
             cands = [Candidate(it.prompt_id, it.src, vecs[j]) for j, it in enumerate(group)]
@@ -209,12 +214,9 @@ class CurateStage(Stage):
                 if d.accepted and not d.replayed:
                     vec_entries[name].append((d.prompt_id, vecs[j], group[j].src))
                     acc[d.prompt_id] = encode_accepted(group[j].cluster, vecs[j])
-        await self._commit(vec_entries, sig_entries, acc, win)
-        if self.s.index_snapshot_every:
-            for name in vec_entries:  # the index now holds exactly its log: a valid snapshot
-                await self.vectors.maybe_snapshot(
-                    name, self.indexes[name], self.s.index_snapshot_every
-                )
+        await self.state.commit(vec_entries, sig_entries, acc, win)
+        for name in vec_entries:  # the index now holds exactly its log: a valid snapshot
+            await self.state.maybe_snapshot(name, self.indexes[name])
         self._observe(win)
         return outs + [self._emit(msg, item, verdicts[i]) for i, (msg, item) in enumerate(items)]
 
@@ -249,27 +251,6 @@ class CurateStage(Stage):
         self, index: LshIndex, cands: list[Candidate], admit: Admit
     ) -> list[Decision]:
         return GreedyCurator(index, self.s.lexical_threshold).decide(cands, admit=admit)
-
-    async def _commit(
-        self,
-        vec_entries: dict[str, list[tuple[str, np.ndarray, str]]],
-        sig_entries: dict[str, list[tuple[str, np.ndarray, str]]],
-        acc: dict[str, bytes],
-        win: Window,
-    ) -> None:
-        """The batch's acceptances, atomically: logs, window counts, feedback lookup keys."""
-        if not acc:
-            return
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for name, entries in vec_entries.items():
-                self.vectors.queue_append(pipe, name, entries)
-            for name, entries in sig_entries.items():
-                self.signatures.queue_append(pipe, name, entries)
-            self.window.increments(pipe, win)
-            keys, ttl = Keys(self.s.namespace), self.s.feedback_ttl_s
-            for pid, value in acc.items():
-                pipe.set(keys.accepted(pid), value, ex=ttl)
-            await pipe.execute()
 
     def _observe(self, win: Window) -> None:
         covered, entropy = win.coverage()

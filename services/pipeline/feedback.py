@@ -215,11 +215,6 @@ class FeedbackStore:
         return weights
 
 
-async def load_weights(redis: aioredis.Redis, namespace: str) -> dict[int, float]:
-    raw = await redis.hgetall(Keys(namespace).weights)
-    return {int(k): float(v) for k, v in raw.items()}
-
-
 class FeedbackStage(Stage):
     """``annotations.results`` -> the feedback store. Invalid records go to the DLQ."""
 

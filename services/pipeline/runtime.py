@@ -41,6 +41,7 @@ from services.pipeline.ingest import Guards, IngestStage
 from services.pipeline.runner import StageRunner
 from services.pipeline.stage import Stage
 from services.settings import Settings
+from services.state.curate_state import RedisCurateState
 from services.state.keys import Keys
 from services.state.ledger import EmitLedger
 from services.state.stores import RedisSeenStore, RedisVectorLog
@@ -109,7 +110,7 @@ class Runtime:
             guards,
             event_ids=RedisSeenStore.event_ids(self.redis, s.namespace, s.seen_ttl_s),
         )
-        self.curate = CurateStage(s, self.redis, vectors, self.embedder.dim)
+        self.curate = CurateStage(s, RedisCurateState(self.redis, s, vectors), self.embedder.dim)
         self.feedback = FeedbackStage(s, FeedbackStore(self.redis, s.namespace, vectors, policy))
         stages: list[Stage] = [self.ingest, self.curate, self.feedback]
         for stage in stages:

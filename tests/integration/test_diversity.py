@@ -19,6 +19,7 @@ from services.embed.clusters import TopicModel
 from services.embed.embedder import Embedder
 from services.embed.scoring import score
 from services.pipeline.curate import CurateStage
+from services.state.curate_state import RedisCurateState
 from services.state.stores import RedisVectorLog
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 
@@ -123,7 +124,9 @@ async def test_a_replayed_batch_changes_nothing(fresh, redis):
         msgs.append(InMsg(s.topic_curate, 0, i, None, item.model_dump_json().encode()))
 
     def stage() -> CurateStage:
-        return CurateStage(s, redis, RedisVectorLog(redis, s.namespace, emb.dim), emb.dim)
+        return CurateStage(
+            s, RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, emb.dim)), emb.dim
+        )
 
     first = {o.src: o.label for o in await stage().process(msgs)}
     window = RedisWindow(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
@@ -151,7 +154,7 @@ async def test_within_a_batch_the_better_of_two_near_duplicates_is_kept(fresh, r
     vecs = emb.encode([normalize(plain), normalize(better)])
     assert float(vecs[0] @ vecs[1]) >= 0.85  # near duplicates for the model
 
-    def msgs(s, texts_scores):  # noqa: ANN001, ANN202
+    def msgs(s, texts_scores):
         out = []
         for i, ((text, q, d), vec) in enumerate(zip(texts_scores, vecs, strict=True)):
             item = CurateItem(
@@ -175,7 +178,9 @@ async def test_within_a_batch_the_better_of_two_near_duplicates_is_kept(fresh, r
     assert scored[1][1] * scored[1][2] > scored[0][1] * scored[0][2]
     for ordered, kept in ((True, "o-1"), (False, "o-0")):
         s = fresh(curate_partitions=1, quota_max_share=1.0, order_by_priority=ordered)
-        stage = CurateStage(s, redis, RedisVectorLog(redis, s.namespace, emb.dim), emb.dim)
+        stage = CurateStage(
+            s, RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, emb.dim)), emb.dim
+        )
         outs = await stage.process(msgs(s, scored))
         accepted = [json.loads(o.value)["event_id"] for o in outs if o.label == "accepted"]
         assert accepted == [kept], (ordered, [o.label for o in outs])

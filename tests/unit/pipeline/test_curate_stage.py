@@ -1,0 +1,175 @@
+"""The curate stage over an in-memory fake of its state port: greedy decisions within a batch,
+against what another worker accepted, replays, the operator's threshold and poison items."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from services.contract.envelope import InMsg
+from services.contract.records import AnnotationRecord, CurateItem, RejectionRecord
+from services.diversity.quota import QuotaPolicy, Window
+from services.pipeline.curate import CurateStage
+from services.settings import Settings
+
+DIM = 16
+S = Settings(
+    topic_dlq="dlq",
+    topic_rejected="rej",
+    topic_annotation="ann",
+    quota_max_share=1.0,
+    mix_max_synthetic=1.0,
+    near_dup_threshold=0.9,
+)
+
+
+class FakeState:
+    """Logs as lists; ``sync`` adds what an index has not seen yet, as the Redis logs do."""
+
+    def __init__(self) -> None:
+        self.logs: dict[str, list[tuple[str, np.ndarray, str]]] = defaultdict(list)
+        self.counts: Counter[str] = Counter()
+        self.accepted: dict[str, bytes] = {}
+        self.overrides: dict[str, bytes] = {}
+        self.commits = 0
+
+    async def override(self, name):
+        return self.overrides.get(name)
+
+    async def load_window(self, policy: QuotaPolicy) -> Window:
+        win = Window(policy, {})
+        win.total = self.counts["total"]
+        return win
+
+    async def sync_vectors(self, name, index):
+        todo = self.logs[name][len(index) :]
+        if todo:
+            index.add(
+                np.stack([v for _, v, _ in todo]), [p for p, _, _ in todo], [o for *_, o in todo]
+            )
+        return len(todo)
+
+    async def sync_signatures(self, name, index):
+        todo = self.logs[name][len(index) :]
+        if todo:
+            index.add(
+                [p for p, _, _ in todo], np.stack([v for _, v, _ in todo]), [o for *_, o in todo]
+            )
+        return len(todo)
+
+    async def commit(self, vectors, signatures, accepted, win):
+        if not accepted:
+            return
+        for entries in (vectors, signatures):
+            for name, rows in entries.items():
+                self.logs[name].extend(rows)
+        self.counts["total"] += len(win.added)
+        self.accepted.update(accepted)
+        self.commits += 1
+
+    async def maybe_snapshot(self, name, index):
+        return False
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+TEXTS = {
+    1: "如何用 Python 对列表排序？",
+    2: "请解释一下量子纠缠的基本原理。",
+}
+BASE = [unit(np.random.default_rng(i).normal(size=DIM)) for i in range(4)]
+
+
+def item(n: int, vec: np.ndarray | None, offset: int) -> InMsg:
+    rec = CurateItem(
+        event_id=f"e{n}",
+        prompt_id=f"{n:032x}",
+        text=TEXTS.get(n, f"prompt number {n}"),
+        lang="en",
+        source="real",
+        user=None,
+        vector=None if vec is None else base64.b64encode(vec.tobytes()).decode(),
+        cluster=0 if vec is not None else None,
+        shard=0 if vec is not None else None,
+        src=f"chat.events/0/{offset}",
+    )
+    return InMsg("cur", 0, offset, None, rec.model_dump_json().encode())
+
+
+def near(v: np.ndarray, seed: int) -> np.ndarray:
+    return unit(v + 0.05 * np.random.default_rng(100 + seed).normal(size=DIM))
+
+
+def labels(outs) -> list[str]:
+    return [o.label for o in outs]
+
+
+def run(stage: CurateStage, msgs: list[InMsg]):
+    async def go():
+        await stage.before_batch()
+        return await stage.process(msgs)
+
+    return asyncio.run(go())
+
+
+def test_near_duplicates_in_one_batch_keep_the_first():
+    stage = CurateStage(S, FakeState(), DIM)
+    outs = run(stage, [item(1, BASE[0], 0), item(2, near(BASE[0], 1), 1), item(3, BASE[1], 2)])
+    assert labels(outs) == ["accepted", "rejected:near_duplicate", "accepted"]
+    rej = RejectionRecord.model_validate_json(outs[1].value)
+    assert rej.duplicate_of == f"{1:032x}" and rej.similarity is not None and rej.similarity >= 0.9
+    acc = AnnotationRecord.model_validate_json(outs[0].value)
+    assert acc.scores.novelty == 1.0 and acc.text == TEXTS[1]
+
+
+def test_another_worker_sees_what_the_first_accepted_through_the_state():
+    state = FakeState()
+    run(CurateStage(S, state, DIM), [item(1, BASE[0], 0)])
+    other = CurateStage(S, state, DIM)  # a fresh worker taking over the shard
+    outs = run(other, [item(2, near(BASE[0], 2), 1)])
+    assert labels(outs) == ["rejected:near_duplicate"]
+
+
+def test_a_replayed_batch_changes_nothing():
+    state = FakeState()
+    batch = [item(1, BASE[0], 0), item(2, near(BASE[0], 3), 1), item(3, BASE[2], 2)]
+    first = labels(run(CurateStage(S, state, DIM), batch))
+    logged = {k: len(v) for k, v in state.logs.items()}
+    again = labels(run(CurateStage(S, state, DIM), batch))
+    assert again == first
+    assert {k: len(v) for k, v in state.logs.items()} == logged
+
+
+def test_the_operator_threshold_applies_and_an_invalid_one_is_ignored():
+    state = FakeState()
+    state.overrides["near_dup_threshold"] = b"0.999"
+    stage = CurateStage(S, state, DIM)
+    assert labels(run(stage, [item(1, BASE[0], 0), item(2, near(BASE[0], 4), 1)])) == [
+        "accepted",
+        "accepted",
+    ]
+    state.overrides["near_dup_threshold"] = b"true"  # not a number: the setting applies
+    outs = run(stage, [item(3, near(BASE[0], 5), 2)])
+    assert stage.threshold == S.near_dup_threshold
+    assert labels(outs) == ["rejected:near_duplicate"]
+
+
+def test_a_vector_of_another_dimension_is_dead_lettered_not_raised():
+    state = FakeState()
+    stage = CurateStage(S, state, DIM)
+    bad = item(9, unit(np.ones(10)), 0)
+    outs = run(stage, [bad, item(1, BASE[0], 1)])
+    assert labels(outs) == ["dlq:invalid_curate_item", "accepted"]
+    assert b"10 dimensions" in dict(outs[0].headers)["fw-error-detail"]
+
+
+def test_texts_without_a_vector_take_the_lexical_check():
+    stage = CurateStage(S, FakeState(), DIM)
+    outs = run(stage, [item(1, None, 0), item(2, None, 1)])
+    recs = [AnnotationRecord.model_validate_json(o.value) for o in outs if o.label == "accepted"]
+    assert [r.semantic_check for r in recs] == ["minhash", "minhash"]  # different texts
