@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from services.clean.pii.patterns import Detector
+from services.clean.pii.patterns import Detector, has
 
 _SURNAMES_2 = "欧阳|司马|上官|诸葛|东方|皇甫|尉迟|公孙|慕容|长孙|宇文|司徒|夏侯|令狐|端木"
 _SURNAMES_1 = (
@@ -25,21 +25,51 @@ _SURNAMES_1 = (
 _NOT_IN_NAME = "的是在了和与想要请我你他她也就都还吗呢吧啊，。！？、：:；想问"
 _ZH_GIVEN = rf"(?:(?![{_NOT_IN_NAME}])[\u4e00-\u9fff]){{1,2}}"
 ZH_NAME = (
-    r"(?:我叫|我是|我的名字是|我的名字叫|名字叫|本人|姓名|联系人|收件人|收货人|签名|署名)"
+    r"(?:我叫|我的名字是|我的名字叫|名字叫|本人|姓名|联系人|收件人|收货人|签名|署名)"
     r"\s{0,2}(?:是|为|[:：])?\s{0,2}"
     rf"(?P<v>(?:{_SURNAMES_2}|[{_SURNAMES_1}]){_ZH_GIVEN})"
+    # "我是" also starts "我是成功的": there the name must end the clause
+    rf"|我是(?P<w>(?:{_SURNAMES_2}|[{_SURNAMES_1}]){_ZH_GIVEN})(?=$|[，,。.！!？?\s])"
 )
 
 _CAP = r"[A-Z][a-zà-ÿ'’\-]{1,20}"
 _PARTICLE = r"(?:van|von|der|de|del|della|da|di|du|le|la|bin|al|ibn|mc)"
 _FULL = rf"{_CAP}(?: (?:[A-Z]\.|{_PARTICLE}|{_CAP})){{1,3}}"
+# A cue that may stand before a single given name, and one that needs a full name ("this is
+# Python" is not a person); the precheck looks for any of them in the case-folded text.
+_CUE_ONE = (
+    "my name is",
+    "my name's",
+    "my full name is",
+    "call me",
+    "je m'appelle",
+    "mon nom est",
+    "ich heiße",
+    "ich heisse",
+    "mein name ist",
+    "me llamo",
+    "mi nombre es",
+    "mi chiamo",
+    "signed",
+    "regards,",
+    "cheers,",
+    "sincerely,",
+    "best,",
+    "thanks,",
+    "yours,",
+    "contact person",
+)
+_CUE_FULL = (
+    "i am", "i'm", "this is", "it's", "speaking with", "talk to", "ask for", "send it to",
+    "forward it to", "addressed to", "attention", "attn",
+)  # fmt: skip
+_NOT_A_NAME = r"(?:The|A|An|This|That|These|Your|My|Our|His|Her|Their|Its|Name|None|Not|Unknown)"
+EN_NAME_CUES = (*_CUE_ONE, *_CUE_FULL, "name")
 EN_NAME = (
-    r"(?:(?i:my name is|my name's|my full name is|call me|name\s?[:：]|je m'appelle"
-    r"|mon nom est|ich heiße|ich heisse|mein name ist|me llamo|mi nombre es|mi chiamo"
-    r"|signed,?|regards,|cheers,|sincerely,|best,|thanks,|yours,|contact person:?)\s{1,3}"
-    rf"(?P<v>{_FULL}|{_CAP})"
-    r"|(?i:i am|i'm|this is|it's|speaking with|talk to|ask for|send it to|forward it to"
-    rf"|addressed to|attention|attn\.?:?)\s{{1,3}}(?P<w>{_FULL}))(?![a-z])"
+    r"(?:(?i:" + "|".join(map(re.escape, _CUE_ONE)) + r"|name\s?[:：]),?\s{1,3}"
+    rf"(?!{_NOT_A_NAME}\b)(?P<v>{_FULL}|{_CAP})"
+    r"|(?i:" + "|".join(map(re.escape, _CUE_FULL)) + r")\.?:?\s{1,3}"
+    rf"(?P<w>{_FULL}))(?![a-z])"
 )
 
 _STREET_EN = (
@@ -53,9 +83,10 @@ _CITY_TAIL = (
 )
 EN_ADDRESS = rf"\b\d{{1,5}}[A-Za-z]?,? (?:[A-Z][A-Za-z'’.\-]{{1,20}} ){{1,4}}{_STREET_EN}\b\.?{_UNIT}{_CITY_TAIL}"
 DE_ADDRESS = (
-    r"\b[A-ZÄÖÜ][a-zäöüß\-]{1,30}(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm|ufer)"
+    r"\b[A-ZÄÖÜ][a-zäöüß\-]{1,30}(?:straße|strasse|str\.|weg|allee|platz|gasse|damm|ufer)"
     r" \d{1,4}[a-z]?(?:, ?\d{5} [A-ZÄÖÜ][a-zäöüß\-]{1,30})?"
-    r"|\b\d{1,4},? (?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai) [^\n,.;!?]{2,40}"
+    r"|\b\d{1,4},? (?:(?:rue|boulevard|bd|chemin|allée|impasse|quai) "
+    r"|(?:avenue|place) (?=(?:de |des |du |d'|la |le )?[A-ZÉ]))[^\n,.;!?]{2,40}"
     r"(?:, ?\d{5} [A-Z][a-zéèêàç\-]{1,30})?"
     r"|\b(?:Calle|Avenida|Av\.|Plaza|Paseo|Via|Viale|Piazza|Corso) [A-Z][^\n,.;!?]{1,40} \d{1,4}"
     r"(?:, ?\d{5} [A-Z][a-záéíóúñ\-]{1,30})?"
@@ -82,8 +113,13 @@ def _has_cjk(text: str) -> bool:
 
 
 def _zh_place(value: str) -> bool:
-    """A Chinese address has Chinese characters and is not a placeholder put there before."""
-    return "{{" not in value and any("\u4e00" <= ch <= "\u9fff" for ch in value)
+    """A Chinese address has Chinese characters and a number (号, a door or a floor), and is not a
+    placeholder put there before: "住在美国" is a country, not an address."""
+    return (
+        "{{" not in value
+        and any("\u4e00" <= ch <= "\u9fff" for ch in value)
+        and any(ch.isdigit() or ch in "一二三四五六七八九十号" for ch in value)
+    )
 
 
 def _always(text: str) -> bool:
@@ -92,9 +128,24 @@ def _always(text: str) -> bool:
 
 DETECTORS: tuple[Detector, ...] = (
     Detector("ADDRESS", re.compile(ZH_ADDRESS), _has_cjk, _zh_place),
-    Detector("ADDRESS", re.compile(ADDRESS_CUE), _always, min_digits=1),
+    Detector(
+        "ADDRESS",
+        re.compile(ADDRESS_CUE),
+        has(
+            "address",
+            "i live at",
+            "deliver it to",
+            "adresse",
+            "ich wohne",
+            "j'habite",
+            "dirección",
+            "vivo en",
+            "住所",
+        ),
+        min_digits=1,
+    ),  # fmt: skip
     Detector("ADDRESS", re.compile(EN_ADDRESS), _always, min_digits=1),
     Detector("ADDRESS", re.compile(DE_ADDRESS), _always, min_digits=1),
     Detector("PERSON", re.compile(ZH_NAME), _has_cjk),
-    Detector("PERSON", re.compile(EN_NAME), _always),
+    Detector("PERSON", re.compile(EN_NAME), has(*EN_NAME_CUES)),
 )

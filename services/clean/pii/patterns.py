@@ -33,9 +33,12 @@ def _always(text: str) -> bool:
     return True
 
 
-def _has(*needles: str) -> Callable[[str], bool]:
+def has(*needles: str) -> Callable[[str], bool]:
+    """A precheck: some needle occurs in the case-folded text. ``in`` runs in C at a few ns per
+    character, so a detector whose cue is absent costs almost nothing."""
+
     def check(text: str) -> bool:
-        low = text.casefold() if any(n != n.casefold() or n.isalpha() for n in needles) else text
+        low = text.casefold()
         return any(n in low for n in needles)
 
     return check
@@ -129,9 +132,9 @@ DETECTORS: tuple[Detector, ...] = (
         re.compile(
             r"(?i:passport|reisepass|passeport|pasaporte|passaporto|paspoort|护照|パスポート|여권)"
             r"[^0-9A-Z\n]{0,40}?(?<![A-Za-z0-9])(?P<v>[A-Z]{0,2}\d{6,9}|[A-Z]\d{2}[A-Z0-9]{4,6}"
-            r"|[A-Z0-9]{2}\d{7})(?![A-Za-z0-9])"
+            r"|[A-Z0-9]{2}\d{7}|\d{2}[A-Z]{2}\d{5})(?![A-Za-z0-9])"
         ),
-        _has(
+        has(
             "passport",
             "reisepass",
             "passeport",
@@ -152,7 +155,7 @@ DETECTORS: tuple[Detector, ...] = (
             r"[^0-9\n]{0,30}?(?P<v>\d{2} ?\d{3} ?\d{3} ?\d{3}|\d{2,3}/\d{3,4}/\d{4,5}|\d{9,13})"
             r"(?![0-9])"
         ),
-        _has("steuer", "idnr", "tax", "tin", "税号", "纳税人"),
+        has("steuer", "idnr", "tax", "tin", "税号", "纳税人"),
         min_digits=9,
     ),
     Detector(
@@ -164,7 +167,7 @@ DETECTORS: tuple[Detector, ...] = (
             r"[^0-9A-Z\n]{0,30}?(?<![A-Za-z0-9])(?P<v>[A-Z0-9][A-Z0-9 .\-]{4,22}[0-9A-Z])"
             r"(?![A-Za-z0-9])"
         ),
-        _has(
+        has(
             "id",
             "ausweis",
             "身份证",
@@ -189,7 +192,7 @@ DETECTORS: tuple[Detector, ...] = (
             r"|geburtstag|\bnée?\b|date de naissance|fecha de nacimiento|出生|生日)"
             rf"[^0-9\n]{{0,24}}?(?P<v>{_DATE})"
         ),
-        _has(
+        has(
             "born",
             "birth",
             "dob",

@@ -27,7 +27,29 @@ _SEPARATED_NANP = re.compile(r"(?:\+?1[ .-]?)?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]\d
 _CN_MOBILE = re.compile(r"(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}", re.A)
 
 
-def _is_phone(cand: str, regions: tuple[str, ...]) -> bool:
+_DATE_LIKE = re.compile(
+    r"\d{1,4}([/.-])\d{1,2}\1\d{1,4}(?: ?(?:-|to) ?\d{1,4}([/.-])\d{1,2}\2\d{1,4})?"
+)
+
+
+# A bare or loosely grouped number ("123456789", "5 650 000", "4000-4999", "9778474 / 743") is
+# far more often a quantity than a phone: it counts only after a phone word.
+_WEAK = re.compile(r"[1-9]\d{6,14}|\d{1,3}(?: \d{3}){2,4}|\d{1,10} ?[-/] ?\d{1,10}", re.A)
+PHONE_WORDS = (
+    "phone", "tel", "call", "mobile", "cell", "whatsapp", "sms", "text me", "fax", "number",
+    "手机", "电话", "号码", "联系", "telefon", "handy", "téléphone", "portable", "teléfono",
+    "móvil", "celular", "電話",
+)  # fmt: skip
+WINDOW = 32
+
+
+def _is_phone(cand: str, regions: tuple[str, ...], before: str) -> bool:
+    if _DATE_LIKE.fullmatch(cand):
+        return False  # 12/05/2023, 2023-05-12: a date, even where a phone could be so written
+    if _WEAK.fullmatch(cand) and not _CN_MOBILE.fullmatch(cand):
+        low = before.casefold()
+        if not any(w in low for w in PHONE_WORDS):
+            return False
     if cand.startswith(("+", "00")):
         try:
             num = phonenumbers.parse("+" + cand.lstrip("+0 ") if cand.startswith("00") else cand)
@@ -59,7 +81,8 @@ def redact_phones(text: str, regions: tuple[str, ...] = DEFAULT_REGIONS) -> tupl
             return m.group(0)
         if parsed < BUDGET:
             parsed += 1
-            if not _is_phone(cand, regions):
+            before = m.string[max(0, m.start() - WINDOW) : m.start()]
+            if not _is_phone(cand, regions, before):
                 return m.group(0)
         found = True
         lead = m.group(0)[: len(m.group(0)) - len(m.group(0).lstrip())]

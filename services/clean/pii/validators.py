@@ -56,7 +56,8 @@ def ipv6_ok(match: str) -> bool:
         ipaddress.IPv6Address(match)
     except ValueError:
         return False
-    return match.count(":") >= 2
+    groups = [g for g in match.split(":") if g]
+    return len(groups) >= 2 and any(ch.isdigit() for ch in match)  # not "d::" in "std::vector"
 
 
 def ssn_ok(match: str) -> bool:

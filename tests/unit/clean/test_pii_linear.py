@@ -1,0 +1,117 @@
+"""Every detector runs in linear time on any input (hardening: the quadratic e-mail pattern).
+
+Two checks, both by counting, not timing (bench/pii.py reports the µs per KB):
+
+- structure: every quantifier of every pattern is bounded and a variable repeat nests only
+  inside a repeat of at most 8, so one match attempt examines a bounded number of characters
+  whatever the text, and a scan of n characters costs O(n);
+- Python-level work: validator calls and phone parses per text grow at most linearly (the phone
+  parser has a fixed budget) on adversarial inputs of two sizes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import re._constants as C
+import re._parser as P
+
+import phonenumbers
+import pytest
+
+import services.clean.pii as pii
+import services.clean.pii.phones as phones_mod
+from services.clean.pii import DETECTORS, redact
+from services.clean.pii.phones import CANDIDATE
+
+PATTERNS = [d.pattern for d in DETECTORS] + [CANDIDATE]
+REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT)
+
+
+def _walk(sub, outer_max: int, where: str) -> None:
+    for op, av in sub:
+        if op in REPEATS:
+            lo, hi, inner = av
+            assert hi != C.MAXREPEAT, f"unbounded repeat in {where}"
+            if hi > lo:
+                assert outer_max <= 8, f"variable repeat nested in a repeat of {outer_max}: {where}"
+            _walk(inner, max(outer_max, hi) if hi > 1 else outer_max, where)
+        elif op == C.SUBPATTERN:
+            _walk(av[3], outer_max, where)
+        elif op == C.BRANCH:
+            for alt in av[1]:
+                _walk(alt, outer_max, where)
+        elif op in (C.ASSERT, C.ASSERT_NOT):
+            _walk(av[1], outer_max, where)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: p.pattern[:40])
+def test_every_quantifier_is_bounded(pattern: re.Pattern[str]) -> None:
+    _walk(P.parse(pattern.pattern, pattern.flags), 1, pattern.pattern[:80])
+
+
+ADVERSARIAL = {
+    "email": lambda n: "x@" + "a-" * (n // 2) + "!",
+    "email_dots": lambda n: "a." * (n // 2) + "@",
+    "email_at": lambda n: "a@" * (n // 2),
+    "digits_spaced": lambda n: "1 " * (n // 2),
+    "digits_run": lambda n: "4" * n,
+    "card_groups": lambda n: "4111 1111 1111 1111 " * (n // 20),
+    "iban_like": lambda n: "DE89 3704 0044 0532 0130 01 " * (n // 28),
+    "dotted": lambda n: "1." * (n // 2),
+    "colons": lambda n: "a:" * (n // 2),
+    "key_headers": lambda n: "-----BEGIN RSA PRIVATE KEY-----" * (n // 31),
+    "cue_names": lambda n: "my name is Aa " * (n // 14),
+    "cue_address": lambda n: "my address is 1 " * (n // 16),
+    "zh_address": lambda n: "地址是北京市朝阳区" * (n // 9),
+    "zh_name": lambda n: "我叫王" * (n // 3),
+    "passport": lambda n: "passport A1234567 " * (n // 18),
+    "born": lambda n: "born 1990-01-01 " * (n // 16),
+}
+
+
+class Counting:
+    """Counts validator calls and phone parses: the work done per match in Python."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        real_parse = phonenumbers.parse
+
+        def parse(*a, **k):
+            self.calls += 1
+            return real_parse(*a, **k)
+
+        monkeypatch.setattr(phones_mod.phonenumbers, "parse", parse)
+
+        def counted(dets):
+            return tuple(
+                dataclasses.replace(d, valid=self._count(d.valid)) if d.valid else d for d in dets
+            )
+
+        monkeypatch.setattr(pii, "PATTERN_DETECTORS", counted(pii.PATTERN_DETECTORS))
+        monkeypatch.setattr(pii.names, "DETECTORS", counted(pii.names.DETECTORS))
+
+    def _count(self, fn):
+        def wrapped(value: str) -> bool:
+            self.calls += 1 + len(value) // 64
+            return fn(value)
+
+        return wrapped
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_python_work_grows_linearly(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = Counting(monkeypatch)
+    counts = []
+    for n in (4_000, 16_000):
+        counter.calls = 0
+        redact(ADVERSARIAL[name](n))
+        counts.append(counter.calls)
+    small, large = counts
+    assert large <= 4.4 * max(small, 1) + 10, (name, counts)
+
+
+def test_email_on_adversarial_input_matches_nothing_and_finds_real_addresses() -> None:
+    text = "x@" + "a-" * 20_000 + "!"
+    assert redact(text) == (text, [])
+    assert redact("x@" + "a-" * 30 + "b.com")[1] == ["EMAIL"]
