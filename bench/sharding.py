@@ -38,7 +38,7 @@ CACHE = Path(".flywheel/bench/sharding_extra.npz")
 
 
 def stream(seed: int) -> np.ndarray:
-    texts, vecs = public_vectors()
+    texts, vecs, _ = public_vectors()
     if CACHE.exists():
         extra = np.load(CACHE)["vectors"]
     else:

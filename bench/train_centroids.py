@@ -1,11 +1,14 @@
-"""Train the versioned topic centroids (services/embed/data/topics-v1.npz) from public prompts.
+"""Train the versioned topic centroids (services/embed/data/topics-*.npz) from public prompts.
 
-    .venv/bin/python bench/train_centroids.py [--k 64] [--out services/embed/data/topics-v1.npz]
+    .venv/bin/python bench/train_centroids.py [--k 64] [--backend onnx] [--model PATH] [--out FILE]
 
 Embeds the public prompts the model can read (../shared/data/public_prompts.jsonl, [UNK] share
-<= 0.3; vectors cached in .flywheel/bench/public_vectors.npz for bench/sharding.py), runs
+<= 0.3; vectors cached in .flywheel/bench/public_vectors*.npz for bench/sharding.py), runs
 spherical k-means (FAISS, fixed seed) and stores the unit centroids with a few characteristic
-words per cluster (for dashboards). The file is committed: workers never train at run time.
+words per cluster (for dashboards) and the fingerprint of the model that embedded them
+(``TopicModel.check`` refuses them for another model). The default output is topics-v1.npz
+for the transformer backends and topics-static-v1.npz for ``--backend static``. The files are
+committed: workers never train at run time.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import faiss  # noqa: E402
-import numpy as np  # noqa: E402
+import faiss
+import numpy as np
 
-from bench.common import SHARED, machine, stamp  # noqa: E402
-from services.clean.text import normalize  # noqa: E402
-from services.embed.embedder import Embedder  # noqa: E402
+from bench.common import SHARED, machine, stamp
+from services.clean.text import normalize
+from services.embed.embedder import Embedder
 
 CACHE = Path(".flywheel/bench/public_vectors.npz")  # default model; other models get their own
+TRANSFORMER = ("torch", "onnx", "onnx-int8")  # one vector space (services/embed/fingerprint.py)
 STOP = set(
     "the a an and or of to in on for with is are be can you your me my i it this that what how "
     "please write give make from as by at about into using use do does which who why when "
@@ -37,11 +41,16 @@ STOP = set(
 )
 
 
-def public_vectors(model: str = "") -> tuple[list[str], np.ndarray]:
-    cache = CACHE if not model else CACHE.with_name(f"public_vectors-{Path(model).name}.npz")
+def public_vectors(model: str = "", backend: str = "onnx") -> tuple[list[str], np.ndarray, str]:
+    """Texts, vectors and the fingerprint of the model that embedded them (cached)."""
+    name = "public_vectors" + (f"-{Path(model).name}" if model else "")
+    name += "" if backend in TRANSFORMER else f"-{backend}"
+    cache = CACHE.with_name(name + ".npz")
+    emb = Embedder(model, backend, Path(".flywheel") / "models", 16).setup()
     if cache.exists():
         data = np.load(cache, allow_pickle=False)
-        return [str(t) for t in data["texts"]], data["vectors"]
+        if "model" not in data.files or str(data["model"]) == emb.fingerprint:
+            return [str(t) for t in data["texts"]], data["vectors"], emb.fingerprint
     seen: dict[str, None] = {}
     for line in SHARED.read_text().split("\n"):
         if line.strip():
@@ -49,7 +58,6 @@ def public_vectors(model: str = "") -> tuple[list[str], np.ndarray]:
             if text:
                 seen.setdefault(text, None)
     texts = list(seen)
-    emb = Embedder(model, "onnx", Path(".flywheel") / "models", 16).setup()
     ratios = emb.unknown_token_ratio(texts)
     texts = [t for t, r in zip(texts, ratios, strict=True) if r <= 0.3]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -58,8 +66,8 @@ def public_vectors(model: str = "") -> tuple[list[str], np.ndarray]:
         rows = order[start : start + 512]
         vecs[rows] = emb.encode([texts[i] for i in rows])
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, texts=np.array(texts), vectors=vecs)
-    return texts, vecs
+    np.savez(cache, texts=np.array(texts), vectors=vecs, model=np.array(emb.fingerprint))
+    return texts, vecs, emb.fingerprint
 
 
 def words(text: str) -> list[str]:
@@ -69,10 +77,20 @@ def words(text: str) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--k", type=int, default=64)
-    ap.add_argument("--out", default="services/embed/data/topics-v1.npz")
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="default: services/embed/data/topics-v1.npz, or "
+        "topics-static-v1.npz with --backend static",
+    )
     ap.add_argument("--model", default="", help="local sentence-transformers model (default: ours)")
+    ap.add_argument("--backend", default="onnx", help="embedding backend (services/embed)")
     args = ap.parse_args()
-    texts, vecs = public_vectors(args.model)
+    out = Path(
+        args.out
+        or f"services/embed/data/topics-{'' if args.backend in TRANSFORMER else args.backend + '-'}v1.npz"
+    )
+    texts, vecs, fingerprint = public_vectors(args.model, args.backend)
     km = faiss.Kmeans(vecs.shape[1], args.k, niter=30, seed=1234, spherical=True, verbose=False)
     km.train(vecs)
     cents = km.centroids / np.linalg.norm(km.centroids, axis=1, keepdims=True)
@@ -85,14 +103,15 @@ def main() -> None:
         top = sorted(tf, key=lambda w: -tf[w] * np.log(len(texts) / df[w]))[:3]
         labels.append(" ".join(top))
     np.savez(
-        args.out,
-        version=np.array("topics-v1"),
+        out,
+        version=np.array(out.stem),
+        model=np.array(fingerprint),
         centroids=cents.astype(np.float32),
         labels=np.array(labels),
         weights=(sizes / sizes.sum()).astype(np.float32),
     )
     print(f"{stamp()} | {machine()}")
-    print(f"{len(texts)} readable public prompts -> {args.k} clusters -> {args.out}")
+    print(f"{len(texts)} readable public prompts -> {args.k} clusters -> {out} ({fingerprint})")
     print(f"cluster sizes: min {sizes.min()} median {int(np.median(sizes))} max {sizes.max()}")
     for c in np.argsort(-sizes)[:10]:
         print(f"  {c:3d} {sizes[c]:5d}  {labels[c]}")

@@ -23,8 +23,8 @@ EmbeddingBackend = Literal["torch", "onnx", "onnx-int8", "static"]
 # setting is not given; an explicit FLYWHEEL_NEAR_DUP_THRESHOLD always wins.
 BACKEND_DEFAULTS: dict[str, dict[str, object]] = {
     "static": {
-        "near_dup_threshold": 0.90,
-        "blocklist_threshold": 0.90,
+        "near_dup_threshold": 0.91,
+        "blocklist_threshold": 0.91,
         "topics_path": str(Path(__file__).parent / "embed" / "data" / "topics-static-v1.npz"),
     },
 }

@@ -187,13 +187,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_model(args: argparse.Namespace) -> int:
-    """Load (and on first use export) the embedding model of every backend asked for."""
+    """Load (and on first use export, or distil for ``static``) the embedding model of every
+    backend asked for."""
     from services.embed.embedder import Embedder
 
     s = Settings()
     for backend in args.backend or [s.embedding_backend]:
         emb = Embedder(s.embedding_model, backend, s.state_dir / "models").setup()
-        print(json.dumps({"backend": backend, "model": emb.model_name, "dim": emb.dim}))
+        print(
+            json.dumps(
+                {
+                    "backend": backend,
+                    "model": emb.model_name,
+                    "dim": emb.dim,
+                    "fingerprint": emb.fingerprint,
+                }
+            )
+        )
     return 0
 
 
@@ -352,11 +362,13 @@ def build_parser() -> argparse.ArgumentParser:
             )
         p.set_defaults(fn=fn)
 
-    p = sub.add_parser("model", help="prepare the embedding model (ONNX export, cached)")
+    p = sub.add_parser(
+        "model", help="prepare the embedding model (ONNX export or static distillation, cached)"
+    )
     p.add_argument(
         "--backend",
         action="append",
-        choices=["torch", "onnx", "onnx-int8"],
+        choices=["torch", "onnx", "onnx-int8", "static"],
         help="backend to prepare (repeatable; default FLYWHEEL_EMBEDDING_BACKEND)",
     )
     p.set_defaults(fn=cmd_model)

@@ -11,6 +11,10 @@ fixed seed), so near duplicates, which sit on the same or a neighbouring centroi
 partition and one worker. ``bench/sharding.py`` measures the near duplicates this misses against
 one global index. Texts without an embedding (the lexical path) go to one partition per
 language.
+
+Centroids belong to the model that embedded their training prompts: each file records that
+model's fingerprint (``model``, services/embed/fingerprint.py) and ``check`` refuses another
+model's, even of the same dimension (the static backend has its own, topics-static-v1.npz).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from services.embed.fingerprint import check
+
 DEFAULT_TOPICS = Path(__file__).with_name("data") / "topics-v1.npz"
 
 
@@ -32,6 +38,7 @@ class TopicModel:
     centroids: np.ndarray  # (K, dim) float32, unit rows
     labels: tuple[str, ...]  # a few characteristic words per cluster, for people
     weights: np.ndarray  # share of the training prompts in each cluster (balances the shards)
+    model: str = ""  # fingerprint of the model the centroids were trained with
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> TopicModel:
@@ -42,7 +49,12 @@ class TopicModel:
             weights = np.asarray(data["weights"], dtype=np.float64)
             digest = hashlib.sha256(centroids.tobytes()).hexdigest()[:8]
             version = f"{data['version']}-{digest}"
-        return cls(version, centroids, labels, weights)
+            model = str(data["model"]) if "model" in data.files else ""
+        return cls(version, centroids, labels, weights, model)
+
+    def check(self, fingerprint: str) -> None:
+        """Raise ``ModelMismatch`` unless these centroids were trained with ``fingerprint``."""
+        check(fingerprint, self.model or "(not recorded)", f"the topic centroids {self.version}")
 
     @property
     def k(self) -> int:

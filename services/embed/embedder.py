@@ -1,8 +1,10 @@
 """Sentence embeddings (unit vectors) with a selectable backend, loaded offline.
 
-Backends: ``torch`` (fp32), ``onnx`` (fp32, exported once from the torch weights) and
-``onnx-int8`` (dynamic int8 quantization of that export). Exports are cached under
+Backends: ``torch`` (fp32), ``onnx`` (fp32, exported once from the torch weights),
+``onnx-int8`` (dynamic int8 quantization of that export) and ``static`` (a model2vec
+distillation of the same model, services/embed/static.py). Exports are cached under
 ``<state_dir>/models``; nothing is downloaded. docs/benchmarks.md compares them.
+``fingerprint`` names the vector space (services/embed/fingerprint.py).
 """
 
 from __future__ import annotations
@@ -11,8 +13,14 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from services.embed.fingerprint import resolve_source, transformer_fingerprint
+
+if TYPE_CHECKING:
+    from services.embed.static import StaticEncoder
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +45,26 @@ class Embedder:
         self.cache_dir = Path(cache_dir)
         self.batch_size = batch_size
         self._model = None
+        self._static: StaticEncoder | None = None
         self.dim = 0
+        self.fingerprint = ""
 
     def setup(self) -> Embedder:
-        if self._model is not None:
+        if self._model is not None or self._static is not None:
             return self
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        source = resolve_source(self.model_name)
+        if self.backend == "static":
+            from services.embed.static import StaticEncoder, ensure
+
+            self._static = StaticEncoder(*ensure(source, self.cache_dir))
+            self.dim, self.fingerprint = self._static.dim, self._static.fingerprint
+            log.info("embedding model %s backend=static dim=%d", self.fingerprint, self.dim)
+            return self
         from sentence_transformers import SentenceTransformer
 
+        self.fingerprint = transformer_fingerprint(source)
         if self.backend == "torch":
             model = SentenceTransformer(self.model_name, device="cpu")
         else:
@@ -77,13 +96,15 @@ class Embedder:
         return target
 
     @property
-    def model(self):  # noqa: ANN201 - SentenceTransformer, imported lazily
+    def model(self):
         if self._model is None:
             raise RuntimeError("Embedder.setup() was not called")
         return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-norm float32 vectors, one row per text."""
+        if self._static is not None:
+            return self._static.encode(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vecs = self.model.encode(
@@ -101,6 +122,8 @@ class Embedder:
         all-MiniLM-L6-v2 maps most Chinese characters to [UNK]; cosines between such vectors
         are meaningless, so the curate stage skips its semantic check above a set ratio.
         """
+        if self._static is not None:
+            return self._static.unknown_token_ratio(texts)
         out = [0.0] * len(texts)
         # ASCII text cannot produce [UNK] with this vocabulary: tokenize only the rest.
         todo = [i for i, t in enumerate(texts) if not t.isascii()]
