@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from bench.common import machine, public_prompts, stamp  # noqa: E402
-from services.dedup.greedy import greedy_reference  # noqa: E402
-from services.embed.embedder import Embedder  # noqa: E402
-from services.settings import Settings  # noqa: E402
+from bench.common import machine, public_prompts, stamp
+from services.dedup.greedy import greedy_reference
+from services.embed.embedder import Embedder
+from services.settings import Settings
 
 
 def main() -> None:

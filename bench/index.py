@@ -32,15 +32,14 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import faiss  # noqa: E402
-import numpy as np  # noqa: E402
+import faiss
+import numpy as np
 
-from bench.common import machine, public_prompts, stamp  # noqa: E402
-from services.dedup.greedy import Candidate, GreedyCurator  # noqa: E402
-from services.dedup.index import (  # noqa: E402
+from bench.common import machine, public_prompts, stamp
+from services.dedup.greedy import Candidate, GreedyCurator
+from services.dedup.index import (
     DEFAULT_ANN_AFTER,
     DEFAULT_K_FACTOR,
     DEFAULT_NLIST,
@@ -208,7 +207,7 @@ def search_quality(
         index.nprobe = nprobe
     sims, _ = index.search(q, 1)
     # rows of ``index`` and ``exact`` are added in the same order: compare row numbers
-    got_rows = index._index.search(q, 1)[1]
+    got_rows = index.search_rows(q, 1)
     th = args.threshold
     return {
         "recall_at_1": round(float(np.mean(got_rows[:, 0] == true_rows[:, 0])), 4),

@@ -26,24 +26,23 @@ import time
 import tracemalloc
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from bench.common import SHARED, machine, stamp  # noqa: E402
-from services.clean.language import detect_language_scored  # noqa: E402
-from services.clean.text import normalize, prompt_id  # noqa: E402
-from services.dedup.greedy import (  # noqa: E402
+from bench.common import SHARED, machine, stamp
+from services.clean.language import detect_language_scored
+from services.clean.text import normalize, prompt_id
+from services.dedup.greedy import (
     Candidate,
     GreedyCurator,
     greedy_lexical_reference,
-    greedy_reference,  # noqa: E402
+    greedy_reference,
 )
-from services.dedup.lsh import LshIndex  # noqa: E402
-from services.dedup.minhash import NGRAM, THRESHOLD, MinHasher, shingle_text  # noqa: E402
-from services.embed.embedder import Embedder  # noqa: E402
-from services.settings import Settings  # noqa: E402
+from services.dedup.lsh import LshIndex
+from services.dedup.minhash import NGRAM, THRESHOLD, MinHasher, shingle_text
+from services.embed.embedder import Embedder
+from services.settings import Settings
 
 NGRAMS = [2, 3, 4, 5]
 THRESHOLDS = [0.5, 0.6, 0.7, 0.8]
@@ -305,7 +304,7 @@ def throughput(pop: list[str], sizes: list[int], ngram: int, threshold: float) -
             index.add(ids, filler_sigs[lo:hi], [f"t/0/{i}" for i in range(lo, hi)])
         load = time.perf_counter() - t0
         mb = _index_bytes(filler_sigs[:size]) / 1e6
-        qs, _ = index._candidates(index.band_keys(stream_sigs))
+        qs, _ = index.candidate_pairs(index.band_keys(stream_sigs))
         curator = GreedyCurator(index, threshold)
         times, rejected = [], 0
         for lo in range(0, len(stream), 128):

@@ -23,7 +23,6 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.baseline import naive_rate  # noqa: E402
@@ -60,7 +59,7 @@ def passing(s: Settings, texts: list[str]) -> list[str]:
     return out
 
 
-def wait_total(s: Settings, n: int, proc, timeout_s: float) -> None:  # noqa: ANN001
+def wait_total(s: Settings, n: int, proc, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while read_outputs(s).total < n:
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -161,7 +160,7 @@ def main() -> None:
             env=env,
             stdout=open(state / "ops.log", "wb"),
             stderr=subprocess.STDOUT,
-        )  # noqa: SIM115
+        )
     try:
         produce(s, events(warm, "warm"))  # model load, group join, first batches
         wait_total(s, len(warm), proc, 300)

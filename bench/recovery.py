@@ -23,22 +23,19 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+import redis as redis_sync
+import redis.asyncio as aioredis
 
-import numpy as np  # noqa: E402
-import redis as redis_sync  # noqa: E402
-import redis.asyncio as aioredis  # noqa: E402
-
-from bench.common import machine, stamp  # noqa: E402
-from bench.index import CHUNK, DIM, N_BASES, RESULTS, corpus, queries, real_vectors  # noqa: E402
-from services.dedup.index import VectorIndex, configure_faiss_threads  # noqa: E402
-from services.dev.devstack import free_port, redis_server_bin  # noqa: E402
-from services.state.stores import RedisVectorLog  # noqa: E402
+from bench.common import machine, stamp
+from bench.index import CHUNK, DIM, N_BASES, RESULTS, corpus, queries, real_vectors
+from services.dedup.index import VectorIndex, configure_faiss_threads
+from services.dev.devstack import free_port, redis_server_bin
+from services.state.stores import RedisVectorLog
 
 NAME = "en"
 
@@ -73,7 +70,7 @@ def used_mb(client: redis_sync.Redis) -> float:
 def fill(client: redis_sync.Redis, vlog: RedisVectorLog, start: int, stop: int) -> float:
     """Append corpus rows [start, stop) to the log, 1,000 entries per RPUSH, 10 per round trip."""
     bases = real_vectors()[:N_BASES]
-    key = vlog._key(NAME)
+    key = vlog.key(NAME)
     t0 = time.perf_counter()
     for lo in range(start, stop, CHUNK):
         x = corpus(bases, lo, min(lo + CHUNK, stop))

@@ -22,7 +22,6 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from services.dev.accounting import read_outputs, topic_end_offsets  # noqa: E402

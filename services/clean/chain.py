@@ -13,6 +13,7 @@ works on many texts at once (a named-entity model) see the whole micro-batch.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -59,28 +60,58 @@ class Cleaned:
 Verdict = Invalid | Refused | Cleaned
 
 
+class Stopwatch:
+    """Seconds spent per step of the chain, summed over calls (bench/cleaning.py)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = self.seconds.get(step, 0.0) + now - self._last
+        self._last = now
+
+
 class Cleaner:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, stopwatch: Stopwatch | None = None) -> None:
         self.s = settings
         self.chain = default_chain(settings)
         self.user_key = settings.user_hash_key.get_secret_value().encode()
+        self.stopwatch = stopwatch
 
     def screen_batch(self, raws: Sequence[bytes | None]) -> list[Verdict]:
         return [self.screen(raw) for raw in raws]
 
     def screen(self, raw: bytes | None) -> Verdict:
+        watch = self.stopwatch
+        if watch is not None:
+            watch.start()
         event = self.parse(raw or b"")
+        if watch is not None:
+            watch.lap("parse")
         if isinstance(event, Invalid):
             return event
         if len(event.prompt) > 4 * self.s.max_chars:  # skip normalizing megabytes
             return Refused(event, Reason.TOO_LONG, None)
         raw_text = strip_html(event.prompt) if self.s.strip_html else event.prompt
         clean = normalize(raw_text)
+        if watch is not None:
+            watch.lap("normalize")
         if not clean:
             return Refused(event, Reason.EMPTY, None)
         clean, pii = redact(clean)
+        if watch is not None:
+            watch.lap("redact")
         lang, score = detect_language_scored(clean, event.lang)
+        if watch is not None:
+            watch.lap("language")
         reason = run_chain(self.chain, Doc(clean, lang, score, pii))
+        if watch is not None:
+            watch.lap("filters")
         if reason is not None:
             return Refused(event, reason, lang)
         user = user_hash(event.user_id, self.user_key)

@@ -158,6 +158,18 @@ class Owners:
         self.code[start : start + m] = codes
         self.offset[start : start + m] = offsets
 
+    @classmethod
+    def from_arrays(
+        cls, code: np.ndarray, offset: np.ndarray, prefixes: list[str], verbatim: dict[int, str]
+    ) -> Owners:
+        """The table a snapshot stored (``VectorIndex.state``)."""
+        own = cls()
+        own.code, own.offset = code, offset
+        own.prefixes = list(prefixes)
+        own._codes = {p: i for i, p in enumerate(own.prefixes)}
+        own.verbatim = dict(verbatim)
+        return own
+
     def get(self, row: int) -> str:
         c = int(self.code[row])
         return self.verbatim[row] if c < 0 else f"{self.prefixes[c]}/{int(self.offset[row])}"

@@ -270,6 +270,12 @@ class VectorIndex:
     def add_kept(self, queries: np.ndarray, pids: Sequence[str], owners: Sequence[str]) -> None:
         self.add(queries, pids, owners)
 
+    def search_rows(self, queries: np.ndarray, k: int) -> np.ndarray:
+        """Top-k row numbers per query (-1 = none): insertion order, for recall measurements."""
+        if self.kind != "flat":
+            self._tune(self._index)
+        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)[1]
+
     def memory_bytes(self) -> int:
         """Estimated resident bytes: FAISS payload plus the id and owner bookkeeping."""
         return self.faiss_bytes() + self._pids.nbytes() + self._owners.nbytes()
@@ -327,10 +333,9 @@ class VectorIndex:
         table = PidTable()
         table.add(np.frombuffer(parts["pids"], dtype=np.uint8).reshape(n, PID_BYTES))
         self._pids = table
-        own = Owners()
-        own.code = np.frombuffer(parts["owner_code"], dtype=np.int32).copy()
-        own.offset = np.frombuffer(parts["owner_offset"], dtype=np.int64).copy()
-        own.prefixes = list(meta["prefixes"])
-        own._codes = {p: i for i, p in enumerate(own.prefixes)}
-        own.verbatim = {int(k): v for k, v in meta["verbatim"].items()}
-        self._owners = own
+        self._owners = Owners.from_arrays(
+            np.frombuffer(parts["owner_code"], dtype=np.int32).copy(),
+            np.frombuffer(parts["owner_offset"], dtype=np.int64).copy(),
+            list(meta["prefixes"]),
+            {int(k): v for k, v in meta["verbatim"].items()},
+        )

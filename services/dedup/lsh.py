@@ -126,7 +126,7 @@ class LshIndex:
         out: list[tuple[str, float] | None] = [None] * n
         if n == 0 or not self.ids:
             return out
-        qs, rows = self._candidates(self.band_keys(sigs))
+        qs, rows = self.candidate_pairs(self.band_keys(sigs))
         if exclude is not None:
             skip = np.array([self._row.get(p, -1) if p else -1 for p in exclude], dtype=np.int64)
             keep = rows != skip[qs]
@@ -140,7 +140,7 @@ class LshIndex:
             out[int(q)] = (self.ids[int(r)], float(a) / self.num_perm)
         return out
 
-    def _candidates(self, qkeys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def candidate_pairs(self, qkeys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distinct (query, row) pairs that share at least one band key."""
         # Sorted needles: numpy's binary search narrows from the previous hit, ~5x faster.
         needle_order = np.argsort(qkeys.ravel())

@@ -72,7 +72,7 @@ class RedisLog:
         self.redis = redis
         self.prefix = prefix
 
-    def _key(self, name: str) -> str:
+    def key(self, name: str) -> str:
         return self.prefix + name
 
     def encode(self, pid: str, payload: np.ndarray, owner: str) -> bytes:
@@ -80,22 +80,22 @@ class RedisLog:
 
     async def append(self, name: str, entries: Sequence[tuple[str, np.ndarray, str]]) -> None:
         if entries:
-            await self.redis.rpush(self._key(name), *(self.encode(*e) for e in entries))
+            await self.redis.rpush(self.key(name), *(self.encode(*e) for e in entries))
 
     def queue_append(
         self, pipe: Pipeline, name: str, entries: Sequence[tuple[str, np.ndarray, str]]
     ) -> None:
         """``append`` queued on the caller's pipeline (a transaction with other writes)."""
         if entries:
-            pipe.rpush(self._key(name), *(self.encode(*e) for e in entries))
+            pipe.rpush(self.key(name), *(self.encode(*e) for e in entries))
 
     async def _tail(self, name: str, index: Sized, chunk: int) -> AsyncIterator[list[bytes]]:
         """Chunks of the entries beyond ``len(index)``; add each before asking for the next."""
-        total = await self.redis.llen(self._key(name))
+        total = await self.redis.llen(self.key(name))
         while len(index) < total:
             start = len(index)
             raw = cast(
-                list[bytes], await self.redis.lrange(self._key(name), start, start + chunk - 1)
+                list[bytes], await self.redis.lrange(self.key(name), start, start + chunk - 1)
             )
             if not raw:
                 break
@@ -139,12 +139,12 @@ class RedisVectorLog(RedisLog):
             return
         raw = await self.redis.get(self._model_key)
         if raw is None:
-            if not await self.redis.llen(self._key(name)):
+            if not await self.redis.llen(self.key(name)):
                 return  # an empty log: the first append records the model
             # written before logs recorded their model, when only the transformer family existed
             if not adopts_unrecorded(self.model):
                 raise ModelMismatch(
-                    f"the vector log {self._key(name)} records no model (written before "
+                    f"the vector log {self.key(name)} records no model (written before "
                     f"fingerprints, by a transformer backend); this worker embeds with "
                     f"{self.model!r}: re-embed into a new namespace (docs/runbook.md)"
                 )
@@ -258,7 +258,7 @@ class RedisVectorLog(RedisLog):
                 break
         else:
             return 0
-        if await self.redis.llen(self._key(name)) < pos:
+        if await self.redis.llen(self.key(name)) < pos:
             log.warning("snapshot of %s covers %d entries, more than the log: ignored", name, pos)
             return 0
         fields = {k.decode(): v for k, v in parts.items()}
