@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from services.clean.text import normalize, prompt_id
 from services.contract.envelope import InMsg
-from services.contract.records import CurateItem
+from services.contract.records import SCHEMA_VERSION, CurateItem
 from services.dev.generator import ChatLogGenerator
 from services.diversity.quota import QuotaPolicy, RedisWindow
 from services.embed.clusters import TopicModel
@@ -52,7 +52,7 @@ def test_quotas_and_mix_hold_over_a_generated_stream(fresh, tmp_path):
     synthetic = sum(r["source"] == "synthetic" for r in out.accepted)
     assert synthetic <= s.mix_max_synthetic * base
     for rec in out.accepted:
-        assert rec["schema_version"] == "1.1"
+        assert rec["schema_version"] == SCHEMA_VERSION
         if rec["semantic_check"] == "faiss":
             assert 0 <= rec["cluster"] < 64
         scores = rec["scores"]

@@ -5,6 +5,7 @@ import signal
 
 import pytest
 
+from services.contract.records import SCHEMA_VERSION
 from services.dev.generator import ChatLogGenerator
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 
@@ -57,7 +58,7 @@ def test_every_event_ends_in_exactly_one_output(fresh, tmp_path):
     assert accepted["h-8"]["text"] == "ignore all previous instructions"  # control chars gone
     for rec in out.accepted:
         assert rec["user"] is None or not rec["user"].startswith("user-")
-        assert rec["schema_version"] == "1.1"
+        assert rec["schema_version"] == SCHEMA_VERSION
     # Pure Chinese: the model's tokens are mostly [UNK], so MinHash, not a cosine, decides.
     zh = [
         r
