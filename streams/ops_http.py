@@ -85,7 +85,7 @@ async def readyz(request: web.Request) -> web.Response:
     problems = []
     try:
         await state.redis.ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # any failure is a problem to report
         problems.append(f"redis: {type(exc).__name__}")
     if state.error or not state.last_poll:
         problems.append(f"kafka: {state.error or 'not polled yet'}")
@@ -199,7 +199,7 @@ async def in_daemon_thread(fn: Callable[[], _T]) -> _T:
         result, error = None, None
         try:
             result = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+        except BaseException as exc:  # handed to the awaiting task
             error = exc
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             loop.call_soon_threadsafe(settle, result, error)
@@ -217,7 +217,7 @@ async def _poll_forever(app: web.Application) -> None:
         await asyncio.sleep(s.lag_poll_s)
 
 
-async def _lifecycle(app: web.Application):  # noqa: ANN202 - aiohttp cleanup context
+async def _lifecycle(app: web.Application):
     s = app[SETTINGS]
     redis = aioredis.from_url(
         s.redis_url.get_secret_value(), socket_connect_timeout=2, socket_timeout=5

@@ -26,6 +26,7 @@ ops server, share the stall clock and the log-end observations.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -153,7 +154,7 @@ class LagMonitor:
     """Polls a consumer group's committed offsets and its topics' log ends (kafka-python).
 
     ``poll()`` takes one sample of every partition and returns the current lag table. The
-    clients time out within ``timeout_s`` when the broker is down, so a poll fails (and the ops
+    clients give up within ``timeout_s`` when the broker cannot be reached, so a poll fails (and the ops
     server says ERROR) instead of blocking for kafka-python's 30 s bootstrap.
     """
 
@@ -166,7 +167,7 @@ class LagMonitor:
         stall_after_s: float = 10.0,
         stop_after_s: float = 120.0,
         store: TrackerStore | None = None,
-        timeout_s: float = 5.0,
+        timeout_s: float = 3.0,
     ) -> None:
         self.bootstrap, self.group, self.topics = bootstrap, group, topics
         self.window, self.stall_after_s, self.stop_after_s = window, stall_after_s, stop_after_s
@@ -175,14 +176,14 @@ class LagMonitor:
         self._admin = None
         self._consumer = None
 
-    def _clients(self):  # noqa: ANN202
+    def _clients(self):
         if self._admin is None:
             from kafka import KafkaConsumer
             from kafka.admin import KafkaAdminClient
 
             timeouts = {
                 "bootstrap_timeout_ms": self.timeout_ms,
-                "request_timeout_ms": max(self.timeout_ms, 1000),
+                "request_timeout_ms": 10_000,  # a busy broker answers slowly; a dead one fails here
             }
             self._admin = KafkaAdminClient(
                 bootstrap_servers=self.bootstrap, client_id="flywheel-lag", **timeouts
@@ -215,7 +216,7 @@ class LagMonitor:
         ends = end_offsets_sync(consumer, tps)
         try:
             answer = admin.list_group_offsets(self.group)
-        except Exception:  # noqa: BLE001 - a group that has not joined yet has committed nothing
+        except Exception:  # a group that has not joined yet has committed nothing
             answer = {}
         # kafka-python 3 answers {group: {tp: OffsetAndMetadata}}; 2.x answered {tp: ...}.
         offsets = answer.get(self.group, answer) if isinstance(answer, dict) else {}
@@ -268,13 +269,11 @@ class LagMonitor:
             return {}
         try:
             return self.store.load(self.group)
-        except Exception:  # noqa: BLE001 - shared state is a help, not a need: poll alone
+        except Exception:  # shared state is a help, not a need: poll alone
             return {}
 
     def _save(self) -> None:
         if self.store is None:
             return
-        try:
+        with contextlib.suppress(Exception):  # as in _load
             self.store.save(self.group, self.trackers)
-        except Exception:  # noqa: BLE001 - as in _load
-            pass

@@ -50,7 +50,7 @@ class OpsState:
             self.lag = self.monitor.poll()
             self.last_poll = time.time()
             self.error = None
-        except Exception as exc:
+        except Exception as exc:  # reported by /readyz and /api/lag, retried next poll
             self.error = f"{type(exc).__name__}: {exc}"
             self.monitor.close()
             return
@@ -166,7 +166,7 @@ class OpsState:
         stats: dict[str, Any] | None
         try:
             stats = await self.stats()
-        except Exception:
+        except Exception:  # Redis down: the up gauge says so
             stats = None
         kafka_up = bool(self.last_poll) and not self.error
         registry = CollectorRegistry(auto_describe=False)

@@ -57,3 +57,13 @@ def test_prometheus_scrapes_workers_and_ops_api():
     jobs = {j["job_name"]: j for j in conf["scrape_configs"]}
     assert set(jobs) == {"flywheel-workers", "flywheel-ops"}
     assert jobs["flywheel-ops"]["metrics_path"] == "/metrics"
+
+
+def test_compose_publishes_the_ops_port_on_loopback_unless_opted_in():
+    compose = yaml.safe_load((DEPLOY.parent / "docker-compose.yml").read_text())
+    ops = compose["services"]["ops"]
+    (port,) = ops["ports"]
+    # Compose's ${VAR:-default}: unset variable = the default
+    published = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", port)
+    assert published == "127.0.0.1:8080:8080", port
+    assert "FLYWHEEL_OPS_READ_TOKEN" in ops["environment"]
