@@ -19,7 +19,7 @@ from services.contract.records import Reason
 from services.state.keys import Keys
 
 # Token bucket: refill by elapsed time, take one token if there is one. Atomic in Redis.
-_TOKEN_BUCKET = """
+_TOKEN_BUCKET = """  # noqa: S105 - a Lua script, not a password
 local key = KEYS[1]
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])

@@ -10,8 +10,10 @@ already replaced by ``{{KIND}}`` placeholders): no I/O, no model, deterministic,
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -39,60 +41,22 @@ _DIFFICULTY_W = tuple(
 _CASELESS_LANGS = frozenset({"zh", "ja", "ko"})
 
 
-def _words(s: str) -> frozenset[str]:
-    return frozenset(s.split())
+# Word lists (services/embed/data/lexicons.json): instruction verbs that open a sentence or
+# clause, question openers, constraint and code and math vocabulary, Chinese request verbs.
+_LEXICONS: dict[str, list[str]] = json.loads(
+    (Path(__file__).with_name("data") / "lexicons.json").read_text(encoding="utf-8")
+)
 
 
 # Instruction verbs that open a sentence or clause ("Write ...", "If ..., calculate ..."). Not
 # "mark" or "text" (a name, a label: "Mark has 5 apples"); a word followed by a colon is a label
 # ("Output: ...") and never counts, see _SENTENCE_START.
-_VERBS = _words("""act adapt add adjust advise analyse analyze annotate announce answer
-    apologize append apply approximate argue arrange assess assist associate assume automate
-    avoid book brainstorm build buy calculate call capitalize caption categorise categorize
-    change characterize chart check choose cite clarify classify clean code collect colorize
-    combine come comment compare compile complete compose compress compute conclude condense
-    configure congratulate connect consider construct continue contrast convert convey convince
-    correct count craft create criticize critique customize debate debug decide decipher decode
-    decrypt deduce defend define delete demonstrate depict deploy derive describe design detect
-    determine develop devise diagnose differentiate discuss distinguish divide draft draw edit
-    elaborate email emphasize employ emulate encode encrypt enhance ensure enumerate estimate
-    evaluate examine exclude exemplify expand explain explore express extend extract factor
-    fetch fill filter find finish fix format formulate gather generate get give go grade graph
-    greet group guess guide help highlight identify illustrate imagine implement improve include
-    incorporate infer input insert inspect install instruct interpret introduce invent invert
-    investigate invite join judge justify keep label learn lengthen let link list listen locate
-    look make map match measure mention merge mimic model modify multiply name narrate negate
-    normalize note observe obtain offer optimize order organize outline output pair paraphrase
-    parse personalize pick pitch plan play plot polish portray practice predict prepare present
-    pretend print prioritize produce program promote pronounce proofread propose prototype prove
-    provide punctuate purchase put quote rank rate read rearrange recall recap recite recommend
-    recount redact refactor reflect relate remember remind remove rename rephrase replace reply
-    research reserve resolve respond restate retell retrieve return reverse review revise reword
-    rewrite roleplay round say schedule search select send separate shorten show simplify
-    simulate sketch solve sort specify speculate spell split start state structure study
-    substitute subtract suggest sum summarise summarize supply support suppose swap switch
-    tabulate tailor take tally teach tell test thank think title tokenize transcribe transform
-    translate transliterate troubleshoot try update use utilize validate verify visualize watch
-    weigh write""")
-_QUESTION_STARTS = _words("""what why how who whom whose which when where is are was were do does
-    did can could would will should shall may might has have""")
-_CONSTRAINT_WORDS = _words("""must should without only exactly avoid ensure never strictly limit
-    limited maximum minimum required require requirement requirements constraint constraints format
-    formatted json yaml csv markdown bullet bullets concise brief briefly formal informal tone
-    within exclude excluding don't cannot mustn't shouldn't""")
-_CONSTRAINT_TRIGGERS = _words("""least most not sure step style form voice
-    tone word words sentence sentences paragraph paragraphs character characters line lines bullet
-    bullets points items steps syllables""")
-_CODE_WORDS = _words("""code coding function functions python javascript java typescript sql regex
-    html css api algorithm script program programming compile compiler bug debug variable variables
-    array arrays class method query database json linux bash shell git docker react django pandas
-    numpy recursion recursive loop snippet syntax runtime exception stack golang rust
-    kotlin swift""")
-_MATH_WORDS = _words("""solve calculate compute prove proof equation equations integral derivative
-    differentiate integrate probability percent percentage sum product average mean median ratio
-    fraction area volume perimeter radius diameter remainder factor factorial prime polynomial
-    matrix vector theorem algebra geometry arithmetic modulo logarithm exponent quotient divisible
-    multiply divide subtract""")
+_VERBS = frozenset(_LEXICONS["verbs"])
+_QUESTION_STARTS = frozenset(_LEXICONS["question_starts"])
+_CONSTRAINT_WORDS = frozenset(_LEXICONS["constraint_words"])
+_CONSTRAINT_TRIGGERS = frozenset(_LEXICONS["constraint_triggers"])
+_CODE_WORDS = frozenset(_LEXICONS["code_words"])
+_MATH_WORDS = frozenset(_LEXICONS["math_words"])
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")  # on lowercased text
@@ -173,18 +137,7 @@ _POINTER_ZH = re.compile(
 )
 
 # Chinese, read only in text that contains CJK characters.
-_ZH_VERBS = "|".join(
-    """
-    写 编写 撰写 生成 创建 创作 描述 解释 说明 翻译 总结 概括 概述 列出 列举 给出 提供 分析
-    比较 对比 设计 计算 求 证明 改写 重写 修改 找出 找到 判断 分类 识别 推荐 建议 讨论 制定
-    回答 选择 构建 实现 开发 评估 评价 预测 转换 将 把 根据 给定 添加 删除 替换 编辑 整理
-    归纳 排序 检查 纠正 解决 举 讲 告诉 介绍 想象 假设 构思 起草 提出 阐述 定义 估计 确定
-    选出 完成 填写 补全 创造 输出 制作 规划 组织 命名 想出 探讨 研究 考虑 阅读 评论 润色
-    优化 续写 扩展 简化 模拟 绘制 查找 搜索 预订 指出 说出 让 使 说 找 回复 加入 给 帮 教
-    想 做 画 猜 选 算 查 改 用 讲述 造句 举出 建立 编制 获取 估算 产生 构造 拟定 设定 安排
-    描绘 收集 调整 提取 标注 复述 解答 推断 推导 归类 排列 评分 点评 续 编 拟
-    """.split()
-)
+_ZH_VERBS = "|".join(_LEXICONS["zh_verbs"])
 _ZH_IMPERATIVE = re.compile(
     r"(?:^|[。！？!?;；:,\n])[ \t]*(?:请|麻烦|帮我|帮忙|(?:你|您)?(?:能|可以)?(?:"
     + _ZH_VERBS
