@@ -300,6 +300,14 @@ class Settings(BaseSettings):
         "outage) before it is dead-lettered with the error",
     )
 
+    # --- shard-independent dedup, learned topic clusters (docs/diversity.md) ----------------
+    dedup_scope: Literal["language", "shard"] = Field(
+        "language",
+        description="what a curate batch searches for near duplicates: every shard's index of "
+        "its language (read replicas tailed from Redis) or only its own shard's (misses near "
+        "duplicates routed to other shards; bench/sharding.py)",
+    )
+
     @model_validator(mode="after")
     def _backend_defaults(self) -> Settings:
         """Fill the backend's own defaults for the settings not given explicitly."""

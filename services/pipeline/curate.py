@@ -1,12 +1,15 @@
 """Curate stage: curate items -> accepted (``prompts.annotation``) or rejected.
 
-The curate topic is partitioned by semantic shard (``services/embed/clusters.py``), so each worker
-holds the indexes of its shards: one FAISS index per (language, shard) for embedded texts, one
-MinHash LSH index per language for texts the model cannot read (``services/dedup/minhash.py``, ``services/dedup/lsh.py``). Per
-micro-batch:
+The curate topic is partitioned by shard (``services/embed/clusters.py``, a routing key frozen
+to the v1 centroids so that re-clustering never moves an index): one FAISS index per (language,
+shard) for embedded texts, each appended to only by the worker of its partition, one MinHash LSH
+index per language for texts the model cannot read (``services/dedup/minhash.py``,
+``services/dedup/lsh.py``). Per micro-batch:
 
-1. the indexes catch up with their Redis logs (another worker may have owned the partition
-   before), and so does the blocklist index fed by annotators (``services/pipeline/feedback.py``);
+1. the indexes catch up with their Redis logs: the batch's own shard (another worker may have
+   owned the partition before) and, read-only, every other shard of the language, so a near
+   duplicate is found whichever shard holds it (``services/dedup/union.py``); likewise the
+   blocklist index fed by annotators (``services/pipeline/feedback.py``);
 2. candidates are ordered by quality x difficulty, highest first (``services/embed/scoring.py``), as
    Llama 3 orders them before its greedy de-duplication;
 3. each candidate, in that order: ``blocklisted`` when near a blocked prompt; an exact or near
@@ -42,10 +45,11 @@ from services.contract.records import (
     Scores,
     now_utc,
 )
-from services.dedup.greedy import Candidate, Decision, GreedyCurator
+from services.dedup.greedy import Candidate, Decision, GreedyCurator, NearIndex
 from services.dedup.index import VectorIndex
 from services.dedup.lsh import LshIndex
 from services.dedup.minhash import MinHasher
+from services.dedup.union import UnionIndex
 from services.diversity.quota import QuotaPolicy, Window
 from services.embed.scoring import priority
 from services.ops.metrics import CLUSTER_ENTROPY, CLUSTERS_COVERED, WINDOW_ACCEPTED
@@ -191,8 +195,7 @@ class CurateStage(Stage):
                         sig_entries[name].append((d.prompt_id, sigs[j], group[j].src))
                         acc[d.prompt_id] = encode_accepted(None, None)
                 continue
-            index = self.index(name)
-            await self.state.sync_vectors(name, index)
+            index = await self._near_index(name, group[0].lang)
             vecs = np.stack([_vector(it.vector) for it in group])
             blocked = self._blocked(vecs)
             cands = [Candidate(it.prompt_id, it.src, vecs[j]) for j, it in enumerate(group)]
@@ -220,6 +223,27 @@ class CurateStage(Stage):
         self._observe(win)
         return outs + [self._emit(msg, item, verdicts[i]) for i, (msg, item) in enumerate(items)]
 
+    async def _near_index(self, name: str, lang: str) -> NearIndex:
+        """What a batch of shard ``name`` decides against, its own index brought up to date.
+
+        ``dedup_scope = "language"``: the union of every shard's index of the language, each
+        tailed from its Redis log first (a read replica; the batch appends to its own shard
+        only), so near duplicates meet wherever they were routed. The window in which two
+        near duplicates decided at the same moment on two shards are both accepted is the
+        overlap of their batches' sync-to-commit intervals (docs/diversity.md measures it).
+        ``"shard"``: the shard's own index only (the earlier design, kept for comparison)."""
+        own = self.index(name)
+        await self.state.sync_vectors(name, own)
+        if self.s.dedup_scope == "shard":
+            return own
+        replicas = []
+        for shard in range(self.s.curate_partitions):
+            other = f"{lang}:{shard}"
+            if other != name:
+                await self.state.sync_vectors(other, self.index(other))
+                replicas.append(self.indexes[other])
+        return UnionIndex(own, replicas)
+
     def _check_vector(self, item: CurateItem) -> str | None:
         """Why the item's vector cannot be used (None: it can, or it has none)."""
         if item.vector is None:
@@ -244,7 +268,7 @@ class CurateStage(Stage):
             for i in range(len(vecs))
         ]
 
-    def _decide(self, index: VectorIndex, cands: list[Candidate], admit: Admit) -> list[Decision]:
+    def _decide(self, index: NearIndex, cands: list[Candidate], admit: Admit) -> list[Decision]:
         return GreedyCurator(index, self.threshold).decide(cands, admit=admit)
 
     def _decide_lexical(

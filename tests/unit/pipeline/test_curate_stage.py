@@ -85,7 +85,7 @@ TEXTS = {
 BASE = [unit(np.random.default_rng(i).normal(size=DIM)) for i in range(4)]
 
 
-def item(n: int, vec: np.ndarray | None, offset: int) -> InMsg:
+def item(n: int, vec: np.ndarray | None, offset: int, shard: int = 0) -> InMsg:
     rec = CurateItem(
         event_id=f"e{n}",
         prompt_id=f"{n:032x}",
@@ -95,7 +95,7 @@ def item(n: int, vec: np.ndarray | None, offset: int) -> InMsg:
         user=None,
         vector=None if vec is None else base64.b64encode(vec.tobytes()).decode(),
         cluster=0 if vec is not None else None,
-        shard=0 if vec is not None else None,
+        shard=shard if vec is not None else None,
         src=f"chat.events/0/{offset}",
     )
     return InMsg("cur", 0, offset, None, rec.model_dump_json().encode())
@@ -173,3 +173,41 @@ def test_texts_without_a_vector_take_the_lexical_check():
     outs = run(stage, [item(1, None, 0), item(2, None, 1)])
     recs = [AnnotationRecord.model_validate_json(o.value) for o in outs if o.label == "accepted"]
     assert [r.semantic_check for r in recs] == ["minhash", "minhash"]  # different texts
+
+
+def test_a_near_duplicate_routed_to_another_shard_is_still_rejected():
+    state = FakeState()
+    run(CurateStage(S, state, DIM), [item(1, BASE[0], 0, shard=0)])
+    other = CurateStage(S, state, DIM)  # the worker of shard 3
+    outs = run(other, [item(2, near(BASE[0], 6), 1, shard=3), item(3, BASE[1], 2, shard=3)])
+    assert labels(outs) == ["rejected:near_duplicate", "accepted"]
+    assert RejectionRecord.model_validate_json(outs[0].value).duplicate_of == f"{1:032x}"
+    # the acceptance went to its own shard's log only; shard 0's log was only read
+    assert [p for p, _, _ in state.logs["en:3"]] == [f"{3:032x}"]
+    assert len(state.logs["en:0"]) == 1
+
+
+def test_a_replica_catches_up_before_every_batch():
+    state = FakeState()
+    a, b = CurateStage(S, state, DIM), CurateStage(S, state, DIM)
+    run(b, [item(1, BASE[0], 0, shard=1)])  # b now holds a replica of shard 0 (empty)
+    run(a, [item(2, BASE[2], 1, shard=0)])
+    outs = run(b, [item(3, near(BASE[2], 7), 2, shard=1)])
+    assert labels(outs) == ["rejected:near_duplicate"]
+
+
+def test_a_replay_is_recognised_whichever_shard_accepted_it():
+    state = FakeState()
+    first = [item(1, BASE[0], 0, shard=2)]
+    run(CurateStage(S, state, DIM), first)
+    again = run(CurateStage(S, state, DIM), first)
+    assert labels(again) == ["accepted"]
+    assert sum(len(v) for v in state.logs.values()) == 1
+
+
+def test_shard_scope_keeps_the_shards_apart():
+    state = FakeState()
+    s = S.model_copy(update={"dedup_scope": "shard"})
+    run(CurateStage(s, state, DIM), [item(1, BASE[0], 0, shard=0)])
+    outs = run(CurateStage(s, state, DIM), [item(2, near(BASE[0], 8), 1, shard=1)])
+    assert labels(outs) == ["accepted"]
