@@ -19,7 +19,7 @@ from services.contract.records import Reason
 from services.state.keys import Keys
 
 # Token bucket: refill by elapsed time, take one token if there is one. Atomic in Redis.
-_TOKEN_BUCKET = """  # noqa: S105 - a Lua script, not a password
+_BUCKET_LUA = """
 local key = KEYS[1]
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
@@ -51,7 +51,7 @@ class RedisRateLimiter:
         self.redis = redis
         self.prefix = Keys(namespace).rate_prefix
         self.capacity, self.rate = capacity, rate
-        self._script = redis.register_script(_TOKEN_BUCKET)
+        self._script = redis.register_script(_BUCKET_LUA)
 
     async def check(
         self, users: Sequence[str | None], now: float | None = None
