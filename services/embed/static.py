@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Sequence
 from importlib.metadata import version as pkg_version
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -63,9 +64,7 @@ def expected_meta(source: Path) -> dict[str, object]:
 
 
 def fingerprint_of(meta: dict[str, object]) -> str:
-    params = meta["params"]
-    assert isinstance(params, dict)
-    digest = params_digest(params, str(meta["model2vec"]))
+    digest = params_digest(cast(dict[str, object], meta["params"]), str(meta["model2vec"]))
     return f"{meta['source']}@{str(meta['source_sha256'])[:12]}/static-{digest}"
 
 
