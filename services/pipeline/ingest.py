@@ -16,7 +16,7 @@ import base64
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -120,20 +120,18 @@ class IngestStage(Stage):
             else:
                 cands.append(_Candidate(msg, result))
 
-        cands = await self._unique_events(cands, outs)
+        if self.event_ids is not None:  # event_id is the event's identity (docs/contract.md)
+            cands = await self._claim(
+                cands,
+                outs,
+                self.event_ids,
+                lambda c: event_key(c.event.event_id),
+                Reason.DUPLICATE_EVENT,
+            )
         cands = await self._guard(cands, outs)
-        owners = await self.seen.claim([(c.clean.pid, c.msg.src) for c in cands])
-        fresh = []
-        for cand, owner in zip(cands, owners, strict=True):
-            if owner is None:
-                fresh.append(cand)
-            else:
-                c = cand.clean
-                outs.append(
-                    self._reject(
-                        cand.msg, c.event, Reason.EXACT_DUPLICATE, c.lang, duplicate_of=c.pid
-                    )
-                )
+        fresh = await self._claim(
+            cands, outs, self.seen, lambda c: c.pid, Reason.EXACT_DUPLICATE, by_prompt=True
+        )
         outs += await self._embed_and_route(fresh)
         return outs
 
@@ -163,22 +161,29 @@ class IngestStage(Stage):
             return self._reject(msg, verdict.event, verdict.reason, verdict.lang)
         return verdict
 
-    async def _unique_events(self, cands: list[_Candidate], outs: list[Out]) -> list[_Candidate]:
-        """``event_id`` is the event's identity (docs/contract.md): a second message with an id
-        already claimed by another message is ``duplicate_event``, whatever its prompt. A replay
-        of the same message (same coordinate) is not its own duplicate."""
-        if self.event_ids is None or not cands:
+    async def _claim(
+        self,
+        cands: list[_Candidate],
+        outs: list[Out],
+        store: SeenStore,
+        key: Callable[[Cleaned], str],
+        reason: Reason,
+        by_prompt: bool = False,
+    ) -> list[_Candidate]:
+        """Claim ``key`` for each candidate with its input coordinate as owner; a candidate whose
+        key another message owns is rejected with ``reason`` (a replay of the same message owns
+        its own key). ``by_prompt``: the rejection names the prompt it duplicates."""
+        if not cands:
             return cands
-        owners = await self.event_ids.claim(
-            [(event_key(c.clean.event.event_id), c.msg.src) for c in cands]
-        )
+        owners = await store.claim([(key(c.clean), c.msg.src) for c in cands])
         kept = []
         for cand, owner in zip(cands, owners, strict=True):
             if owner is None:
                 kept.append(cand)
             else:
                 c = cand.clean
-                outs.append(self._reject(cand.msg, c.event, Reason.DUPLICATE_EVENT, c.lang))
+                dup = c.pid if by_prompt else None
+                outs.append(self._reject(cand.msg, c.event, reason, c.lang, duplicate_of=dup))
         return kept
 
     async def _guard(self, cands: list[_Candidate], outs: list[Out]) -> list[_Candidate]:
