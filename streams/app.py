@@ -80,7 +80,7 @@ def build_app(settings: Settings) -> faust.App:
         if runtime.ready and settings.metrics_enabled:
             try:
                 await runtime.publish()
-            except Exception as exc:  # noqa: BLE001 - stats are best effort; Redis may be down
+            except Exception as exc:
                 log.warning("could not publish stats: %s", exc)
 
     @app.agent(events)

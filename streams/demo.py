@@ -30,13 +30,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def start_worker(env: dict[str, str], log_path) -> subprocess.Popen:  # noqa: ANN001
+def start_worker(env: dict[str, str], log_path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "streams.cli", "worker"],
         env=env,
         stdout=open(log_path, "wb"),
         stderr=subprocess.STDOUT,
-        start_new_session=True,  # noqa: SIM115
+        start_new_session=True,
     )
 
 

@@ -21,7 +21,7 @@ def producer(s: Settings) -> KafkaProducer:
     )
 
 
-def produce(s: Settings, messages: Iterable[bytes], rate: float = 0, on_sent=None) -> int:  # noqa: ANN001
+def produce(s: Settings, messages: Iterable[bytes], rate: float = 0, on_sent=None) -> int:
     """Produce raw messages to ``s.topic_events``; ``rate`` > 0 paces them (events/s)."""
     prod = producer(s)
     start = time.monotonic()

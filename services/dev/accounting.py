@@ -107,7 +107,7 @@ def read_outputs(s: Settings) -> Outputs:
     return out
 
 
-def _add(out: Outputs, s: Settings, rec) -> None:  # noqa: ANN001 - kafka ConsumerRecord
+def _add(out: Outputs, s: Settings, rec) -> None:
     headers = {k: v for k, v in (rec.headers or [])}
     src = headers.get(ORIGIN_HEADER, b"").decode()
     if rec.topic == s.topic_dlq:

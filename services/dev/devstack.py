@@ -55,7 +55,7 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _wait(check, what: str, timeout_s: float, log: Path) -> None:  # noqa: ANN001
+def _wait(check, what: str, timeout_s: float, log: Path) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
         if time.monotonic() > deadline:

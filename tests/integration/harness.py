@@ -29,7 +29,7 @@ class WorkerProcess:
             cwd=ROOT,
             env=env,
             stdout=open(self.log_path, "ab"),
-            stderr=subprocess.STDOUT,  # noqa: SIM115
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         return self

@@ -53,7 +53,7 @@ def label_studio_body(template: dict, task_id: int, pid: str, label: str) -> dic
     return body
 
 
-async def _until(check, timeout_s: float, what: str):  # noqa: ANN001, ANN202
+async def _until(check, timeout_s: float, what: str):
     deadline = time.monotonic() + timeout_s
     while True:
         got = await check()

@@ -72,7 +72,7 @@ def _produce(bootstrap: str, topic: str) -> dict[str, dict]:
     sent: dict[str, dict] = {}
     errors: list[object] = []
 
-    def report(err, msg, what: dict) -> None:  # noqa: ANN001 - librdkafka's callback types
+    def report(err, msg, what: dict) -> None:
         if err is not None:
             errors.append(err)
             return
@@ -100,7 +100,7 @@ def _produce(bootstrap: str, topic: str) -> dict[str, dict]:
     return sent
 
 
-def high_watermark(consumer, tp) -> int:  # noqa: ANN001 - confluent_kafka types
+def high_watermark(consumer, tp) -> int:
     """The partition's end: the high watermark of the last Fetch (empty partitions get one too:
     0). Before the first Fetch answered there is none cached (-1001); then ListOffsets, which on
     Tansu is too low only when the last batch holds several records, never for an empty one."""
@@ -108,7 +108,7 @@ def high_watermark(consumer, tp) -> int:  # noqa: ANN001 - confluent_kafka types
     return fetched if fetched >= 0 else consumer.get_watermark_offsets(tp, timeout=10)[1]
 
 
-def _consume(consumer, want: set[str], worker: WorkerProcess, timeout_s: float) -> list:  # noqa: ANN001
+def _consume(consumer, want: set[str], worker: WorkerProcess, timeout_s: float) -> list:
     """Poll until some record names every origin in ``want``, then drain every assigned
     partition to its high watermark (as the last Fetch reported it)."""
     got: list = []

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -45,7 +46,7 @@ def test_signature_has_fixed_values_in_every_process():
             env={"PYTHONHASHSEED": seed, "PATH": ""},
             cwd=ROOT,
         ).stdout
-        assert eval(out) == sig.tolist()
+        assert json.loads(out) == sig.tolist()
 
 
 def test_batched_signatures_equal_single_ones():
