@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -68,7 +69,7 @@ async def serve(app: web.Application, port: int) -> web.AppRunner:
 
 
 async def test_lag_drains_when_the_worker_starts_and_the_ops_api_shows_it(fresh, tmp_path):
-    s = fresh(partitions=2, ops_token="s3cret", lag_poll_s=0.5)
+    s = fresh(partitions=2, ops_token="s3cret", ops_read_token="r3ad", lag_poll_s=0.5)
     n = 400
     produce(s, [raw for raw, _ in ChatLogGenerator(seed=2).events(n)])
     monitor = LagMonitor(s.kafka_bootstrap, s.app_id, [s.topic_events])
@@ -117,16 +118,37 @@ async def test_lag_drains_when_the_worker_starts_and_the_ops_api_shows_it(fresh,
                     "flywheel_cluster_events_out",
                 } <= names
                 async with http.get(f"{base}/api/recent") as r:
+                    assert r.status == 401  # prompt text: not without the read token
+                async with http.get(f"{base}/api/recent", headers=READ) as r:
                     recent = await r.json()
                 assert recent and all("{{" not in json.dumps(x) or x["pii"] for x in recent)
                 if CHROMIUM:
-                    dom = await asyncio.get_running_loop().run_in_executor(
-                        None, dump_dom, base + "/"
-                    )
+                    # a prompt that is markup must show as text, not become an element
+                    hostile = {"text": "<img src=x id=injected onerror=alert(1)>", "lang": "en"}
+                    await _lpush_recent(s, json.dumps(hostile))
+                    loop = asyncio.get_running_loop()
+                    locked = await loop.run_in_executor(None, dump_dom, base + "/")
+                    assert 'data-items="0"' in locked and "locked" in locked
+                    dom = await loop.run_in_executor(None, dump_dom, base + "/#token=r3ad")
                     _check_dashboard(dom)
+                    assert 'id="injected"' not in dom and "&lt;img src=x" in dom
+                    assert not re.search(r'id="recent" data-items="0"', dom)
     finally:
         monitor.close()
         await runner.cleanup()
+
+
+READ = {"Authorization": "Bearer r3ad"}
+
+
+async def _lpush_recent(s, raw: str) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(s.redis_url.get_secret_value())
+    try:
+        await client.lpush(f"{s.namespace}:recent", raw)
+    finally:
+        await client.aclose()
 
 
 async def _check_write_endpoints(http: aiohttp.ClientSession, base: str) -> None:
@@ -142,9 +164,15 @@ async def _check_write_endpoints(http: aiohttp.ClientSession, base: str) -> None
     async with http.get(f"{base}/api/config") as r:
         assert (await r.json())["overrides"] == {}  # nothing changed
     auth = {"Authorization": "Bearer s3cret"}
-    async with http.put(
-        f"{base}/api/config/threshold", json={"near_dup_threshold": 2}, headers=auth
-    ) as r:
+    for bad in (2, True, 1e-300, "0.9", None):  # the setting's own type and range, strictly
+        async with http.put(
+            f"{base}/api/config/threshold", json={"near_dup_threshold": bad}, headers=auth
+        ) as r:
+            assert r.status == 422, bad
+    for bad in ("z" * 32, "A" * 32, "a" * 31, 7):
+        async with http.post(f"{base}/api/blocklist", json={"prompt_id": bad}, headers=auth) as r:
+            assert r.status == 422, bad
+    async with http.post(f"{base}/api/blocklist", data=b"[1", headers=auth) as r:
         assert r.status == 400
     async with http.put(
         f"{base}/api/config/threshold", json={"near_dup_threshold": 0.9}, headers=auth
@@ -158,8 +186,6 @@ async def _check_write_endpoints(http: aiohttp.ClientSession, base: str) -> None
 
 
 def _check_dashboard(dom: str) -> None:
-    import re
-
     assert 'data-refreshed="' in dom, dom[:2000]
     for chart in ("lag-msgs", "lag-secs", "outcomes", "coverage", "clusters"):
         m = re.search(rf'id="{chart}"[^>]*data-points="(\d+)"', dom)
