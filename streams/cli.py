@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from services.settings import Settings, SettingsError, load_settings, unknown_variables
+from services.settings import Settings
+from services.settings_load import SettingsError, load_settings, unknown_variables
 
 CONNECT_TIMEOUT_S = 10.0  # how long a command waits for the broker before giving up
 
