@@ -118,7 +118,11 @@ class AnnotationRecord(BaseModel):
     scores: Scores
     nearest: Nearest | None
     pii: list[str] = Field(
-        default_factory=list, description="kinds of personal data redacted from text, e.g. EMAIL"
+        default_factory=list,
+        description="kinds of personal data redacted from text, sorted: EMAIL, PHONE, "
+        "CREDIT_CARD, IP, IBAN, CN_ID, SSN, PASSPORT, TAX_ID, NATIONAL_ID, DATE_OF_BIRTH, PERSON, "
+        "ADDRESS, AWS_KEY, GITHUB_TOKEN, API_KEY, JWT, PRIVATE_KEY, URL_CREDENTIALS; each value "
+        "is {{KIND}} in text",
     )
     semantic_check: Literal["faiss", "minhash", "skipped_unknown_tokens"] = Field(
         "faiss",
