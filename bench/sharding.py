@@ -24,15 +24,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import faiss  # noqa: E402
-import numpy as np  # noqa: E402
+import faiss
+import numpy as np
 
-from bench.common import machine, stamp  # noqa: E402
-from bench.train_centroids import public_vectors  # noqa: E402
-from services.clean.text import normalize  # noqa: E402
-from services.dev.generator import EN_TEMPLATES, _edit  # noqa: E402
-from services.embed.clusters import TopicModel  # noqa: E402
-from services.embed.embedder import Embedder  # noqa: E402
+from bench.common import machine, stamp
+from bench.train_centroids import public_vectors
+from services.clean.text import normalize
+from services.dev.generator import EN_TEMPLATES, _edit
+from services.embed.clusters import TopicModel
+from services.embed.embedder import Embedder
 
 CACHE = Path(".flywheel/bench/sharding_extra.npz")
 
