@@ -42,6 +42,11 @@ DISTILL_PARAMS: dict[str, object] = {
     "quantize_to": "float32",
     "pooling": "mean",
 }
+# The source's tokenizer.json pads every text to 128 pieces and truncates there (right for the
+# transformer's batches); model2vec 0.9 keeps both, so each static vector would average in
+# (128 - n) [PAD] vectors and drop the words past 128. The distilled tokenizer is saved
+# without them; the name enters the fingerprint, so caches built without the fix are rebuilt.
+TOKENIZER_FIX = "no-padding-no-truncation"
 FINGERPRINT_FILE = "fingerprint.json"
 MAX_TOKENS = 512  # model2vec's default truncation; the [UNK] ratio looks at the same pieces
 
@@ -58,7 +63,7 @@ def expected_meta(source: Path) -> dict[str, object]:
     return {
         "source": source.name,
         "source_sha256": source_digest(source),
-        "params": DISTILL_PARAMS,
+        "params": {**DISTILL_PARAMS, "tokenizer": TOKENIZER_FIX},
         "model2vec": model2vec_version(),
     }
 
@@ -103,6 +108,8 @@ def build(source: Path, target: Path, meta: dict[str, object]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:
         model = distill(model_name=str(source), device="cpu", **DISTILL_PARAMS)  # type: ignore[arg-type]
+        model.tokenizer.no_padding()
+        model.tokenizer.no_truncation()
         model.save_pretrained(tmp)
         files = {
             str(p.relative_to(tmp)): file_sha256(p)
