@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from bench.common import SHARED  # noqa: E402
 from bench.pii_ood import STRUCTURED, cases  # noqa: E402
-from services.clean.pii import DETECTORS, Redactor, _run, phones  # noqa: E402
+from services.clean.pii import DETECTORS, Redactor, apply_detector, phones  # noqa: E402
 
 ADVERSARIAL = {
     "email": lambda n: "x@" + "a-" * (n // 2) + "!",
@@ -98,7 +96,7 @@ def adversarial(sizes=(1024, 8192, 32768)) -> None:
                 text = make(n)
                 t = time.perf_counter()
                 if det.precheck(text):
-                    _run(det, text, set())
+                    apply_detector(det, text, set())
                 row.append((time.perf_counter() - t) * 1e6 / (n / 1024))
             if max(row) > 5:
                 print(f"  {label:14s} {i:2d} {det.kind:14s} " + " ".join(f"{x:9.1f}" for x in row))

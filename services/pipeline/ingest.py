@@ -176,15 +176,8 @@ class IngestStage(Stage):
         if not cands:
             return cands
         owners = await store.claim([(key(c.clean), c.msg.src) for c in cands])
-        kept = []
-        for cand, owner in zip(cands, owners, strict=True):
-            if owner is None:
-                kept.append(cand)
-            else:
-                c = cand.clean
-                dup = c.pid if by_prompt else None
-                outs.append(self._reject(cand.msg, c.event, reason, c.lang, duplicate_of=dup))
-        return kept
+        verdicts = [None if owner is None else reason for owner in owners]
+        return self._drop(cands, verdicts, outs, by_prompt)
 
     async def _guard(self, cands: list[_Candidate], outs: list[Out]) -> list[_Candidate]:
         """Blocked ids, rate limit, flood: each drops candidates with its reason, in that order."""
@@ -201,16 +194,27 @@ class IngestStage(Stage):
         for check in checks:
             if not cands:
                 break
-            verdicts = await check(cands)
-            kept = []
-            for cand, reason in zip(cands, verdicts, strict=True):
-                if reason is None:
-                    kept.append(cand)
-                else:
-                    c = cand.clean
-                    outs.append(self._reject(cand.msg, c.event, reason, c.lang))
-            cands = kept
+            cands = self._drop(cands, await check(cands), outs)
         return cands
+
+    def _drop(
+        self,
+        cands: list[_Candidate],
+        verdicts: Sequence[Reason | None],
+        outs: list[Out],
+        by_prompt: bool = False,
+    ) -> list[_Candidate]:
+        """The candidates whose verdict is None; the others rejected into ``outs`` with theirs
+        (``by_prompt``: naming the prompt they duplicate)."""
+        kept = []
+        for cand, reason in zip(cands, verdicts, strict=True):
+            if reason is None:
+                kept.append(cand)
+            else:
+                c = cand.clean
+                dup = c.pid if by_prompt else None
+                outs.append(self._reject(cand.msg, c.event, reason, c.lang, duplicate_of=dup))
+        return kept
 
     async def _embed_and_route(self, cands: list[_Candidate]) -> list[Out]:
         if not cands:

@@ -45,7 +45,9 @@ def placeholder(kind: str) -> str:
     return "{{" + kind + "}}"
 
 
-def _run(det: Detector, text: str, found: set[str]) -> str:
+def apply_detector(det: Detector, text: str, found: set[str]) -> str:
+    """``text`` with every valid match of ``det`` replaced by its placeholder; adds its kind to
+    ``found`` when it redacted anything."""
     grouped = "v" in det.pattern.groupindex
     alt = "w" in det.pattern.groupindex
 
@@ -73,14 +75,14 @@ def redact(
     digits = len(_DIGIT.findall(text))
     for det in PATTERN_DETECTORS:
         if digits >= det.min_digits and det.precheck(text):
-            text = _run(det, text, found)
+            text = apply_detector(det, text, found)
     if digits >= 7:
         text, phone = phones.redact_phones(text, phone_regions)
         if phone:
             found.add("PHONE")
     for det in names.DETECTORS:
         if digits >= det.min_digits and det.precheck(text):
-            text = _run(det, text, found)
+            text = apply_detector(det, text, found)
     return text, sorted(found)
 
 
