@@ -2,8 +2,10 @@
 
 All keys start with the namespace (``FLYWHEEL_NAMESPACE``), so several deployments or test runs
 share one Redis. Keys and values hold hashes, ids, vectors and counts only: never prompt text,
-user ids or other personal data (the one exception is ``recent``, a capped list of accepted
-prompts that were redacted before they got there, served only with the read token).
+user ids or other personal data (the two exceptions are ``recent``, a capped list of accepted
+prompts that were redacted before they got there, served only with the read token, and
+``topics_sample``, a capped sample of the same redacted accepted texts with their vectors, from
+which the topic model learns its clusters and their characteristic words).
 """
 
 from __future__ import annotations
@@ -61,6 +63,35 @@ class Keys:
     def accepted(self, prompt_id: str) -> str:
         """Cluster and vector of an accepted prompt, for the feedback stage."""
         return self._k("acc", prompt_id)
+
+    # topic clusters learned from the accepted stream (services/diversity/topics.py)
+    @property
+    def topics_current(self) -> str:
+        """The version of the topic model every curate worker uses (swapped atomically)."""
+        return self._k("topics", "current")
+
+    def topics_model(self, version: str) -> str:
+        """One topic model (npz bytes: centroids, labels, weights, model fingerprint)."""
+        return self._k("topics", "model", version)
+
+    @property
+    def topics_sample(self) -> str:
+        """Capped list of the latest acceptances: float16 vector + redacted text."""
+        return self._k("topics", "sample")
+
+    @property
+    def topics_accepted(self) -> str:
+        """Acceptances counted since the first one (when to re-train)."""
+        return self._k("topics", "accepted")
+
+    @property
+    def topics_trained_at(self) -> str:
+        """The ``topics_accepted`` count of the latest training."""
+        return self._k("topics", "trained_at")
+
+    @property
+    def topics_lock(self) -> str:
+        return self._k("topics", "lock")
 
     # exactly-once outputs
     def ledger(self, stage: str) -> str:
