@@ -6,8 +6,9 @@ optional HTML stripping, normalization, personal-data redaction (before anything
 stored or logged), language identification and the filter chain (each a rejection reason).
 A message that passes becomes a ``Cleaned`` prompt with its prompt_id and keyed user hash.
 
-The ingest stage runs ``screen_batch`` off the event loop; the batch form lets a tier that
-works on many texts at once (a named-entity model) see the whole micro-batch.
+The ingest stage runs ``screen_batch`` off the event loop, on a whole micro-batch: redaction
+sees every text of the batch at once, so the NER tier (``FLYWHEEL_PII_NER``) runs one
+``nlp.pipe`` pass per batch.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 
 from services.clean.filters import Doc, default_chain, run_chain
 from services.clean.language import detect_language_scored
-from services.clean.pii import redact
+from services.clean.pii import Redactor
 from services.clean.text import normalize, prompt_id, strip_html, user_hash
 from services.contract.envelope import validation_detail
 from services.contract.records import ChatEvent, Reason
@@ -77,20 +78,57 @@ class Stopwatch:
 
 
 class Cleaner:
-    def __init__(self, settings: Settings, stopwatch: Stopwatch | None = None) -> None:
+    """The chain, configured once. ``redactor`` defaults to the one the settings ask for: with
+    ``pii_ner`` the NER model loads here, at start, and a model that fails to load raises
+    ``NerUnavailable`` (a ``ConfigError``) after one error line; it never degrades silently."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        stopwatch: Stopwatch | None = None,
+        redactor: Redactor | None = None,
+    ) -> None:
         self.s = settings
         self.chain = default_chain(settings)
         self.user_key = settings.user_hash_key.get_secret_value().encode()
         self.stopwatch = stopwatch
-
-    def screen_batch(self, raws: Sequence[bytes | None]) -> list[Verdict]:
-        return [self.screen(raw) for raw in raws]
+        self.redactor = redactor or Redactor(
+            ner=settings.pii_ner, phone_regions=settings.pii_phone_regions
+        )
 
     def screen(self, raw: bytes | None) -> Verdict:
+        return self.screen_batch([raw])[0]
+
+    def screen_batch(self, raws: Sequence[bytes | None]) -> list[Verdict]:
+        """Each message's verdict. Parsing and normalizing go message by message, redaction
+        takes every surviving text at once (``Redactor.redact_batch``: one ``nlp.pipe`` pass
+        when the NER tier is on), then language and filters go message by message again.
+        CPU-bound: the ingest stage calls it in a worker thread."""
         watch = self.stopwatch
+        out: list[Verdict | None] = []
+        todo: list[tuple[int, ChatEvent, str]] = []
+        for i, raw in enumerate(raws):
+            if watch is not None:
+                watch.start()
+            prepared = self._prepare(raw or b"")
+            if isinstance(prepared, tuple):
+                todo.append((i, *prepared))
+                out.append(None)
+            else:
+                out.append(prepared)
         if watch is not None:
             watch.start()
-        event = self.parse(raw or b"")
+        redacted = self.redactor.redact_batch([text for _, _, text in todo])
+        if watch is not None:
+            watch.lap("redact")
+        for (i, event, _), (clean, pii) in zip(todo, redacted, strict=True):
+            out[i] = self._finish(event, clean, pii)
+        return [v for v in out if v is not None]
+
+    def _prepare(self, raw: bytes) -> Verdict | tuple[ChatEvent, str]:
+        """Parse and normalize: a verdict, or the event and its normalized text to redact."""
+        watch = self.stopwatch
+        event = self.parse(raw)
         if watch is not None:
             watch.lap("parse")
         if isinstance(event, Invalid):
@@ -103,9 +141,13 @@ class Cleaner:
             watch.lap("normalize")
         if not clean:
             return Refused(event, Reason.EMPTY, None)
-        clean, pii = redact(clean)
+        return event, clean
+
+    def _finish(self, event: ChatEvent, clean: str, pii: list[str]) -> Verdict:
+        """Language and the filter chain on the redacted text."""
+        watch = self.stopwatch
         if watch is not None:
-            watch.lap("redact")
+            watch.start()
         lang, score = detect_language_scored(clean, event.lang)
         if watch is not None:
             watch.lap("language")

