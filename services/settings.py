@@ -304,6 +304,24 @@ class Settings(BaseSettings):
         "its language (read replicas tailed from Redis) or only its own shard's (misses near "
         "duplicates routed to other shards; bench/sharding.py)",
     )
+    topics_learn: bool = Field(
+        True,
+        description="re-train the topic clusters (quotas, dashboard) from a sample of accepted "
+        "prompts; off = the cold-start centroids (FLYWHEEL_TOPICS_PATH) forever",
+    )
+    topics_k: int = Field(64, ge=2, le=1024, description="most clusters a learned model has")
+    topics_sample: int = Field(
+        4096, ge=64, description="latest acceptances kept (redacted) to learn clusters from"
+    )
+    topics_first_after: int = Field(
+        50, ge=10, description="acceptances before the first learned model"
+    )
+    topics_retrain_every: int = Field(
+        2000,
+        ge=10,
+        description="re-train after this many more acceptances (doubling from the first "
+        "training until then)",
+    )
 
     @model_validator(mode="after")
     def _backend_defaults(self) -> Settings:

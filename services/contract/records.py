@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, WithJsonSchema, field_validator
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 class Reason(StrEnum):
@@ -131,8 +131,14 @@ class AnnotationRecord(BaseModel):
     )
     cluster: int | None = Field(
         None,
-        description="topic cluster (nearest centroid of the versioned set in services/embed/data); "
+        description="topic cluster: nearest centroid of the topic model named by topics_version "
+        "(learned from the accepted stream, or the cold-start set in services/embed/data); "
         "null for texts without an embedding",
+    )
+    topics_version: str | None = Field(
+        None,
+        description="the topic model the cluster belongs to (learned-<digest> once the clusters "
+        "are learned from the product's own accepted prompts); added in 1.3",
     )
     accepted_at: datetime
     schema_version: str = SCHEMA_VERSION

@@ -50,15 +50,21 @@ class Window:
     synthetic: int = 0
     clusters: Counter[int] = field(default_factory=Counter)
     added: list[tuple[int | None, bool]] = field(default_factory=list)  # (cluster, synthetic)
+    tag: str = ""  # the topic model's tag in the window's field names (services/diversity/topics.py)
 
-    def admit(self, cluster: int | None, synthetic: bool) -> Reason | None:
-        """``None`` and count it, or why not: ``mix`` before ``quota``."""
+    def admit(
+        self, cluster: int | None, synthetic: bool, weight_of: int | None = None
+    ) -> Reason | None:
+        """``None`` and count it, or why not: ``mix`` before ``quota``. The feedback weight is
+        the one of cluster ``weight_of`` when given (feedback is keyed by the fixed v1 clusters,
+        quotas by the learned ones), else of ``cluster``."""
         p = self.policy
         base = max(self.total + 1, p.min_window)
         if synthetic and p.max_synthetic < 1 and self.synthetic + 1 > p.max_synthetic * base:
             return Reason.MIX
         if cluster is not None and p.max_share < 1:
-            share = p.cluster_share(self.weights.get(cluster, 1.0))
+            key = cluster if weight_of is None else weight_of
+            share = p.cluster_share(self.weights.get(key, 1.0))
             if self.clusters[cluster] + 1 > share * base:
                 return Reason.QUOTA
         self.total += 1
@@ -94,14 +100,20 @@ class RedisWindow:
         return list(range(last - self.window_s // self.bucket_s + 1, last + 1))
 
     async def load(
-        self, policy: QuotaPolicy, weights: Mapping[int, float], now: float | None = None
+        self,
+        policy: QuotaPolicy,
+        weights: Mapping[int, float],
+        now: float | None = None,
+        tag: str = "",
     ) -> Window:
+        """The window's counts; cluster counts only of the topic model tagged ``tag``."""
         now = time.time() if now is None else now
         async with self.redis.pipeline(transaction=False) as pipe:
             for b in self._buckets(now):
                 pipe.hgetall(f"{self.prefix}{b}")
             rows = await pipe.execute()
-        win = Window(policy, weights)
+        win = Window(policy, weights, tag=tag)
+        prefix = f"c:{tag}:" if tag else "c:"
         for row in rows:
             for k, v in row.items():
                 key, n = (k.decode() if isinstance(k, bytes) else k), int(v)
@@ -109,8 +121,8 @@ class RedisWindow:
                     win.total += n
                 elif key == "syn":
                     win.synthetic += n
-                elif key.startswith("c:"):
-                    win.clusters[int(key[2:])] += n
+                elif key.startswith(prefix) and key[len(prefix) :].isdigit():
+                    win.clusters[int(key[len(prefix) :])] += n
         return win
 
     def increments(
@@ -126,7 +138,7 @@ class RedisWindow:
             counts["total"] += 1
             counts["syn"] += synthetic
             if cluster is not None:
-                counts[f"c:{cluster}"] += 1
+                counts[f"c:{win.tag}:{cluster}" if win.tag else f"c:{cluster}"] += 1
         for k, n in counts.items():
             if n:
                 pipe.hincrby(key, k, n)

@@ -20,6 +20,7 @@ model's, even of the same dimension (the static backend has its own, topics-stat
 from __future__ import annotations
 
 import hashlib
+import io
 import zlib
 from dataclasses import dataclass
 from functools import cached_property
@@ -50,6 +51,34 @@ class TopicModel:
             digest = hashlib.sha256(centroids.tobytes()).hexdigest()[:8]
             version = f"{data['version']}-{digest}"
             model = str(data["model"]) if "model" in data.files else ""
+        return cls(version, centroids, labels, weights, model)
+
+    def to_bytes(self) -> bytes:
+        """The model as npz bytes (``from_bytes`` reads them back, version unchanged)."""
+        buf = io.BytesIO()
+        np.savez(
+            buf,
+            centroids=self.centroids,
+            labels=np.array(self.labels, dtype=str),
+            weights=self.weights,
+            version=np.array(self.version),
+            model=np.array(self.model),
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> TopicModel:
+        """Inverse of ``to_bytes``; raises ``ValueError`` on anything else."""
+        try:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+                centroids = np.ascontiguousarray(data["centroids"], dtype=np.float32)
+                labels = tuple(str(x) for x in data["labels"])
+                weights = np.asarray(data["weights"], dtype=np.float64)
+                version, model = str(data["version"]), str(data["model"])
+        except Exception as exc:  # a corrupt or foreign blob: the caller keeps its model
+            raise ValueError(f"not a topic model: {type(exc).__name__}: {exc}") from exc
+        if centroids.ndim != 2 or len(labels) != len(centroids) or len(weights) != len(centroids):
+            raise ValueError("not a topic model: centroids, labels and weights disagree")
         return cls(version, centroids, labels, weights, model)
 
     def check(self, fingerprint: str) -> None:

@@ -83,6 +83,22 @@ CLUSTER_ENTROPY = Gauge(
     "Entropy of the accepted window's topic-cluster distribution (bits; log2(K) = even)",
     registry=REGISTRY,
 )
+TOPIC_MODEL_CLUSTERS = Gauge(
+    "flywheel_topic_model_clusters",
+    "Clusters of the topic model a curate worker uses, by version (1 = in use)",
+    ["version", "clusters"],
+    registry=REGISTRY,
+)
+TOPIC_MODEL_SWAPS = PCounter(
+    "flywheel_topic_model_swaps",
+    "Topic models this worker trained from the accepted sample and made current",
+    registry=REGISTRY,
+)
+TOPIC_MODEL_LOAD_FAILURES = PCounter(
+    "flywheel_topic_model_load_failures",
+    "Current topic models this worker could not load (it keeps the previous one)",
+    registry=REGISTRY,
+)
 WINDOW_ACCEPTED = Gauge(
     "flywheel_window_accepted", "Accepted prompts in the quota window", registry=REGISTRY
 )

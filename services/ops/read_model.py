@@ -8,6 +8,7 @@ which backend could not be read, so an alert can fire on it."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections import Counter, deque
@@ -19,6 +20,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from services.diversity.quota import QuotaPolicy, RedisWindow, entropy_bits
+from services.diversity.topics import RedisTopics, tag
 from services.embed.clusters import TopicModel
 from services.ops.lag import ERROR, STATUSES, UNKNOWN, LagMonitor, PartitionLag, worst
 from services.ops.lag_store import RedisTrackerStore
@@ -26,6 +28,8 @@ from services.ops.overrides import dump_override
 from services.pipeline.feedback import BLOCKLIST_INDEX
 from services.settings import Settings
 from services.state.curate_state import load_weights
+
+log = logging.getLogger(__name__)
 
 
 class OpsState:
@@ -40,6 +44,7 @@ class OpsState:
         self.last_poll = 0.0
         self.error: str | None = None
         self.topics = TopicModel.load(s.topics_path or None)
+        self.learned = RedisTopics(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
         self.window = RedisWindow(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
         self.policy = QuotaPolicy(s.quota_max_share, s.mix_max_synthetic, s.quota_min_window)
 
@@ -117,28 +122,31 @@ class OpsState:
     async def diversity(self) -> dict[str, Any]:
         """The accepted window by topic cluster (quotas, mix) and what feedback changed."""
         s = self.s
-        win = await self.window.load(self.policy, {})
+        topics = await self._topics()
+        win = await self.window.load(self.policy, {}, tag=tag(topics.version))
         weights = await load_weights(self.redis, s.namespace)
         covered, entropy = win.coverage()
         counts = await self.redis.hgetall(f"{s.namespace}:fb:counts")
         votes = {_text(k): int(v) for k, v in counts.items() if _text(k).startswith("all:")}
         blocked = await self.redis.llen(f"{s.namespace}:vectors:{BLOCKLIST_INDEX}")
-        label = self.topics.labels
+        label = topics.labels
         return {
-            "topics_version": self.topics.version,
+            "topics_version": topics.version,
+            "topics_learned": bool(tag(topics.version)),
             "window_s": s.quota_window_s,
             "accepted": win.total,
             "synthetic_share": round(win.synthetic / win.total, 4) if win.total else 0.0,
             "clusters_covered": covered,
-            "clusters_total": self.topics.k,
+            "clusters_total": topics.k,
             "entropy_bits": round(entropy, 4),
-            "max_entropy_bits": round(math.log2(self.topics.k), 4),
+            "max_entropy_bits": round(math.log2(topics.k), 4),
             "clusters": [
                 {
                     "cluster": c,
                     "label": label[c] if 0 <= c < len(label) else "",
                     "accepted": n,
-                    "weight": weights.get(c, 1.0),
+                    # feedback weights are kept per cold-start (v1) cluster
+                    "weight": None if tag(topics.version) else weights.get(c, 1.0),
                 }
                 for c, n in win.clusters.most_common()
             ],
@@ -146,6 +154,16 @@ class OpsState:
             "votes": {"positive": votes.get("all:pos", 0), "negative": votes.get("all:neg", 0)},
             "blocklist_vectors": int(blocked),
         }
+
+    async def _topics(self) -> TopicModel:
+        """The topic model the curate workers use now (learned, or the cold start)."""
+        version = await self.learned.current()
+        if version and version != self.topics.version:
+            try:
+                self.topics = await self.learned.load(version)
+            except ValueError as exc:
+                log.warning("topic model %s not loaded (%s)", version, exc)
+        return self.topics
 
     async def recent(self, n: int = 20) -> list[dict[str, Any]]:
         raws = await self.redis.lrange(f"{self.s.namespace}:recent", 0, n - 1)

@@ -15,6 +15,8 @@ index per language for texts the model cannot read (``services/dedup/minhash.py`
 3. each candidate, in that order: ``blocklisted`` when near a blocked prompt; an exact or near
    duplicate of the index or of the batch's earlier acceptances; then ``mix`` or ``quota`` when
    the accepted window has no room for it (``services/diversity/quota.py``); else accepted;
+   quotas count the clusters of the topic model learned from the accepted stream, once there is
+   one (``services/diversity/topics.py``; the worker that trains it swaps it for all);
 4. the acceptances are written to Redis in one transaction (vectors or signatures, the window
    counts, the prompt's cluster and vector for feedback) before any output is produced, so a
    crash never forgets an acceptance that was published, and a replay recognises its own
@@ -51,8 +53,17 @@ from services.dedup.lsh import LshIndex
 from services.dedup.minhash import MinHasher
 from services.dedup.union import UnionIndex
 from services.diversity.quota import QuotaPolicy, Window
+from services.diversity.topics import Sample, clusters_for, tag, train
+from services.embed.clusters import TopicModel
 from services.embed.scoring import priority
-from services.ops.metrics import CLUSTER_ENTROPY, CLUSTERS_COVERED, WINDOW_ACCEPTED
+from services.ops.metrics import (
+    CLUSTER_ENTROPY,
+    CLUSTERS_COVERED,
+    TOPIC_MODEL_CLUSTERS,
+    TOPIC_MODEL_LOAD_FAILURES,
+    TOPIC_MODEL_SWAPS,
+    WINDOW_ACCEPTED,
+)
 from services.ops.overrides import parse_override
 from services.pipeline.feedback import BLOCKLIST_INDEX, encode_accepted
 from services.pipeline.stage import Stage
@@ -70,7 +81,7 @@ class CurateState(Protocol):
 
     async def override(self, name: str) -> bytes | str | None: ...
 
-    async def load_window(self, policy: QuotaPolicy) -> Window: ...
+    async def load_window(self, policy: QuotaPolicy, tag: str = "") -> Window: ...
 
     async def sync_vectors(self, name: str, index: VectorIndex) -> int: ...
 
@@ -83,6 +94,28 @@ class CurateState(Protocol):
     async def maybe_snapshot(self, name: str, index: VectorIndex) -> bool: ...
 
 
+class TopicsState(Protocol):
+    """The learned topic model's shared state (``services.diversity.topics.RedisTopics``)."""
+
+    async def current(self) -> str | None: ...
+
+    async def load(self, version: str) -> TopicModel: ...
+
+    async def record(self, entries: Sequence[tuple[np.ndarray, str]], cap: int) -> int: ...
+
+    async def due(self, accepted: int, first: int, every: int) -> bool: ...
+
+    async def lock(self, ttl_s: int = 120) -> bool: ...
+
+    async def unlock(self) -> None: ...
+
+    async def sample(self, dim: int) -> Sample: ...
+
+    async def swap(
+        self, old: TopicModel, new: TopicModel, sample: np.ndarray, accepted: int, tries: int = 5
+    ) -> None: ...
+
+
 @dataclass
 class _Verdict:
     decision: Decision | None  # None: no check ran
@@ -93,10 +126,20 @@ class _Verdict:
 class CurateStage(Stage):
     name = "curate"
 
-    def __init__(self, settings: Settings, state: CurateState, dim: int) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        state: CurateState,
+        dim: int,
+        topics: TopicsState | None = None,
+        base_topics: TopicModel | None = None,
+    ) -> None:
         super().__init__(settings)
         self.state = state
         self.dim = dim
+        self.topics = topics if settings.topics_learn else None
+        self.topic_model = base_topics  # the cold start until a learned model is current
+        self._failed_version: str | None = None
         self.hasher = MinHasher()
         self.policy = QuotaPolicy(
             settings.quota_max_share, settings.mix_max_synthetic, settings.quota_min_window
@@ -109,12 +152,47 @@ class CurateStage(Stage):
     def output_topics(self) -> list[str]:
         return [self.s.topic_annotation, self.s.topic_rejected, self.s.topic_dlq]
 
+    async def setup(self) -> None:
+        if self.topic_model is None:
+            self.topic_model = await asyncio.to_thread(TopicModel.load, self.s.topics_path or None)
+        self._show_model()
+
     async def before_batch(self) -> None:
         """Operators change the threshold through the ops API; it lands in a Redis hash and is
-        validated here again with the setting's own definition (a bad value is ignored)."""
+        validated here again with the setting's own definition (a bad value is ignored). The
+        current topic model is picked up here too: a model that cannot be loaded is logged and
+        counted once, and the previous one stays in use."""
         raw = await self.state.override("near_dup_threshold")
         value = parse_override("near_dup_threshold", raw) if raw is not None else None
         self.threshold = self.s.near_dup_threshold if value is None else float(value)
+        if self.topics is None:
+            return
+        version = await self.topics.current()
+        known = self.topic_model.version if self.topic_model is not None else None
+        if version is None or version in (known, self._failed_version):
+            return
+        try:
+            model = await self.topics.load(version)
+            if model.dim != self.dim:
+                raise ValueError(f"{model.dim}-d centroids, the model is {self.dim}-d")
+        except Exception as exc:  # a missing or corrupt model: keep the previous one, say so
+            self._failed_version = version
+            TOPIC_MODEL_LOAD_FAILURES.inc()
+            log.warning("topic model %s not loaded (%s); keeping %s", version, exc, known)
+            return
+        self.topic_model = model
+        self._show_model()
+        log.info("topic model %s in use (%d clusters)", model.version, model.k)
+
+    def _show_model(self) -> None:
+        TOPIC_MODEL_CLUSTERS.clear()
+        if self.topic_model is not None:
+            m = self.topic_model
+            TOPIC_MODEL_CLUSTERS.labels(m.version, str(m.k)).set(1)
+
+    def _learned(self) -> TopicModel | None:
+        m = self.topic_model
+        return m if m is not None and tag(m.version) else None
 
     def _new_index(self) -> VectorIndex:
         s = self.s
@@ -161,8 +239,16 @@ class CurateStage(Stage):
             return outs
         if self.s.order_by_priority:  # stable: equal priorities keep arrival order
             items.sort(key=lambda mi: -priority(mi[1].quality or 0.0, mi[1].difficulty or 0.0))
-        win = await self.state.load_window(self.policy)
+        learned = self._learned()
+        win = await self.state.load_window(self.policy, tag(learned.version) if learned else "")
         await self.state.sync_vectors(BLOCKLIST_INDEX, self.blocklist)
+        quota_cluster = [it.cluster for _, it in items]  # the cold start: the v1 cluster
+        if learned is not None:
+            embedded = [i for i, (_, it) in enumerate(items) if it.vector is not None]
+            if embedded:
+                found = learned.assign(np.stack([_vector(items[i][1].vector) for i in embedded]))
+                for i, c in zip(embedded, found, strict=True):
+                    quota_cluster[i] = int(c)
 
         groups: dict[str, list[int]] = defaultdict(list)
         for i, (_, item) in enumerate(items):
@@ -178,8 +264,9 @@ class CurateStage(Stage):
         for name, rows in groups.items():
             group = [items[i][1] for i in rows]
 
-            def admit(j: int, group: list[CurateItem] = group) -> Reason | None:
-                return win.admit(group[j].cluster, group[j].source == "synthetic")
+            def admit(j: int, group: list[CurateItem] = group, rows: list[int] = rows) -> Reason | None:
+                it = group[j]
+                return win.admit(quota_cluster[rows[j]], it.source == "synthetic", it.cluster)
 
             if name.endswith(":lex"):
                 lindex = self.lexical_index(name)
@@ -221,7 +308,45 @@ class CurateStage(Stage):
         for name in vec_entries:  # the index now holds exactly its log: a valid snapshot
             await self.state.maybe_snapshot(name, self.indexes[name])
         self._observe(win)
-        return outs + [self._emit(msg, item, verdicts[i]) for i, (msg, item) in enumerate(items)]
+        sampled = [
+            (_vector(it.vector), it.text)
+            for i, (_, it) in enumerate(items)
+            if it.vector is not None and verdicts[i].reason is None
+        ]
+        await self._learn(sampled)
+        return outs + [
+            self._emit(msg, item, verdicts[i], quota_cluster[i] if learned else None)
+            for i, (msg, item) in enumerate(items)
+        ]
+
+    async def _learn(self, accepted: list[tuple[np.ndarray, str]]) -> None:
+        """Add the batch's acceptances to the sample; when due, train a topic model from it and
+        make it current for every worker. The acceptances are committed already: a failure
+        here is logged and the batch goes on (the next due batch tries again)."""
+        if self.topics is None or not accepted or self.topic_model is None:
+            return
+        s = self.s
+        try:
+            count = await self.topics.record(accepted, s.topics_sample)
+            if not await self.topics.due(count, s.topics_first_after, s.topics_retrain_every):
+                return
+            if not await self.topics.lock():
+                return  # another worker is training
+            try:
+                sample = await self.topics.sample(self.dim)
+                k = clusters_for(len(sample.texts), s.topics_k, s.quota_max_share)
+                model = await asyncio.to_thread(
+                    train, sample.vectors, sample.texts, k, self.topic_model.model
+                )
+                await self.topics.swap(self.topic_model, model, sample.vectors, count)
+            finally:
+                await self.topics.unlock()
+        except Exception:
+            log.exception("topic model training failed; keeping %s", self.topic_model.version)
+            return
+        TOPIC_MODEL_SWAPS.inc()
+        self.topic_model = model
+        self._show_model()
 
     async def _near_index(self, name: str, lang: str) -> NearIndex:
         """What a batch of shard ``name`` decides against, its own index brought up to date.
@@ -282,7 +407,7 @@ class CurateStage(Stage):
         CLUSTER_ENTROPY.set(entropy)
         WINDOW_ACCEPTED.set(win.total)
 
-    def _emit(self, msg: InMsg, item: CurateItem, v: _Verdict) -> Out:
+    def _emit(self, msg: InMsg, item: CurateItem, v: _Verdict, cluster: int | None) -> Out:
         headers = [] if item.in_ts_ms is None else [(IN_TS_HEADER, str(item.in_ts_ms).encode())]
         d = v.decision
         if v.reason is not None:
@@ -327,7 +452,8 @@ class CurateStage(Stage):
             scores=Scores(novelty=novelty, quality=item.quality, difficulty=item.difficulty),
             nearest=nearest,
             semantic_check=v.check,  # type: ignore[arg-type]
-            cluster=item.cluster,
+            cluster=item.cluster if cluster is None else cluster,
+            topics_version=self.topic_model.version if self.topic_model else None,
             pii=item.pii,
             accepted_at=now_utc(),
         )

@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 from services.clean.guards import BlockedPrompts, FloodDetector, RedisRateLimiter
 from services.contract.envelope import IN_TS_HEADER, InMsg, Out, Sender
 from services.dedup.index import configure_faiss_threads
+from services.diversity.topics import RedisTopics
 from services.embed.embedder import Embedder
 from services.errors import ConfigError, is_transient
 from services.ops.metrics import (
@@ -110,7 +111,12 @@ class Runtime:
             guards,
             event_ids=RedisSeenStore.event_ids(self.redis, s.namespace, s.seen_ttl_s),
         )
-        self.curate = CurateStage(s, RedisCurateState(self.redis, s, vectors), self.embedder.dim)
+        self.curate = CurateStage(
+            s,
+            RedisCurateState(self.redis, s, vectors),
+            self.embedder.dim,
+            topics=RedisTopics(self.redis, s.namespace, s.quota_window_s, s.quota_bucket_s),
+        )
         self.feedback = FeedbackStage(s, FeedbackStore(self.redis, s.namespace, vectors, policy))
         stages: list[Stage] = [self.ingest, self.curate, self.feedback]
         for stage in stages:

@@ -45,8 +45,9 @@ class RedisCurateState:
     async def override(self, name: str) -> bytes | str | None:
         return await self.redis.hget(self.keys.overrides, name)
 
-    async def load_window(self, policy: QuotaPolicy) -> Window:
-        return await self.window.load(policy, await load_weights(self.redis, self.s.namespace))
+    async def load_window(self, policy: QuotaPolicy, tag: str = "") -> Window:
+        weights = await load_weights(self.redis, self.s.namespace)
+        return await self.window.load(policy, weights, tag=tag)
 
     async def sync_vectors(self, name: str, index: VectorIndex) -> int:
         return await self.vectors.sync(name, index)

@@ -39,8 +39,8 @@ class FakeState:
     async def override(self, name):
         return self.overrides.get(name)
 
-    async def load_window(self, policy: QuotaPolicy) -> Window:
-        win = Window(policy, {})
+    async def load_window(self, policy: QuotaPolicy, tag: str = "") -> Window:
+        win = Window(policy, {}, tag=tag)
         win.total = self.counts["total"]
         return win
 
