@@ -162,8 +162,21 @@ class Settings(BaseSettings):
     index_snapshot_every: int = Field(
         100_000,
         ge=0,
-        description="snapshot an index to Redis every this many new vectors, so a worker that "
-        "takes over a shard loads the snapshot and replays only the tail; 0 = never",
+        description="snapshot an index every this many new vectors, so a worker that takes "
+        "over a shard loads the snapshot and replays only the tail, and trim the vector log "
+        "behind it (Redis keeps the tail only); 0 = never snapshot, never trim",
+    )
+    index_snapshot_dir: str = Field(
+        "",
+        description="directory for index snapshots (a volume every curate worker mounts, "
+        "read-write-many in k8s); empty = snapshots in Redis (docs/index.md, docs/runbook.md)",
+    )
+    dedup_horizon_days: float = Field(
+        0,
+        ge=0,
+        description="forget accepted vectors older than this many days, so the near-duplicate "
+        "indexes of an unbounded stream stay bounded (a prompt older than that may be accepted "
+        "again); 0 = never forget (docs/runbook.md)",
     )
     faiss_threads: int = Field(
         1,
@@ -303,6 +316,14 @@ class Settings(BaseSettings):
         description="what a curate batch searches for near duplicates: every shard's index of "
         "its language (read replicas tailed from Redis) or only its own shard's (misses near "
         "duplicates routed to other shards; bench/sharding.py)",
+    )
+    dedup_recheck: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="times a curate batch is decided again when another shard committed a near "
+        "duplicate of one of its acceptances after the batch read the logs; 0 = never (two near "
+        "duplicates on two shards can then both be accepted when their batches overlap)",
     )
     topics_learn: bool = Field(
         True,

@@ -6,6 +6,11 @@ of the vector space: docs/diversity.md). A curate batch of shard ``s`` therefore
 the union of every shard's index of its language: its own (which it alone appends to) and read
 replicas of the others (tailed from their Redis vector logs before the batch). ``UnionIndex``
 speaks the greedy curator's ``NearIndex`` protocol over that union.
+
+A batch's own acceptances wait in ``Pending`` until its commit: searched like an index (by every
+group of the batch), added to their own shard's index by ``flush`` after the commit, or dropped
+when the batch is decided again because another shard committed a near duplicate meanwhile
+(services/pipeline/curate.py, the re-check).
 """
 
 from __future__ import annotations
@@ -18,12 +23,71 @@ from services.dedup.greedy import Candidate
 from services.dedup.index import VectorIndex
 
 
-class UnionIndex:
-    """``own`` receives the acceptances; ``replicas`` are only searched (never written)."""
+class Pending:
+    """Acceptances of the batch being decided, not committed yet (a few hundred at most)."""
 
-    def __init__(self, own: VectorIndex, replicas: Sequence[VectorIndex]) -> None:
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.vectors: list[np.ndarray] = []
+        self.pids: list[str] = []
+        self.owners: list[str] = []
+        self.targets: list[VectorIndex] = []
+
+    def __len__(self) -> int:
+        return len(self.pids)
+
+    def add(
+        self, target: VectorIndex, queries: np.ndarray, pids: Sequence[str], owners: Sequence[str]
+    ) -> None:
+        self.vectors.extend(np.asarray(queries, dtype=np.float32))
+        self.pids.extend(pids)
+        self.owners.extend(owners)
+        self.targets.extend([target] * len(pids))
+
+    def nearest(self, queries: np.ndarray, pids: Sequence[str]) -> list[tuple[str | None, float]]:
+        if not self.pids:
+            return [(None, -np.inf)] * len(pids)
+        sims = queries @ np.stack(self.vectors).T
+        out: list[tuple[str | None, float]] = []
+        for i, pid in enumerate(pids):
+            row = np.where(np.array(self.pids) == pid, -np.inf, sims[i])
+            j = int(np.argmax(row))
+            out.append((self.pids[j], float(row[j])) if np.isfinite(row[j]) else (None, -np.inf))
+        return out
+
+    def owner(self, pid: str) -> str | None:
+        for p, o in zip(self.pids, self.owners, strict=True):
+            if p == pid:
+                return o
+        return None
+
+    def flush(self) -> None:
+        """Into their own indexes (after the commit: the indexes then hold their logs)."""
+        by_target: dict[int, list[int]] = {}
+        for i, t in enumerate(self.targets):
+            by_target.setdefault(id(t), []).append(i)
+        for rows in by_target.values():
+            t = self.targets[rows[0]]
+            t.add(
+                np.stack([self.vectors[i] for i in rows]),
+                [self.pids[i] for i in rows],
+                [self.owners[i] for i in rows],
+            )
+        self.clear()
+
+
+class UnionIndex:
+    """``own`` receives the acceptances (through ``pending`` when given); ``replicas`` are only
+    searched (never written)."""
+
+    def __init__(
+        self, own: VectorIndex, replicas: Sequence[VectorIndex], pending: Pending | None = None
+    ) -> None:
         self.own = own
         self.replicas = [r for r in replicas if r is not own]
+        self.pending = pending
 
     @property
     def parts(self) -> list[VectorIndex]:
@@ -42,7 +106,9 @@ class UnionIndex:
         self, queries: np.ndarray, pids: Sequence[str]
     ) -> list[tuple[str | None, float]]:
         """The best neighbour over all parts (one batched search per non-empty part)."""
-        best: list[tuple[str | None, float]] = [(None, -np.inf)] * len(pids)
+        best: list[tuple[str | None, float]] = (
+            self.pending.nearest(queries, pids) if self.pending else [(None, -np.inf)] * len(pids)
+        )
         for part in self.parts:
             if len(part) == 0:
                 continue
@@ -56,7 +122,9 @@ class UnionIndex:
 
     def owners_of(self, pids: Sequence[str]) -> list[str | None]:
         """Who got each prompt into any part (a replay is recognised whichever shard took it)."""
-        out: list[str | None] = [None] * len(pids)
+        out: list[str | None] = (
+            [self.pending.owner(p) for p in pids] if self.pending else [None] * len(pids)
+        )
         for part in self.parts:
             if len(part) == 0:
                 continue
@@ -66,4 +134,7 @@ class UnionIndex:
         return out
 
     def add_kept(self, queries: np.ndarray, pids: Sequence[str], owners: Sequence[str]) -> None:
-        self.own.add(queries, pids, owners)
+        if self.pending is None:
+            self.own.add(queries, pids, owners)
+        else:
+            self.pending.add(self.own, queries, pids, owners)

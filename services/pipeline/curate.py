@@ -29,9 +29,9 @@ import asyncio
 import base64
 import logging
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -51,7 +51,7 @@ from services.dedup.greedy import Candidate, Decision, GreedyCurator, NearIndex
 from services.dedup.index import VectorIndex
 from services.dedup.lsh import LshIndex
 from services.dedup.minhash import MinHasher
-from services.dedup.union import UnionIndex
+from services.dedup.union import Pending, UnionIndex
 from services.diversity.quota import QuotaPolicy, Window
 from services.diversity.topics import Sample, clusters_for, tag, train
 from services.embed.clusters import TopicModel
@@ -256,55 +256,24 @@ class CurateStage(Stage):
                 groups[f"{item.lang}:{item.shard}"].append(i)
             else:
                 groups[f"{item.lang}:lex"].append(i)
-        verdicts: dict[int, _Verdict] = {}
-        vec_entries: dict[str, list[tuple[str, np.ndarray, str]]] = defaultdict(list)
-        sig_entries: dict[str, list[tuple[str, np.ndarray, str]]] = defaultdict(list)
-        acc: dict[str, bytes] = {}
-        loop = asyncio.get_running_loop()
-        for name, rows in groups.items():
-            group = [items[i][1] for i in rows]
-
-            def admit(j: int, group: list[CurateItem] = group, rows: list[int] = rows) -> Reason | None:
-                it = group[j]
-                return win.admit(quota_cluster[rows[j]], it.source == "synthetic", it.cluster)
-
-            if name.endswith(":lex"):
-                lindex = self.lexical_index(name)
-                await self.state.sync_signatures(name, lindex)
-                sigs = self.hasher.signatures([it.text for it in group])
-                lcands = [Candidate(it.prompt_id, it.src, sigs[j]) for j, it in enumerate(group)]
-                decisions = await loop.run_in_executor(
-                    None, self._decide_lexical, lindex, lcands, admit
-                )
-                for j, d in enumerate(decisions):
-                    verdicts[rows[j]] = _verdict(d, "minhash")
-                    if d.accepted and not d.replayed:
-                        sig_entries[name].append((d.prompt_id, sigs[j], group[j].src))
-                        acc[d.prompt_id] = encode_accepted(None, None)
-                continue
-            index = await self._near_index(name, group[0].lang)
-            vecs = np.stack([_vector(it.vector) for it in group])
-            blocked = self._blocked(vecs)
-            cands = [Candidate(it.prompt_id, it.src, vecs[j]) for j, it in enumerate(group)]
-            todo = [j for j in range(len(group)) if blocked[j][0] is None]
-            decisions = await loop.run_in_executor(
-                None,
-                self._decide,
-                index,
-                [cands[j] for j in todo],
-                lambda k, todo=todo, admit=admit: admit(todo[k]),
-            )
-            for j, (bid, bsim) in enumerate(blocked):
-                if bid is not None:
-                    d = Decision(group[j].prompt_id, False, bid, round(bsim, 6))
-                    verdicts[rows[j]] = _Verdict(d, Reason.BLOCKLISTED, "faiss")
-            for k, d in enumerate(decisions):
-                j = todo[k]
-                verdicts[rows[j]] = _verdict(d, "faiss")
-                if d.accepted and not d.replayed:
-                    vec_entries[name].append((d.prompt_id, vecs[j], group[j].src))
-                    acc[d.prompt_id] = encode_accepted(group[j].cluster, vecs[j])
+        d = _Batch(items, quota_cluster, win)
+        for name in [g for g in groups if g.endswith(":lex")]:  # one index per language
+            await self._decide_lexical_group(d, name, groups[name])
+        vector_groups = {g: rows for g, rows in groups.items() if not g.endswith(":lex")}
+        before = d.window_copy()
+        for attempt in range(self.s.dedup_recheck + 1):
+            for name, rows in vector_groups.items():
+                await self._decide_vector_group(d, name, rows)
+            if attempt == self.s.dedup_recheck or not await self._raced(d):
+                break
+            # another shard committed a near duplicate of an acceptance since the sync: decide
+            # the vector groups again against the updated replicas (nothing is committed yet)
+            self.count("recheck_redecided")
+            d.restart(before)
+        vec_entries, sig_entries, acc, win = d.vec_entries, d.sig_entries, d.acc, d.win
+        verdicts = d.verdicts
         await self.state.commit(vec_entries, sig_entries, acc, win)
+        d.pending.flush()
         for name in vec_entries:  # the index now holds exactly its log: a valid snapshot
             await self.state.maybe_snapshot(name, self.indexes[name])
         self._observe(win)
@@ -348,7 +317,71 @@ class CurateStage(Stage):
         self.topic_model = model
         self._show_model()
 
-    async def _near_index(self, name: str, lang: str) -> NearIndex:
+    async def _decide_lexical_group(self, d: _Batch, name: str, rows: list[int]) -> None:
+        group = [d.items[i][1] for i in rows]
+        lindex = self.lexical_index(name)
+        await self.state.sync_signatures(name, lindex)
+        sigs = self.hasher.signatures([it.text for it in group])
+        lcands = [Candidate(it.prompt_id, it.src, sigs[j]) for j, it in enumerate(group)]
+        decisions = await asyncio.get_running_loop().run_in_executor(
+            None, self._decide_lexical, lindex, lcands, d.admit_fn(rows)
+        )
+        for j, dec in enumerate(decisions):
+            d.verdicts[rows[j]] = _verdict(dec, "minhash")
+            if dec.accepted and not dec.replayed:
+                d.sig_entries[name].append((dec.prompt_id, sigs[j], group[j].src))
+                d.acc[dec.prompt_id] = encode_accepted(None, None)
+
+    async def _decide_vector_group(self, d: _Batch, name: str, rows: list[int]) -> None:
+        group = [d.items[i][1] for i in rows]
+        index = await self._near_index(name, group[0].lang, d.pending)
+        vecs = np.stack([_vector(it.vector) for it in group])
+        blocked = self._blocked(vecs)
+        cands = [Candidate(it.prompt_id, it.src, vecs[j]) for j, it in enumerate(group)]
+        todo = [j for j in range(len(group)) if blocked[j][0] is None]
+        admit = d.admit_fn(rows)
+        decisions = await asyncio.get_running_loop().run_in_executor(
+            None,
+            self._decide,
+            index,
+            [cands[j] for j in todo],
+            lambda k: admit(todo[k]),
+        )
+        for j, (bid, bsim) in enumerate(blocked):
+            if bid is not None:
+                dec = Decision(group[j].prompt_id, False, bid, round(bsim, 6))
+                d.verdicts[rows[j]] = _Verdict(dec, Reason.BLOCKLISTED, "faiss")
+        for k, dec in enumerate(decisions):
+            j = todo[k]
+            d.verdicts[rows[j]] = _verdict(dec, "faiss")
+            if dec.accepted and not dec.replayed:
+                d.vec_entries[name].append((dec.prompt_id, vecs[j], group[j].src))
+                d.acc[dec.prompt_id] = encode_accepted(group[j].cluster, vecs[j])
+
+    async def _raced(self, d: _Batch) -> bool:
+        """Whether another shard committed, since this batch synced, a near duplicate of one of
+        the batch's acceptances (the replicas are brought up to date first). Only then is the
+        batch decided again, so the remaining race window is this check to the commit."""
+        if self.s.dedup_scope == "shard" or not d.vec_entries:
+            return False
+        raced = False
+        for name, entries in d.vec_entries.items():
+            lang = name.split(":", 1)[0]
+            fresh = []
+            for shard in range(self.s.curate_partitions):
+                other = f"{lang}:{shard}"
+                if other != name and await self.state.sync_vectors(other, self.index(other)):
+                    fresh.append(self.indexes[other])
+            if not fresh:
+                continue
+            vecs = np.stack([v for _, v, _ in entries])
+            pids = [p for p, _, _ in entries]
+            for part in fresh:
+                for _, sim in part.nearest_other(vecs, pids):
+                    raced = raced or sim >= self.threshold
+        return raced
+
+    async def _near_index(self, name: str, lang: str, pending: Pending | None = None) -> NearIndex:
         """What a batch of shard ``name`` decides against, its own index brought up to date.
 
         ``dedup_scope = "language"``: the union of every shard's index of the language, each
@@ -367,7 +400,7 @@ class CurateStage(Stage):
             if other != name:
                 await self.state.sync_vectors(other, self.index(other))
                 replicas.append(self.indexes[other])
-        return UnionIndex(own, replicas)
+        return UnionIndex(own, replicas, pending)
 
     def _check_vector(self, item: CurateItem) -> str | None:
         """Why the item's vector cannot be used (None: it can, or it has none)."""
@@ -466,6 +499,48 @@ class CurateStage(Stage):
             item.src,
             label="accepted",
         )
+
+
+class _Batch:
+    """One micro-batch's decisions in the making: verdicts, log entries, the window, and the
+    acceptances not committed yet (``pending``)."""
+
+    def __init__(
+        self,
+        items: list[tuple[InMsg, CurateItem]],
+        quota_cluster: list[int | None],
+        win: Window,
+    ) -> None:
+        self.items = items
+        self.quota_cluster = quota_cluster
+        self.win = win
+        self.verdicts: dict[int, _Verdict] = {}
+        self.vec_entries: dict[str, list[tuple[str, np.ndarray, str]]] = defaultdict(list)
+        self.sig_entries: dict[str, list[tuple[str, np.ndarray, str]]] = defaultdict(list)
+        self.acc: dict[str, bytes] = {}
+        self.pending = Pending()
+
+    def admit_fn(self, rows: list[int]) -> Admit:
+        def admit(j: int) -> Reason | None:
+            it = self.items[rows[j]][1]
+            return self.win.admit(self.quota_cluster[rows[j]], it.source == "synthetic", it.cluster)
+
+        return admit
+
+    def window_copy(self) -> Window:
+        w = self.win
+        return replace(w, clusters=Counter(w.clusters), added=list(w.added))
+
+    def restart(self, window: Window) -> None:
+        """Forget the vector groups' decisions (the lexical ones stand)."""
+        self.win = replace(window, clusters=Counter(window.clusters), added=list(window.added))
+        for entries in self.vec_entries.values():
+            for pid, _, _ in entries:
+                self.acc.pop(pid, None)
+        self.vec_entries.clear()
+        self.pending.clear()
+        for i in [i for i, (_, it) in enumerate(self.items) if it.vector is not None]:
+            self.verdicts.pop(i, None)
 
 
 def _verdict(d: Decision, check: str) -> _Verdict:

@@ -211,3 +211,49 @@ def test_shard_scope_keeps_the_shards_apart():
     run(CurateStage(s, state, DIM), [item(1, BASE[0], 0, shard=0)])
     outs = run(CurateStage(s, state, DIM), [item(2, near(BASE[0], 8), 1, shard=1)])
     assert labels(outs) == ["accepted"]
+
+
+class RacingState(FakeState):
+    """Another shard commits ``entry`` to ``log`` right after this worker's first read of it,
+    i.e. while the batch is being decided."""
+
+    def __init__(self, log: str, entry: tuple[str, np.ndarray, str]) -> None:
+        super().__init__()
+        self.race = (log, entry)
+        self.reads = 0
+
+    async def sync_vectors(self, name, index):
+        n = await super().sync_vectors(name, index)
+        if name == self.race[0]:
+            self.reads += 1
+            if self.reads == 1:
+                self.logs[name].append(self.race[1])
+        return n
+
+
+def test_a_near_duplicate_committed_by_another_shard_mid_batch_is_caught_by_the_recheck():
+    other = (f"{99:032x}", near(BASE[0], 9), "chat.events/1/0")
+    state = RacingState("en:1", other)
+    outs = run(CurateStage(S, state, DIM), [item(1, BASE[0], 0, shard=0), item(2, BASE[1], 1)])
+    assert labels(outs) == ["rejected:near_duplicate", "accepted"]
+    assert RejectionRecord.model_validate_json(outs[0].value).duplicate_of == f"{99:032x}"
+    assert [p for p, _, _ in state.logs["en:0"]] == [f"{2:032x}"]  # only what was accepted
+
+
+def test_without_the_recheck_both_near_duplicates_are_accepted():
+    other = (f"{99:032x}", near(BASE[0], 9), "chat.events/1/0")
+    state = RacingState("en:1", other)
+    s = S.model_copy(update={"dedup_recheck": 0})
+    outs = run(CurateStage(s, state, DIM), [item(1, BASE[0], 0, shard=0)])
+    assert labels(outs) == ["accepted"]  # the race the recheck closes
+
+
+def test_a_redecided_batch_keeps_its_lexical_decisions_and_commits_once():
+    other = (f"{99:032x}", near(BASE[0], 9), "chat.events/1/0")
+    state = RacingState("en:1", other)
+    stage = CurateStage(S, state, DIM)
+    outs = run(stage, [item(1, BASE[0], 0, shard=0), item(5, None, 1), item(3, BASE[2], 2)])
+    assert labels(outs) == ["rejected:near_duplicate", "accepted", "accepted"]
+    assert state.commits == 1 and stage.counts["recheck_redecided"] == 1
+    assert len(state.logs["en:lex"]) == 1 and len(state.logs["en:0"]) == 1
+    assert set(state.accepted) == {f"{5:032x}", f"{3:032x}"}

@@ -1,0 +1,208 @@
+"""Near duplicates and quotas through the real worker, on streams unlike the public prompts.
+
+    .venv/bin/python bench/ood_curation.py [--n 3000] [--streams tool mixed] [--partitions 1 4 8]
+        [--scopes language] [--quota-stream tool] [--json FILE]
+
+The embedded stack (Tansu + redis-server) is started for the run; each configuration gets its
+own topics, consumer group and Redis namespace and one ``flywheel worker`` process. The streams
+come from bench/ood_streams.py (one product's tool-use prompts behind a long shared preamble;
+a mix of long notes, code with a licence header and support tickets with signatures).
+
+Dedup runs (quotas and mix off): for every stream and number of curate partitions, the
+near-duplicate rejections against the single-partition run of the same stream (one index: the
+global greedy reference), and the share of accepted prompts that have another accepted prompt at
+cosine >= threshold + 0.02, judged afterwards by embedding the accepted texts with the worker's
+model. Quota runs (defaults, quotas on): the share refused ``quota`` with the fixed cold-start
+clusters and with clusters learned from the accepted stream, and the accepted set's cluster
+entropy under each run's final topic model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+import redis
+
+from bench.common import machine, stamp
+from bench.ood_streams import events
+from services.dev.accounting import read_outputs
+from services.dev.devstack import DevStack
+from services.diversity.quota import entropy_bits
+from services.diversity.topics import tag
+from services.embed.clusters import TopicModel
+from services.embed.embedder import Embedder
+from services.kafka.topics import ensure_topics
+from services.settings import Settings
+from services.state.keys import Keys
+from streams.demo import start_worker, stop_worker
+from streams.replay import produce
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_one(stack, state: Path, stream: str, n: int, **overrides: Any) -> dict[str, Any]:
+    run = uuid.uuid4().hex[:6]
+    s = Settings(
+        kafka_bootstrap=stack.bootstrap,
+        redis_url=stack.redis_url,
+        app_id=f"ood-{run}",
+        namespace=f"ood{run}",
+        state_dir=ROOT / ".flywheel",
+        topic_events=f"ood{run}.chat.events",
+        topic_annotation=f"ood{run}.prompts.annotation",
+        topic_rejected=f"ood{run}.prompts.rejected",
+        topic_dlq=f"ood{run}.chat.events.dlq",
+        topic_curate=f"ood{run}.flywheel.curate",
+        topic_results=f"ood{run}.annotations.results",
+        metrics_port=0,
+        ops_port=0,
+        **overrides,
+    )
+    ensure_topics(s)
+    env = {**os.environ, **s.to_env(), "HF_HUB_OFFLINE": "1"}
+    proc = start_worker(env, state / f"worker-{run}.log")
+    try:
+        t0 = time.monotonic()
+        produce(s, events(stream, n, prefix=run))
+        deadline = t0 + 900
+        while (total := read_outputs(s).total) < n:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"worker stopped or stalled at {total}/{n}: {state}")
+            time.sleep(1.0)
+        seconds = time.monotonic() - t0
+        out = read_outputs(s)
+        client = redis.Redis.from_url(s.redis_url.get_secret_value())
+        version = client.get(Keys(s.namespace).topics_current)
+        learned = (
+            TopicModel.from_bytes(client.get(Keys(s.namespace).topics_model(version.decode())))
+            if version
+            else None
+        )
+    finally:
+        stop_worker(proc)
+    return {
+        "settings": s,
+        "out": out,
+        "seconds": seconds,
+        "learned": learned,
+    }
+
+
+def leaks(vecs: np.ndarray, at: float) -> int:
+    """Accepted prompts with another accepted prompt at cosine >= ``at``."""
+    if len(vecs) < 2:
+        return 0
+    sims = vecs @ vecs.T
+    np.fill_diagonal(sims, -1.0)
+    return int((sims.max(axis=1) >= at).sum())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--streams", nargs="+", default=["tool", "mixed"])
+    ap.add_argument("--partitions", nargs="+", type=int, default=[1, 4, 8])
+    ap.add_argument("--scopes", nargs="+", default=["language"], help="language | shard")
+    ap.add_argument("--quota-stream", default="tool", help="'' = no quota runs")
+    ap.add_argument("--backend", default=None)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+
+    state = Path(tempfile.mkdtemp(prefix="flywheel-ood-"))
+    dev = DevStack(state)
+    stack = dev.up()
+    base: dict[str, Any] = {"embedding_backend": args.backend} if args.backend else {}
+    s0 = Settings(**base)
+    emb = Embedder(s0.embedding_model, s0.embedding_backend, ROOT / ".flywheel" / "models", 64)
+    emb.setup()
+    cold = TopicModel.load(s0.topics_path or None)
+    at = s0.near_dup_threshold + 0.02
+    rows: list[dict[str, Any]] = []
+    print(f"# {stamp()} | {machine()}")
+    print(f"# backend {s0.embedding_backend}, threshold {s0.near_dup_threshold}, n {args.n}")
+    try:
+        print("\n| stream | curate partitions | scope | accepted | near_duplicate rejected "
+              "| caught vs 1 partition | accepted with an accepted neighbour >= "
+              f"{at:.2f} | s |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+        for stream in args.streams:
+            ref = None
+            for parts in args.partitions:
+                for scope in args.scopes if parts > 1 else ["language"]:
+                    r = run_one(
+                        stack, state, stream, args.n, curate_partitions=parts,
+                        dedup_scope=scope, quota_max_share=1.0, mix_max_synthetic=1.0, **base,
+                    )  # fmt: skip
+                    out = r["out"]
+                    reasons = out.reasons()
+                    faiss_acc = [a for a in out.accepted if a["semantic_check"] == "faiss"]
+                    vecs = emb.encode([a["text"] for a in faiss_acc]) if faiss_acc else np.zeros((0, 1))
+                    leak = leaks(vecs, at)
+                    near = reasons["near_duplicate"]
+                    if parts == 1:
+                        ref = near
+                    caught = near / ref if ref else float("nan")
+                    row = {
+                        "kind": "dedup", "stream": stream, "partitions": parts, "scope": scope,
+                        "accepted": len(out.accepted), "near_duplicate": near,
+                        "caught": caught, "leak": leak, "leak_share": leak / max(len(faiss_acc), 1),
+                        "reasons": dict(reasons), "seconds": r["seconds"],
+                    }  # fmt: skip
+                    rows.append(row)
+                    print(
+                        f"| {stream} | {parts} | {scope} | {len(out.accepted)} | {near} | "
+                        f"{caught:.1%} | {leak} ({row['leak_share']:.2%}) | {r['seconds']:.0f} |",
+                        flush=True,
+                    )
+        if args.quota_stream:
+            print("\n| stream | clusters | accepted | refused quota | share of stream | "
+                  "entropy of accepted (bits) | of max | s |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+            for learn in (False, True):
+                r = run_one(stack, state, args.quota_stream, args.n, topics_learn=learn, **base)
+                out = r["out"]
+                quota = out.reasons()["quota"]
+                model = r["learned"] if learn and r["learned"] is not None else cold
+                faiss_acc = [a for a in out.accepted if a["semantic_check"] == "faiss"]
+                vecs = emb.encode([a["text"] for a in faiss_acc])
+                counts = Counter(model.assign(vecs).tolist())
+                ent = entropy_bits(counts.values())
+                name = f"learned ({model.k}, {model.version})" if tag(model.version) else (
+                    f"fixed ({model.k}, {model.version})")  # fmt: skip
+                row = {
+                    "kind": "quota", "stream": args.quota_stream, "learn": learn,
+                    "model": model.version, "k": model.k, "accepted": len(out.accepted),
+                    "quota": quota, "quota_share": quota / args.n, "entropy_bits": ent,
+                    "entropy_of_max": ent / np.log2(model.k), "reasons": dict(out.reasons()),
+                    "labels": list(model.labels[:8]),
+                }  # fmt: skip
+                rows.append(row)
+                print(
+                    f"| {args.quota_stream} | {name} | {len(out.accepted)} | {quota} | "
+                    f"{quota / args.n:.1%} | {ent:.2f} | {row['entropy_of_max']:.2f} | "
+                    f"{r['seconds']:.0f} |",
+                    flush=True,
+                )
+                if learn and r["learned"] is not None:
+                    print("\nlearned cluster labels (first 8):", "; ".join(model.labels[:8]))
+                elif learn:
+                    print("\nno learned model (fewer acceptances than FLYWHEEL_TOPICS_FIRST_AFTER)")
+    finally:
+        dev.down()
+    if args.json:
+        with open(args.json, "a") as fh:
+            for row in rows:
+                fh.write(json.dumps({"date": stamp(), "machine": machine(), **row}) + "\n")
+
+
+if __name__ == "__main__":
+    main()

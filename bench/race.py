@@ -1,0 +1,182 @@
+"""The cross-shard race: near duplicates that arrive together on two shards, both accepted?
+
+    .venv/bin/python bench/race.py [--pairs 1500] [--rate 1000] [--gaps 1 50 250 1000]
+        [--partitions 4] [--backend static]
+
+A curate batch decides against every shard's index as it was when the batch synced the logs
+(services/dedup/union.py); an acceptance another shard commits after that sync is unseen until
+the next batch. Two near duplicates routed to different shards whose batches overlap in that
+window can both be accepted. This measures how often, through the real worker.
+
+Pairs: English public prompts (../shared/data, else generated), greedily thinned so that no two
+are near each other, each with a light edit (filler words or two transposed letters: not an
+exact duplicate after normalisation) that the worker's model puts at cosine >= threshold + 0.02
+and that routes to another curate shard than its original. The stream interleaves the pairs
+at ``rate`` events/s, the edit ``gap`` events (= ms at 1,000/s) after its original; one run per
+gap. Reported: the events/s reached, and the pairs whose two prompts were both accepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+
+from bench.common import machine, public_prompts, stamp
+from services.clean.text import normalize
+from services.dev.accounting import read_outputs
+from services.dev.devstack import DevStack
+from services.embed.clusters import TopicModel
+from services.embed.embedder import Embedder
+from services.kafka.topics import ensure_topics
+from services.settings import Settings
+from streams.demo import start_worker, stop_worker
+from streams.replay import produce
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def edit(text: str, rng: random.Random) -> str:
+    if rng.random() < 0.5 and len(text) > 12:
+        i = rng.randrange(3, len(text) - 3)
+        if text[i].isalpha() and text[i + 1].isalpha() and text[i] != text[i + 1]:
+            return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    return rng.choice(["please ", "quick question: ", "hey, ", "I wonder: "]) + text
+
+
+def make_pairs(s: Settings, emb: Embedder, n: int, seed: int) -> list[tuple[str, str]]:
+    texts, _ = public_prompts(6 * n, "en")
+    rng = random.Random(seed)
+    texts = [t for t in texts if 20 <= len(t) <= 400]
+    edits = [edit(t, rng) for t in texts]
+    keep = [i for i, (a, b) in enumerate(zip(texts, edits, strict=True))
+            if normalize(a).casefold() != normalize(b).casefold()]  # fmt: skip
+    va = emb.encode([texts[i] for i in keep])
+    vb = emb.encode([edits[i] for i in keep])
+    topics = TopicModel.load(s.topics_path or None)
+    table = topics.shards(s.curate_partitions, s.shard_slack)
+    sa, sb = table[topics.assign(va)], table[topics.assign(vb)]
+    chosen: list[int] = []
+    kept = np.zeros((0, va.shape[1]), dtype=np.float32)
+    for j, i in enumerate(keep):
+        if sa[j] == sb[j] or float(va[j] @ vb[j]) < s.near_dup_threshold + 0.02:
+            continue
+        both = np.stack([va[j], vb[j]])
+        if len(kept) and float((kept @ both.T).max()) >= s.near_dup_threshold - 0.05:
+            continue  # near an earlier pair: not a clean race
+        chosen.append(i)
+        kept = np.concatenate([kept, both])
+        if len(chosen) == n:
+            break
+    return [(texts[i], edits[i]) for i in chosen]
+
+
+def interleave(pairs: list[tuple[str, str]], gap: int, prefix: str) -> list[bytes]:
+    """Originals every other slot, each edit ``gap`` slots after its original."""
+    slots = []
+    for k, (a, b) in enumerate(pairs):
+        slots.append((2 * k, 0, f"{prefix}-{k}-a", a))
+        slots.append((2 * k + gap, 1, f"{prefix}-{k}-b", b))
+    slots.sort(key=lambda x: (x[0], x[1]))
+    return [
+        json.dumps({"event_id": eid, "prompt": text, "user_id": eid}).encode()
+        for _, _, eid, text in slots
+    ]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pairs", type=int, default=1500)
+    ap.add_argument("--rate", type=float, default=1000)
+    ap.add_argument("--gaps", type=int, nargs="+", default=[1, 50, 250, 1000])
+    ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--backend", default="static")
+    ap.add_argument("--scope", default="language", help="language | shard")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+
+    state = Path(tempfile.mkdtemp(prefix="flywheel-race-"))
+    dev = DevStack(state)
+    stack = dev.up()
+    base = Settings(embedding_backend=args.backend, curate_partitions=args.partitions)
+    emb = Embedder(base.embedding_model, base.embedding_backend, ROOT / ".flywheel" / "models", 64)
+    emb.setup()
+    pairs = make_pairs(base, emb, args.pairs, seed=5)
+    print(f"# {stamp()} | {machine()}")
+    print(
+        f"# backend {args.backend}, threshold {base.near_dup_threshold}, {args.partitions} curate "
+        f"partitions, scope {args.scope}, {len(pairs)} pairs on different shards, {args.rate:.0f}/s"
+    )
+    print("\n| gap (events) | events/s reached | pairs | both accepted | share |\n|---|---|---|---|---|")
+    rows = []
+    try:
+        for gap in args.gaps:
+            run = uuid.uuid4().hex[:6]
+            s = Settings(
+                kafka_bootstrap=stack.bootstrap,
+                redis_url=stack.redis_url,
+                app_id=f"race-{run}",
+                namespace=f"race{run}",
+                state_dir=ROOT / ".flywheel",
+                topic_events=f"race{run}.chat.events",
+                topic_annotation=f"race{run}.prompts.annotation",
+                topic_rejected=f"race{run}.prompts.rejected",
+                topic_dlq=f"race{run}.chat.events.dlq",
+                topic_curate=f"race{run}.flywheel.curate",
+                topic_results=f"race{run}.annotations.results",
+                embedding_backend=args.backend,
+                curate_partitions=args.partitions,
+                dedup_scope=args.scope,
+                quota_max_share=1.0,
+                mix_max_synthetic=1.0,
+                metrics_port=0,
+                ops_port=0,
+            )
+            ensure_topics(s)
+            env = {**os.environ, **s.to_env(), "HF_HUB_OFFLINE": "1"}
+            proc = start_worker(env, state / f"worker-{run}.log")
+            try:
+                warm = [json.dumps({"event_id": f"w{i}", "prompt": f"warm-up prompt {i} {run}",
+                                    "user_id": "w"}).encode() for i in range(20)]  # fmt: skip
+                produce(s, warm)
+                while read_outputs(s).total < len(warm):
+                    if proc.poll() is not None:
+                        raise SystemExit(f"worker died: {state}")
+                    time.sleep(0.5)
+                msgs = interleave(pairs, gap, run)
+                t0 = time.time()
+                produce(s, msgs, rate=args.rate)
+                total = len(warm) + len(msgs)
+                deadline = time.monotonic() + 600
+                while (out := read_outputs(s)).total < total:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise SystemExit(f"worker stopped or stalled: {state}")
+                    time.sleep(0.5)
+            finally:
+                stop_worker(proc)
+            eps = len(msgs) / (out.last_output_ms / 1000 - t0)
+            acc = {a["event_id"] for a in out.accepted}
+            both = sum(1 for k in range(len(pairs)) if {f"{run}-{k}-a", f"{run}-{k}-b"} <= acc)
+            rows.append({"gap": gap, "eps": eps, "pairs": len(pairs), "both": both})
+            print(f"| {gap} | {eps:.0f} | {len(pairs)} | {both} | {both / len(pairs):.2%} |", flush=True)
+    finally:
+        dev.down()
+    if args.json:
+        with open(args.json, "a") as fh:
+            for row in rows:
+                fh.write(json.dumps({"date": stamp(), "machine": machine(), "bench": "race",
+                                     "backend": args.backend, "partitions": args.partitions,
+                                     "scope": args.scope, **row}) + "\n")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
