@@ -1,18 +1,21 @@
-"""Cold start of a curate worker: rebuild the vector index from Redis, with and without a snapshot.
+"""Cold start of a curate worker and the Redis footprint of its state, at ``--n`` vectors.
 
     .venv/bin/python bench/recovery.py [--n 1000000] [--tail 10000]
 
-Starts its own redis-server (free port, temp dir, no persistence), fills a ``RedisVectorLog``
-with ``--n`` entries of the bench/index.py synthetic corpus (pipelined RPUSH), then measures:
+1. decision agreement: greedy decisions over real prompt vectors (bench/index.py) and near
+   duplicates of them, with the held vectors as the log stores them (int8 x scale) versus
+   float32, at several thresholds;
+2. Redis bytes per entry of the earlier float32 log format (``--legacy-sample`` entries);
+3. starts its own redis-server (free port, temp dir, no persistence), fills a
+   ``RedisVectorLog`` with ``--n`` entries of the bench/index.py synthetic corpus (pipelined
+   RPUSH), then measures: a cold ``sync`` of the whole log into a fresh default ``VectorIndex``
+   (flat, then the IVF switch: training and moving the vectors are included); a ``snapshot`` to
+   Redis, which trims the log behind it; ``--tail`` more entries and a cold ``sync`` (snapshot +
+   tail); the same with the snapshot in a file (``snapshot_dir``), Redis keeping the log's tail
+   only.
 
-1. replay: ``sync`` of the whole log into a fresh default ``VectorIndex`` (flat, then the
-   IVF-SQ8 switch at ``ann_after``: training and moving the vectors are included);
-2. ``snapshot`` of that index to Redis;
-3. snapshot + tail: ``--tail`` more entries are appended, then ``sync`` into another fresh
-   index loads the snapshot and replays only the tail.
-
-Redis memory (INFO used_memory) is printed after the fill and after the snapshot. One JSON
-line per run goes to bench/index_results.jsonl.
+Redis memory (INFO used_memory) is printed after each step, with a projection to
+``--project`` vectors. One JSON line per run goes to bench/index_results.jsonl.
 """
 
 from __future__ import annotations
@@ -32,9 +35,19 @@ import redis as redis_sync
 import redis.asyncio as aioredis
 
 from bench.common import machine, stamp
-from bench.index import CHUNK, DIM, N_BASES, RESULTS, corpus, queries, real_vectors
+from bench.index import (
+    CHUNK,
+    DIM,
+    N_BASES,
+    RESULTS,
+    corpus,
+    near_duplicates,
+    queries,
+    real_vectors,
+)
 from services.dedup.index import VectorIndex, configure_faiss_threads
 from services.dev.devstack import free_port, redis_server_bin
+from services.settings import Settings
 from services.state.stores import RedisVectorLog
 
 NAME = "en"
@@ -67,6 +80,65 @@ def used_mb(client: redis_sync.Redis) -> float:
     return float(client.info("memory")["used_memory"]) / 2**20
 
 
+def agreement(thresholds: list[float], n_dups: int) -> dict[str, float]:
+    """Share of identical greedy decisions: held vectors as the log stores them vs float32.
+
+    The stream: the real prompt vectors and ``n_dups`` near duplicates of them (cosine
+    0.85-0.97), shuffled. The candidate is float32 (as the embedder sends it), the held side
+    quantized (as a replica or a restarted worker loads it from the log).
+    """
+    real = real_vectors()
+    rng = np.random.default_rng(5)
+    x = np.concatenate([real, near_duplicates(real, n_dups, rng)])
+    x = x[rng.permutation(len(x))]
+    xq = RedisVectorLog.quantized(x)
+    lo = min(thresholds) - 0.05
+    pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # i, j, f32, q8
+    for start in range(0, len(x), 2048):
+        q = x[start : start + 2048]
+        exact, quant = q @ x.T, q @ xq.T
+        rows, cols = np.nonzero(np.maximum(exact, quant) >= lo)
+        keep = cols < rows + start  # earlier rows only
+        rows, cols = rows[keep], cols[keep]
+        pairs.append((rows + start, cols, exact[rows, cols], quant[rows, cols]))
+    i_all = np.concatenate([p[0] for p in pairs])
+    j_all = np.concatenate([p[1] for p in pairs])
+    f32 = np.concatenate([p[2] for p in pairs])
+    q8 = np.concatenate([p[3] for p in pairs])
+    err = np.abs(q8 - f32)
+    out: dict[str, float] = {
+        "stream": len(x),
+        "cos_err_mean": float(err.mean()),
+        "cos_err_max": float(err.max()),
+    }
+    order = np.argsort(i_all, kind="stable")
+    i_all, j_all, f32, q8 = i_all[order], j_all[order], f32[order], q8[order]
+    bounds = np.searchsorted(i_all, np.arange(len(x) + 1))
+    for t in thresholds:
+        kept = {}
+        for name, sims in (("f32", f32), ("q8", q8)):
+            keep = np.zeros(len(x), dtype=bool)
+            for i in range(len(x)):
+                a, b = bounds[i], bounds[i + 1]
+                near = j_all[a:b][sims[a:b] >= t]
+                keep[i] = not keep[near].any()
+            kept[name] = keep
+        same = float(np.mean(kept["f32"] == kept["q8"]))
+        out[f"agree_{t:.2f}"] = same
+        print(
+            f"decisions at threshold {t:.2f}: {100 * same:.3f}% identical over {len(x):,} "
+            f"({int(kept['f32'].sum()):,} accepted with float32, {int(kept['q8'].sum()):,} "
+            f"with int8; {int((kept['f32'] != kept['q8']).sum())} differ)",
+            flush=True,
+        )
+    print(
+        f"cosine error of int8 held vectors: mean {out['cos_err_mean']:.5f}, "
+        f"max {out['cos_err_max']:.5f} (over {len(err):,} pairs at cosine >= {lo:.2f})",
+        flush=True,
+    )
+    return out
+
+
 def fill(client: redis_sync.Redis, vlog: RedisVectorLog, start: int, stop: int) -> float:
     """Append corpus rows [start, stop) to the log, 1,000 entries per RPUSH, 10 per round trip."""
     bases = real_vectors()[:N_BASES]
@@ -74,38 +146,57 @@ def fill(client: redis_sync.Redis, vlog: RedisVectorLog, start: int, stop: int) 
     t0 = time.perf_counter()
     for lo in range(start, stop, CHUNK):
         x = corpus(bases, lo, min(lo + CHUNK, stop))
-        pids = np.random.default_rng(lo + 17).bytes(16 * len(x))
+        pids = np.frombuffer(np.random.default_rng(lo + 17).bytes(16 * len(x)), np.uint8)
+        owners = [f"t.flywheel.curate/{i % 4}/{lo + i}" for i in range(len(x))]
+        entries = vlog.encode_rows(pids.reshape(-1, 16), x, owners)
         pipe = client.pipeline(transaction=False)
         for b in range(0, len(x), 1000):
-            entries = [
-                pids[16 * i : 16 * i + 16]
-                + x[i].tobytes()
-                + f"t.flywheel.curate/{i % 4}/{lo + i}".encode()
-                for i in range(b, min(b + 1000, len(x)))
-            ]
-            pipe.rpush(key, *entries)
+            pipe.rpush(key, *entries[b : b + 1000])
             if len(pipe) >= 10:
                 pipe.execute()
         pipe.execute()
     return time.perf_counter() - t0
 
 
-async def cold_sync(port: int, chunk: int) -> tuple[VectorIndex, float]:
+def legacy_bytes(client: redis_sync.Redis, n: int) -> float:
+    """Redis bytes per entry of the float32 format (before quantization), on ``n`` entries."""
+    x = corpus(real_vectors()[:N_BASES], 0, n)
+    before = client.info("memory")["used_memory"]
+    pipe = client.pipeline(transaction=False)
+    for b in range(0, n, 1000):
+        rows = range(b, min(b + 1000, n))
+        pipe.rpush(
+            "legacy",
+            *(bytes(16) + x[i].tobytes() + f"t.flywheel.curate/{i % 4}/{i}".encode() for i in rows),
+        )
+        if len(pipe) >= 10:
+            pipe.execute()
+    pipe.execute()
+    per = (client.info("memory")["used_memory"] - before) / n
+    client.delete("legacy")
+    return float(per)
+
+
+async def cold_sync(
+    port: int, chunk: int, snapshot_dir: Path | None = None
+) -> tuple[VectorIndex, float]:
     client = aioredis.Redis(port=port)
     try:
         index = VectorIndex(DIM)
         t0 = time.perf_counter()
-        await RedisVectorLog(client, "bench", DIM).sync(NAME, index, chunk=chunk)
+        await RedisVectorLog(client, "bench", DIM, snapshot_dir=snapshot_dir).sync(
+            NAME, index, chunk=chunk
+        )
         return index, time.perf_counter() - t0
     finally:
         await client.aclose()
 
 
-async def take_snapshot(port: int, index: VectorIndex) -> float:
+async def take_snapshot(port: int, index: VectorIndex, snapshot_dir: Path | None = None) -> float:
     client = aioredis.Redis(port=port)
     try:
         t0 = time.perf_counter()
-        await RedisVectorLog(client, "bench", DIM).snapshot(NAME, index)
+        await RedisVectorLog(client, "bench", DIM, snapshot_dir=snapshot_dir).snapshot(NAME, index)
         return time.perf_counter() - t0
     finally:
         await client.aclose()
@@ -117,19 +208,33 @@ def main() -> None:
     ap.add_argument("--tail", type=int, default=10_000)
     ap.add_argument("--chunk", type=int, default=10_000, help="LRANGE entries per round trip")
     ap.add_argument("--faiss-threads", type=int, default=1)
+    ap.add_argument("--legacy-sample", type=int, default=100_000)
+    ap.add_argument("--dups", type=int, default=8_000, help="near duplicates in the agreement run")
+    ap.add_argument("--thresholds", default="0.80,0.85,0.91")
+    ap.add_argument("--project", type=int, default=100_000_000)
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args()
     configure_faiss_threads(args.faiss_threads)
     print(f"# {stamp()} | {machine()} | load avg {os.getloadavg()[0]:.1f} (shared machine)")
+    agree = agreement([float(t) for t in args.thresholds.split(",")], args.dups)
     workdir = Path(tempfile.mkdtemp(prefix="flywheel-recovery-"))
     proc, port = start_redis(workdir)
     try:
         client = redis_sync.Redis(port=port)
         vlog = RedisVectorLog(client, "bench", DIM)  # type: ignore[arg-type]
+        legacy_b = legacy_bytes(client, args.legacy_sample)
+        print(
+            f"float32 log format: {legacy_b:.0f} B/entry in Redis ({args.legacy_sample:,} entries)"
+        )
         base_mb = used_mb(client)
         fill_s = fill(client, vlog, 0, args.n)
         log_mb = used_mb(client) - base_mb
-        print(f"fill {args.n:,} entries: {fill_s:.1f}s, Redis log {log_mb:.0f} MB", flush=True)
+        entry_b = log_mb * 2**20 / args.n
+        print(
+            f"fill {args.n:,} entries: {fill_s:.1f}s, Redis log {log_mb:.0f} MB "
+            f"({entry_b:.0f} B/entry; float32 format: {legacy_b * args.n / 2**20:.0f} MB)",
+            flush=True,
+        )
 
         index, replay_s = asyncio.run(cold_sync(port, args.chunk))
         print(
@@ -139,8 +244,15 @@ def main() -> None:
             flush=True,
         )
         snap_s = asyncio.run(take_snapshot(port, index))
-        snap_mb = used_mb(client) - base_mb - log_mb
-        print(f"snapshot: {snap_s:.1f}s, Redis snapshot {snap_mb:.0f} MB", flush=True)
+        after_mb = used_mb(client) - base_mb
+        trimmed_mb = float(client.memory_usage(vlog.key(NAME)) or 0) / 2**20
+        snap_mb = after_mb - trimmed_mb
+        print(
+            f"snapshot in Redis: {snap_s:.1f}s, snapshot {snap_mb:.0f} MB "
+            f"({snap_mb * 2**20 / args.n:.0f} B/vector); log trimmed to "
+            f"{client.llen(vlog.key(NAME)):,} entries, {trimmed_mb:.1f} MB",
+            flush=True,
+        )
 
         tail_fill_s = fill(client, vlog, args.n, args.n + args.tail)
         restored, restore_s = asyncio.run(cold_sync(port, args.chunk))
@@ -153,6 +265,38 @@ def main() -> None:
         q = queries(corpus(real_vectors()[:N_BASES], 0, 20_000), real_vectors(), 256, seed=3)
         same = index.search(q, 2)[1] == restored.search(q, 2)[1]
         print(f"restored index answers like the live one: {same}")
+
+        snap_dir = workdir / "snapshots"
+        file_snap_s = asyncio.run(take_snapshot(port, index, snap_dir))
+        file_mb = sum(f.stat().st_size for f in snap_dir.iterdir()) / 2**20
+        fill(client, vlog, args.n + args.tail, args.n + 2 * args.tail)
+        from_file, file_restore_s = asyncio.run(cold_sync(port, args.chunk, snap_dir))
+        asyncio.run(cold_sync_tail(port, index, args.chunk))
+        same_file = index.search(q, 2)[1] == from_file.search(q, 2)[1]
+        redis_file_mb = used_mb(client) - base_mb
+        print(
+            f"snapshot in a file: {file_snap_s:.1f}s, {file_mb:.0f} MB on disk; "
+            f"snapshot + tail of {args.tail:,} from it: {file_restore_s:.1f}s "
+            f"(answers like the live one: {same_file}); Redis now holds "
+            f"{redis_file_mb:.1f} MB ({client.llen(vlog.key(NAME)):,} log entries)",
+            flush=True,
+        )
+        n_all = args.n + 2 * args.tail
+        bound = (Settings().index_snapshot_every + RedisVectorLog.TRIM_KEEP) * entry_b
+        proj = args.project
+        redis_snap_b = snap_mb * 2**20 / args.n
+        print(
+            f"Redis bytes per vector at {n_all:,}: before {legacy_b:.0f} (float32 log, never "
+            f"trimmed); int8 log untrimmed {entry_b:.0f}; snapshots in Redis "
+            f"{(after_mb * 2**20) / args.n:.0f}; snapshots in files "
+            f"{redis_file_mb * 2**20 / n_all:.1f}"
+        )
+        print(
+            f"projection to {proj:,} vectors (one index): before {legacy_b * proj / 2**30:.0f} GB; "
+            f"snapshots in Redis {(redis_snap_b * proj + bound) / 2**30:.1f} GB; snapshots in "
+            f"files: at most {bound / 2**20:.0f} MB of log tail (index_snapshot_every + "
+            f"{RedisVectorLog.TRIM_KEEP:,} entries), whatever the count"
+        )
         row = {
             "date": stamp(),
             "machine": machine(),
@@ -160,19 +304,27 @@ def main() -> None:
             "bench": "recovery",
             "entries": args.n,
             "fill_s": round(fill_s, 1),
+            "legacy_entry_b": round(legacy_b, 1),
             "redis_log_mb": round(log_mb, 1),
+            "entry_b": round(entry_b, 1),
             "replay_s": round(replay_s, 1),
             "switch_s": round(index.switch_seconds or 0, 1),
             "snapshot_s": round(snap_s, 1),
             "redis_snapshot_mb": round(snap_mb, 1),
+            "trimmed_log_mb": round(trimmed_mb, 2),
             "tail": args.tail,
             "tail_fill_s": round(tail_fill_s, 1),
             "snapshot_plus_tail_s": round(restore_s, 1),
             "same_answers": same,
+            "file_snapshot_s": round(file_snap_s, 1),
+            "file_snapshot_mb": round(file_mb, 1),
+            "file_plus_tail_s": round(file_restore_s, 1),
+            "same_answers_file": same_file,
+            "redis_mb_with_file_snapshots": round(redis_file_mb, 2),
             "kind": restored.kind,
             "nlist": restored.nlist,
             "ann_after": restored.ann_after,
-        }
+        } | {k: round(v, 6) for k, v in agree.items()}
         if args.out:
             with open(args.out, "a") as fh:
                 fh.write(json.dumps(row) + "\n")

@@ -170,6 +170,13 @@ class Owners:
         own.verbatim = dict(verbatim)
         return own
 
+    def sliced(self, start: int, stop: int) -> Owners:
+        """Rows ``[start, stop)`` renumbered from 0 (``VectorIndex.retire``)."""
+        verbatim = {r - start: o for r, o in self.verbatim.items() if start <= r < stop}
+        return Owners.from_arrays(
+            self.code[start:stop].copy(), self.offset[start:stop].copy(), self.prefixes, verbatim
+        )
+
     def get(self, row: int) -> str:
         c = int(self.code[row])
         return self.verbatim[row] if c < 0 else f"{self.prefixes[c]}/{int(self.offset[row])}"

@@ -93,7 +93,8 @@ class VectorIndex:
     more bytes a vector (docs/index.md). Similarities come from the 8-bit codes either way.
 
     Rows are numbered in insertion order, which is also the position in the Redis vector log
-    that ``len(index)`` stands for.
+    that ``len(index)`` stands for. ``retire`` forgets the rows below a position (the dedup
+    horizon): row numbers and ``len`` stay, ``live`` counts the rows held.
     """
 
     def __init__(
@@ -117,6 +118,7 @@ class VectorIndex:
         self.ann = ann
         self.k_factor = k_factor
         self._index: Any = faiss.IndexFlatIP(dim)
+        self.first = 0  # rows below were retired; FAISS label and table row = row - first
         self._pids = PidTable()
         self._owners = Owners()
         self.owners = OwnersView(self)
@@ -129,6 +131,11 @@ class VectorIndex:
         return "ivf_pq4fs_sq8" if isinstance(self._index, faiss.IndexRefine) else "ivf_sq8"
 
     def __len__(self) -> int:
+        return self.first + self._pids.n
+
+    @property
+    def live(self) -> int:
+        """Rows held (``len`` minus the retired ones)."""
         return self._pids.n
 
     def __contains__(self, pid: object) -> bool:
@@ -168,7 +175,7 @@ class VectorIndex:
         self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         self._owners.add(start, owners)
         self._pids.add(pid_bytes)
-        if self.kind == "flat" and self.ann_after is not None and len(self) > self.ann_after:
+        if self.kind == "flat" and self.ann_after is not None and self.live > self.ann_after:
             self._switch_to_ivf()
 
     def _switch_to_ivf(self) -> None:
@@ -201,7 +208,7 @@ class VectorIndex:
         log.info(
             "vector index switched to %s at %d vectors (nlist=%d, trained on %d) in %.1fs",
             self.kind,
-            len(self),
+            self.live,
             self.nlist,
             n_train,
             self.switch_seconds,
@@ -233,7 +240,7 @@ class VectorIndex:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, list[list[str | None]]]:
         """Top-k cosine and prompt_ids per query; missing neighbours are (-inf, None)."""
         n = queries.shape[0]
-        if len(self) == 0 or n == 0:
+        if self.live == 0 or n == 0:
             return np.full((n, k), -np.inf, dtype=np.float32), [[None] * k for _ in range(n)]
         if self.kind != "flat":
             self._tune(self._index)
@@ -274,7 +281,8 @@ class VectorIndex:
         """Top-k row numbers per query (-1 = none): insertion order, for recall measurements."""
         if self.kind != "flat":
             self._tune(self._index)
-        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)[1]
+        rows = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)[1]
+        return np.where(rows >= 0, rows + self.first, rows)
 
     def memory_bytes(self) -> int:
         """Estimated resident bytes: FAISS payload plus the id and owner bookkeeping."""
@@ -297,12 +305,46 @@ class VectorIndex:
         refine = int(idx.ntotal) * sq.code_size
         return pq + refine + centroids
 
+    def retire(self, upto: int) -> int:
+        """Forget the rows below position ``upto`` (the dedup horizon); returns how many.
+
+        Row numbers and ``len`` do not change. The flat kind is rebuilt from its vectors; the
+        IVF kinds drop the rows from their lists (and refine codes) and renumber the rest."""
+        n = self._pids.n
+        cut = min(upto - self.first, n)
+        if cut <= 0:
+            return 0
+        if self.kind == "flat":
+            xb = faiss.rev_swig_ptr(self._index.get_xb(), n * self.dim).reshape(n, self.dim)
+            flat = faiss.IndexFlatIP(self.dim)
+            flat.add(np.ascontiguousarray(xb[cut:]))
+            self._index = flat
+        else:
+            ivf: Any = faiss.extract_index_ivf(self._index)
+            ivf.remove_ids(faiss.IDSelectorRange(0, cut))
+            lists = ivf.invlists
+            for i in range(ivf.nlist):
+                size = lists.list_size(i)
+                if size:
+                    faiss.rev_swig_ptr(lists.get_ids(i), size)[:] -= cut
+            if isinstance(self._index, faiss.IndexRefine):
+                refine: Any = faiss.downcast_index(self._index.refine_index)
+                refine.remove_ids(faiss.IDSelectorRange(0, cut))
+                self._index.ntotal = ivf.ntotal
+        table = PidTable()
+        table.add(self._pids.pids[cut:n].copy())
+        self._pids = table
+        self._owners = self._owners.sliced(cut, n)
+        self.first += cut
+        return cut
+
     def state(self) -> dict[str, bytes]:
         """Serializable parts (see ``from_state``); FAISS's own format for the index."""
-        n = len(self)
+        n = self.live
         own = self._owners
         meta = {
             "dim": self.dim,
+            "first": self.first,
             "n": n,
             "kind": self.kind,
             "nlist": self.nlist,
@@ -333,6 +375,7 @@ class VectorIndex:
         table = PidTable()
         table.add(np.frombuffer(parts["pids"], dtype=np.uint8).reshape(n, PID_BYTES))
         self._pids = table
+        self.first = int(meta.get("first", 0))  # snapshots before the horizon have none
         self._owners = Owners.from_arrays(
             np.frombuffer(parts["owner_code"], dtype=np.int32).copy(),
             np.frombuffer(parts["owner_offset"], dtype=np.int64).copy(),

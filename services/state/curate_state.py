@@ -10,6 +10,7 @@ nothing; after it, a replay recognises its own acceptances (services/pipeline/cu
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import redis.asyncio as aioredis
@@ -37,6 +38,8 @@ class RedisCurateState:
         self.s = settings
         self.keys = Keys(settings.namespace)
         self.vectors = vectors
+        if settings.index_snapshot_dir and vectors.snapshot_dir is None:
+            vectors.snapshot_dir = Path(settings.index_snapshot_dir)
         self.signatures = RedisSignatureLog(redis, settings.namespace, hasher or MinHasher())
         self.window = RedisWindow(
             redis, settings.namespace, settings.quota_window_s, settings.quota_bucket_s

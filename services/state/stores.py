@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence, Sized
+import os
+import struct
+from collections.abc import AsyncIterator, Mapping, Sequence, Sized
+from pathlib import Path
 from typing import cast
 
 import numpy as np
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from services.dedup.ids import PID_BYTES
+from services.dedup.ids import PID_BYTES, pids_to_bytes
 from services.dedup.index import VectorIndex
 from services.dedup.lsh import LshIndex
 from services.dedup.minhash import NUM_PERM, MinHasher
@@ -61,60 +64,126 @@ class RedisSeenStore:
         return out
 
 
+class LogTrimmed(Exception):
+    """The log no longer holds the entries an index needs next (they were trimmed)."""
+
+
+class StateLost(RuntimeError):
+    """A trimmed log whose snapshot is gone: the index cannot be rebuilt (never guessed)."""
+
+
 class RedisLog:
     """An append-only Redis list of encoded entries per index name, replayed into the index.
 
     Subclasses say how an entry is encoded and added; ``len(index)`` is the log position the
-    index has reached, so a sync reads only the tail.
+    index has reached, so a sync reads only the tail. A log may be trimmed at its head: the
+    string ``<prefix>base:<name>`` holds how many entries were removed (0 when absent), so log
+    position ``p`` is list index ``p - base``; it is read in the same transaction as the entries.
     """
 
     def __init__(self, redis: aioredis.Redis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
+        self._bases: dict[str, int] = {}  # name -> base offset last seen
 
     def key(self, name: str) -> str:
         return self.prefix + name
 
+    def base_key(self, name: str) -> str:
+        return f"{self.prefix}base:{name}"
+
     def encode(self, pid: str, payload: np.ndarray, owner: str) -> bytes:
         raise NotImplementedError
 
+    def encode_all(self, entries: Sequence[tuple[str, np.ndarray, str]]) -> list[bytes]:
+        return [self.encode(*e) for e in entries]
+
     async def append(self, name: str, entries: Sequence[tuple[str, np.ndarray, str]]) -> None:
         if entries:
-            await self.redis.rpush(self.key(name), *(self.encode(*e) for e in entries))
+            await self.redis.rpush(self.key(name), *self.encode_all(entries))
 
     def queue_append(
         self, pipe: Pipeline, name: str, entries: Sequence[tuple[str, np.ndarray, str]]
     ) -> None:
         """``append`` queued on the caller's pipeline (a transaction with other writes)."""
         if entries:
-            pipe.rpush(self.key(name), *(self.encode(*e) for e in entries))
+            pipe.rpush(self.key(name), *self.encode_all(entries))
+
+    async def bounds(self, name: str) -> tuple[int, int]:
+        """(base, end): the log holds positions ``[base, end)``."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.get(self.base_key(name))
+            pipe.llen(self.key(name))
+            raw_base, n = await pipe.execute()
+        base = int(raw_base or 0)
+        self._bases[name] = base
+        return base, base + int(n)
 
     async def _tail(self, name: str, index: Sized, chunk: int) -> AsyncIterator[list[bytes]]:
-        """Chunks of the entries beyond ``len(index)``; add each before asking for the next."""
-        total = await self.redis.llen(self.key(name))
-        while len(index) < total:
+        """Chunks of the entries beyond ``len(index)``; add each before asking for the next.
+        Raises ``LogTrimmed`` when ``len(index)`` is below the log's base offset."""
+        key, base_key = self.key(name), self.base_key(name)
+        base = self._bases.get(name, 0)
+        stop: int | None = None  # the end seen by the first read: a sync does not chase writers
+        while stop is None or len(index) < stop:
             start = len(index)
-            raw = cast(
-                list[bytes], await self.redis.lrange(self.key(name), start, start + chunk - 1)
-            )
-            if not raw:
+            lo = max(start - base, 0)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.get(base_key)
+                pipe.llen(key)
+                pipe.lrange(key, lo, lo + chunk - 1)
+                raw_base, n, raw = await pipe.execute()
+            found = int(raw_base or 0)
+            if found != base:  # trimmed since the last read: the range read is not the one asked
+                base = self._bases[name] = found
+                continue
+            if start < base:
+                raise LogTrimmed(f"{key}: position {start} is below the base offset {base}")
+            if stop is None:
+                stop = base + int(n)
+            if not raw or start >= stop:
                 break
-            yield raw
+            yield cast(list[bytes], raw)[: stop - start]
+
+    async def trim(self, name: str, upto: int) -> int:
+        """Drop the entries below position ``upto`` (atomically with the base offset); returns
+        the base offset after the call. Never moves the base back."""
+        return int(await self.redis.eval(_TRIM, 2, self.key(name), self.base_key(name), upto))
+
+
+# KEYS: list, base. ARGV: position to trim up to. Returns the base offset.
+_TRIM = """
+local base = tonumber(redis.call('GET', KEYS[2]) or '0')
+local upto = tonumber(ARGV[1])
+if upto <= base then return base end
+local n = redis.call('LLEN', KEYS[1])
+if upto > base + n then upto = base + n end
+redis.call('LTRIM', KEYS[1], upto - base, -1)
+redis.call('SET', KEYS[2], upto)
+return upto
+"""
 
 
 class RedisVectorLog(RedisLog):
     """Append-only log of accepted vectors per index (language/shard), replayed into FAISS.
 
-    Entry layout: 16 bytes prompt_id, ``dim`` float32, then the owning input message's coordinate in UTF-8.
-    ``sync`` loads the entries another process (or an earlier life of this one) appended.
+    Entry layout (``Q8``): 16 bytes prompt_id, the format byte ``0x01``, two zero bytes, the
+    marker byte ``0xFF``, the per-vector scale (float32), ``dim`` int8 (vector = int8 x scale),
+    then the owning input message's coordinate in UTF-8: ~430 bytes at dim 384, not ~1,600.
+    Entries written before (``F32``: 16 bytes prompt_id, ``dim`` float32, owner) still load:
+    byte 19 of those is the top byte of a finite float32 of magnitude below 2**127, never
+    ``0xFF``. ``sync`` loads
+    the entries another process (or an earlier life of this one) appended.
 
-    A snapshot (``snapshot``) stores a ``VectorIndex``'s state covering log entries ``[0, pos)``
-    in one hash ``<ns>:vectors:snap:<name>:<pos>`` (FAISS's serialized index in parts of at most
-    ``SNAPSHOT_PART`` bytes, ids and owners as packed arrays); the key ``<ns>:vectors:snap:<name>``
-    names the current one and is switched only once the new hash is complete, so a crash while
-    writing leaves the previous snapshot in force. ``sync`` into an empty index starts from the
-    snapshot, then replays the tail of the log: seconds instead of retraining IVF and
-    re-assigning every vector (docs/index.md).
+    A snapshot (``snapshot``) stores a ``VectorIndex``'s state covering log positions
+    ``[0, pos)`` in one hash ``<ns>:vectors:snap:<name>:<pos>`` (FAISS's serialized index in
+    parts of at most ``SNAPSHOT_PART`` bytes, ids and owners as packed arrays), or, with
+    ``snapshot_dir``, in a file there (the hash then holds only its path); the key
+    ``<ns>:vectors:snap:<name>`` names the current one and is switched only once the new one is
+    complete, so a crash while writing leaves the previous snapshot in force. The log is then
+    trimmed up to ``pos - TRIM_KEEP`` (the base offset moves with it): Redis holds the tail of
+    the log only. ``sync`` into an empty index, or of an index whose position the log no longer
+    holds (a replica that fell behind a trim), starts from the snapshot, then replays the tail.
 
     With ``model`` (the embedder's fingerprint, services/embed/fingerprint.py) the log is bound
     to one vector space: the first append records it in ``<ns>:vectors:model`` and ``sync`` and
@@ -122,8 +191,19 @@ class RedisVectorLog(RedisLog):
     """
 
     SNAPSHOT_PART = 64 << 20  # Redis values are capped at 512 MB; stay well below
+    TRIM_KEEP = 10_000  # entries kept behind a snapshot: a replica that far behind just tails
+    Q8 = 0x01
+    MARKER = 0xFF
+    HEADER = PID_BYTES + 8  # pid, format, 0, 0, marker, float32 scale
 
-    def __init__(self, redis: aioredis.Redis, namespace: str, dim: int, model: str = "") -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        namespace: str,
+        dim: int,
+        model: str = "",
+        snapshot_dir: str | Path | None = None,
+    ) -> None:
         super().__init__(redis, Keys(namespace).vectors_prefix)
         self.dim = dim
         self._vec_bytes = 4 * dim
@@ -131,6 +211,7 @@ class RedisVectorLog(RedisLog):
         self.model = model
         self._model_key = self.prefix + "model"
         self._model_checked = not model  # without a fingerprint nothing is checked
+        self.snapshot_dir = Path(snapshot_dir) if snapshot_dir else None
 
     async def check_model(self, name: str) -> None:
         """Raise ``ModelMismatch`` when the log was written by another model. Once it matched,
@@ -174,51 +255,130 @@ class RedisVectorLog(RedisLog):
         return base if pos is None else f"{base}:{pos}"
 
     def encode(self, pid: str, vector: np.ndarray, event_id: str) -> bytes:
-        return bytes.fromhex(pid) + vector.astype(np.float32).tobytes() + event_id.encode()
+        return self.encode_all([(pid, vector, event_id)])[0]
+
+    def encode_all(self, entries: Sequence[tuple[str, np.ndarray, str]]) -> list[bytes]:
+        if not entries:
+            return []
+        pids = pids_to_bytes([e[0] for e in entries])
+        vecs = np.stack([np.asarray(e[1], dtype=np.float32).reshape(-1) for e in entries])
+        return self.encode_rows(pids, vecs, [e[2] for e in entries])
+
+    def encode_rows(
+        self, pid_bytes: np.ndarray, vectors: np.ndarray, owners: Sequence[str]
+    ) -> list[bytes]:
+        """Entries of (n, 16) uint8 prompt_ids, (n, dim) vectors and owners, vectorized."""
+        x = np.ascontiguousarray(vectors, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"vectors of shape {x.shape}, the log holds {self.dim} dimensions")
+        n = len(x)
+        scale = np.abs(x).max(axis=1) / np.float32(127)
+        ok = np.isfinite(scale) & (scale >= np.finfo(np.float32).tiny)
+        safe = np.where(ok, scale, np.float32(1))[:, None]
+        q = np.clip(np.rint(x / safe), -127, 127).astype(np.int8)
+        rows = np.empty((n, self.HEADER + self.dim), dtype=np.uint8)
+        rows[:, :PID_BYTES] = pid_bytes
+        rows[:, PID_BYTES : PID_BYTES + 4] = (self.Q8, 0, 0, self.MARKER)
+        rows[:, PID_BYTES + 4 : self.HEADER] = scale.astype("<f4")[:, None].view(np.uint8)
+        rows[:, self.HEADER :] = q.view(np.uint8)
+        out = []
+        for i in range(n):
+            if ok[i]:
+                out.append(rows[i].tobytes() + owners[i].encode())
+            else:  # all zeros, or not finite: stored as float32, exactly
+                out.append(bytes(pid_bytes[i]) + x[i].tobytes() + owners[i].encode())
+        return out
+
+    @staticmethod
+    def quantized(vectors: np.ndarray) -> np.ndarray:
+        """``vectors`` as the log stores them (int8 x scale per row), for measurements."""
+        x = np.asarray(vectors, dtype=np.float32)
+        s = np.abs(x).max(axis=1, keepdims=True) / np.float32(127)
+        q = np.clip(np.rint(x / np.where(s > 0, s, 1)), -127, 127)
+        return (q * s).astype(np.float32)
 
     def decode(self, raw: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(n, 16) uint8 prompt_ids, (n, dim) float32 vectors and owners of log entries."""
-        n, head = len(raw), PID_BYTES + self._vec_bytes
+        n = len(raw)
         pids = np.empty((n, PID_BYTES), dtype=np.uint8)
         vecs = np.empty((n, self.dim), dtype=np.float32)
+        owners: list[str] = [""] * n
         lengths = np.fromiter(map(len, raw), dtype=np.int64, count=n)
-        for length in np.unique(lengths).tolist():  # entries of one length decode as one array
-            rows = np.flatnonzero(lengths == length)
+        q8 = np.fromiter(
+            (len(e) >= self.HEADER and e[PID_BYTES + 3] == self.MARKER for e in raw),
+            dtype=bool,
+            count=n,
+        )
+        q8_head, f32_head = self.HEADER + self.dim, PID_BYTES + self._vec_bytes
+        kinds = lengths * 2 + q8  # entries of one length and format decode as one array
+        for kind in np.unique(kinds).tolist():
+            length, is_q8 = kind // 2, bool(kind % 2)
+            rows = np.flatnonzero(kinds == kind)
+            head = q8_head if is_q8 else f32_head
+            if length < head:
+                raise ValueError(f"vector log entry of {length} bytes, shorter than {head}")
             block = np.frombuffer(b"".join([raw[i] for i in rows.tolist()]), dtype=np.uint8)
             block = block.reshape(len(rows), length)
             pids[rows] = block[:, :PID_BYTES]
-            vecs[rows] = np.ascontiguousarray(block[:, PID_BYTES:head]).view(np.float32)
-        owners = [entry[head:].decode() for entry in raw]
+            if is_q8:
+                fmt = np.unique(block[:, PID_BYTES])
+                if fmt.tolist() != [self.Q8]:
+                    raise ValueError(
+                        f"vector log entry format {fmt.tolist()} unknown to this version "
+                        f"(knows {self.Q8}): upgrade this worker"
+                    )
+                scale = np.ascontiguousarray(block[:, PID_BYTES + 4 : self.HEADER]).view("<f4")
+                q = np.ascontiguousarray(block[:, self.HEADER : head]).view(np.int8)
+                vecs[rows] = q.astype(np.float32) * scale
+            else:
+                vecs[rows] = np.ascontiguousarray(block[:, PID_BYTES:head]).view(np.float32)
+            for i in rows.tolist():
+                owners[i] = raw[i][head:].decode()
         return pids, vecs, owners
 
     async def sync(self, name: str, index: VectorIndex, chunk: int = 10_000) -> int:
         """Add to ``index`` the entries beyond its current size; returns how many were added.
-        An empty index first loads the latest snapshot, if any. Raises ``ModelMismatch`` on a
-        log of another model."""
+        An empty index first loads the latest snapshot, if any, and so does an index whose next
+        entries were trimmed from the log. Raises ``ModelMismatch`` on a log of another model,
+        ``StateLost`` when entries it needs are neither in the log nor in a snapshot."""
         await self.check_model(name)
-        added = await self.restore(name, index) if len(index) == 0 else 0
-        async for raw in self._tail(name, index, chunk):
-            # off the event loop: adding may train the approximate index (seconds, once)
-            await asyncio.to_thread(self._add, index, raw)
-            added += len(raw)
-        return added
+        before = len(index)
+        if before == 0:
+            await self.restore(name, index)
+        for _ in range(3):  # a writer may trim again between the restore and the tail
+            try:
+                async for raw in self._tail(name, index, chunk):
+                    # off the event loop: adding may train the approximate index (seconds, once)
+                    await asyncio.to_thread(self._add, index, raw)
+                return len(index) - before
+            except LogTrimmed as exc:
+                log.info("%s: loading the newest snapshot", exc)
+                if not await self.restore(name, index):
+                    raise StateLost(f"{exc}, and no snapshot covers it") from exc
+        raise StateLost(f"{self.key(name)}: trimmed faster than this worker could catch up")
 
     def _add(self, index: VectorIndex, raw: Sequence[bytes]) -> None:
         pids, vecs, owners = self.decode(raw)
         index.add_raw(vecs, pids, owners)
 
-    async def snapshot(self, name: str, index: VectorIndex) -> int:
-        """Store ``index`` as the snapshot of log entries ``[0, len(index))``; returns that position.
+    async def snapshot(self, name: str, index: VectorIndex, keep: int | None = None) -> int:
+        """Store ``index`` as the snapshot of log entries ``[0, len(index))``, then trim the log
+        up to ``len(index) - keep`` (default ``TRIM_KEEP``); returns the snapshot's position.
 
         Call it only when the index holds exactly the log's first ``len(index)`` entries (after
         ``sync``, or after ``append`` of what the last ``decide`` accepted)."""
         pos = len(index)
         parts = await asyncio.to_thread(index.state)
-        blob = parts.pop("faiss")
-        step = self.SNAPSHOT_PART
-        for i in range(0, max(len(blob), 1), step):
-            parts[f"faiss:{i // step:04d}"] = blob[i : i + step]
         key = self._snap_key(name, pos)
+        if self.snapshot_dir is not None:
+            path = self.snapshot_dir / f"{key}.snap"
+            await asyncio.to_thread(write_snapshot_file, path, parts)
+            parts = {"file": str(path).encode()}
+        else:
+            blob = parts.pop("faiss")
+            step = self.SNAPSHOT_PART
+            for i in range(0, max(len(blob), 1), step):
+                parts[f"faiss:{i // step:04d}"] = blob[i : i + step]
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.delete(key)
             for field, value in parts.items():
@@ -226,8 +386,14 @@ class RedisVectorLog(RedisLog):
             await pipe.execute()
         previous = await self.redis.set(self._snap_key(name), pos, get=True)
         if previous is not None and int(previous) != pos:
-            await self.redis.unlink(self._snap_key(name, int(previous)))
+            old = self._snap_key(name, int(previous))
+            old_file = await self.redis.hget(old, "file")
+            await self.redis.unlink(old)
+            if old_file:
+                name_of = old_file.decode() if isinstance(old_file, bytes) else str(old_file)
+                Path(name_of).unlink(missing_ok=True)
         self._snapshotted[name] = pos
+        await self.trim(name, pos - (self.TRIM_KEEP if keep is None else keep))
         return pos
 
     async def maybe_snapshot(self, name: str, index: VectorIndex, every: int) -> bool:
@@ -253,20 +419,71 @@ class RedisVectorLog(RedisLog):
             pos = await self.snapshot_position(name)
             if pos == 0:
                 return 0
-            parts = cast(dict[bytes, bytes], await self.redis.hgetall(self._snap_key(name, pos)))
-            if parts:
+            raw = cast(dict[bytes, bytes], await self.redis.hgetall(self._snap_key(name, pos)))
+            fields = {k.decode(): v for k, v in raw.items()}
+            if "file" in fields:
+                path = Path(fields["file"].decode())
+                try:
+                    fields = await asyncio.to_thread(read_snapshot_file, path)
+                except FileNotFoundError:
+                    log.warning("snapshot file %s is missing", path)
+                    continue
+            if fields:
                 break
         else:
             return 0
-        if await self.redis.llen(self.key(name)) < pos:
+        _, end = await self.bounds(name)
+        if end < pos:
             log.warning("snapshot of %s covers %d entries, more than the log: ignored", name, pos)
             return 0
-        fields = {k.decode(): v for k, v in parts.items()}
         faiss_parts = sorted(k for k in fields if k.startswith("faiss:"))
-        fields["faiss"] = b"".join(fields.pop(k) for k in faiss_parts)
+        if faiss_parts:
+            fields["faiss"] = b"".join(fields.pop(k) for k in faiss_parts)
         await asyncio.to_thread(index.load_state, fields)
         self._snapshotted[name] = pos
         return len(index)
+
+
+SNAPSHOT_MAGIC = b"FWSNAP1\n"
+
+
+def write_snapshot_file(path: Path, parts: Mapping[str, bytes]) -> None:
+    """``parts`` (``VectorIndex.state``) as one file: magic, then per part its name's length
+    (uint16), its length (uint64), name, bytes. Written aside, fsynced, then renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as fh:
+        fh.write(SNAPSHOT_MAGIC)
+        for field, value in parts.items():
+            name = field.encode()
+            fh.write(struct.pack("<HQ", len(name), len(value)) + name)
+            fh.write(value)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_snapshot_file(path: Path) -> dict[str, bytes]:
+    data = memoryview(path.read_bytes())
+    if bytes(data[: len(SNAPSHOT_MAGIC)]) != SNAPSHOT_MAGIC:
+        raise ValueError(f"{path} is not a vector index snapshot")
+    parts: dict[str, bytes] = {}
+    at = len(SNAPSHOT_MAGIC)
+    while at < len(data):
+        n_name, n_value = struct.unpack_from("<HQ", data, at)
+        at += 10
+        name = bytes(data[at : at + n_name]).decode()
+        at += n_name
+        parts[name] = bytes(data[at : at + n_value])
+        at += n_value
+        if at > len(data):
+            raise ValueError(f"{path} is truncated")
+    return parts
 
 
 class RedisSignatureLog(RedisLog):

@@ -49,3 +49,31 @@ async def test_ledger_round_trip(redis, fresh):
     await ledger.save({("t", 0): PartitionProgress(5, Pending(5, 9, {"o:0": 3}))})
     got = await ledger.load([("t", 0), ("t", 1)])
     assert got[("t", 0)].pending == Pending(5, 9, {"o:0": 3}) and got[("t", 1)].upto == 0
+
+
+async def test_vector_log_trims_behind_a_snapshot_and_a_lagging_reader_catches_up(redis, fresh):
+    ns = fresh().namespace
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 8)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = [f"{i:032x}" for i in range(300)]
+    writer, reader = RedisVectorLog(redis, ns, dim=8), RedisVectorLog(redis, ns, dim=8)
+    live, replica = VectorIndex(8), VectorIndex(8)
+    await writer.append("en", [(ids[i], x[i], f"ev/0/{i}") for i in range(100)])
+    await writer.sync("en", live)
+    await reader.sync("en", replica)
+    await writer.append("en", [(ids[i], x[i], f"ev/0/{i}") for i in range(100, 200)])
+    await writer.sync("en", live)
+    assert await writer.snapshot("en", live, keep=20) == 200
+    assert await writer.bounds("en") == (180, 200)
+    assert await redis.llen(writer.key("en")) == 20
+    # entries 100..199 of the replica were trimmed: it loads the snapshot, then tails
+    await writer.append("en", [(ids[i], x[i], f"ev/0/{i}") for i in range(200, 300)])
+    assert await reader.sync("en", replica, chunk=30) == 200
+    await writer.sync("en", live)
+    assert replica.ids == live.ids == ids
+    assert replica.owners_of(ids) == [f"ev/0/{i}" for i in range(300)]
+    assert replica.search(x, 1)[1] == live.search(x, 1)[1]
+    # trimming never moves the base back, nor past the end of the log
+    assert await writer.trim("en", 100) == 180
+    assert await writer.trim("en", 10_000) == 300 and await writer.bounds("en") == (300, 300)
