@@ -76,6 +76,10 @@ class RedisCurateState:
             await pipe.execute()
 
     async def maybe_snapshot(self, name: str, index: VectorIndex) -> bool:
+        """After a commit (the index holds exactly its log): the dedup horizon's mark, then a
+        snapshot every ``index_snapshot_every`` entries (which trims the log behind it)."""
+        if self.s.dedup_horizon_days:
+            await self.vectors.advance_horizon(name, len(index), self.s.dedup_horizon_days * 86400)
         every = self.s.index_snapshot_every
         return bool(every) and await self.vectors.maybe_snapshot(name, index, every)
 

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import struct
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence, Sized
 from pathlib import Path
 from typing import cast
@@ -85,12 +86,18 @@ class RedisLog:
         self.redis = redis
         self.prefix = prefix
         self._bases: dict[str, int] = {}  # name -> base offset last seen
+        self._horizons: dict[str, int] = {}  # name -> position below which entries are forgotten
+        self._marked: dict[str, int] = {}  # name -> horizon bucket last marked
 
     def key(self, name: str) -> str:
         return self.prefix + name
 
     def base_key(self, name: str) -> str:
         return f"{self.prefix}base:{name}"
+
+    def horizon_key(self, name: str) -> str:
+        """Position below which entries are forgotten (the dedup horizon); absent = 0."""
+        return f"{self.prefix}horizon:{name}"
 
     def encode(self, pid: str, payload: np.ndarray, owner: str) -> bytes:
         raise NotImplementedError
@@ -121,7 +128,8 @@ class RedisLog:
 
     async def _tail(self, name: str, index: Sized, chunk: int) -> AsyncIterator[list[bytes]]:
         """Chunks of the entries beyond ``len(index)``; add each before asking for the next.
-        Raises ``LogTrimmed`` when ``len(index)`` is below the log's base offset."""
+        Raises ``LogTrimmed`` when ``len(index)`` is below the log's base offset. Also notes
+        the log's horizon (``self._horizons``)."""
         key, base_key = self.key(name), self.base_key(name)
         base = self._bases.get(name, 0)
         stop: int | None = None  # the end seen by the first read: a sync does not chase writers
@@ -132,7 +140,9 @@ class RedisLog:
                 pipe.get(base_key)
                 pipe.llen(key)
                 pipe.lrange(key, lo, lo + chunk - 1)
-                raw_base, n, raw = await pipe.execute()
+                pipe.get(self.horizon_key(name))
+                raw_base, n, raw, horizon = await pipe.execute()
+            self._horizons[name] = int(horizon or 0)
             found = int(raw_base or 0)
             if found != base:  # trimmed since the last read: the range read is not the one asked
                 base = self._bases[name] = found
@@ -150,6 +160,44 @@ class RedisLog:
         the base offset after the call. Never moves the base back."""
         return int(await self.redis.eval(_TRIM, 2, self.key(name), self.base_key(name), upto))
 
+    async def advance_horizon(
+        self, name: str, position: int, horizon_s: float, now: float | None = None
+    ) -> int:
+        """Dedup horizon: note that the log had reached ``position`` at ``now`` (one mark per
+        eighth of the horizon, in the hash ``<prefix>marks:<name>``) and move the horizon to the
+        newest mark older than ``horizon_s``. Everything below a mark was appended before its
+        eighth ended, so nothing younger than ``horizon_s`` is forgotten (and nothing is kept
+        more than an eighth longer). Returns the horizon; readers retire rows below it on their
+        next ``sync``."""
+        now = time.time() if now is None else now
+        step = max(horizon_s / 8, 1.0)
+        bucket = int(now // step)
+        if self._marked.get(name) == bucket:
+            return self._horizons.get(name, 0)
+        marks_key = f"{self.prefix}marks:{name}"
+        await self.redis.hsetnx(marks_key, str(bucket), position)
+        self._marked[name] = bucket
+        marks = {int(k): int(v) for k, v in (await self.redis.hgetall(marks_key)).items()}
+        expired = [b for b in marks if (b + 1) * step <= now - horizon_s]
+        if not expired:
+            return self._horizons.get(name, 0)
+        cut = int(
+            await self.redis.eval(
+                _SET_MAX, 1, self.horizon_key(name), max(marks[b] for b in expired)
+            )
+        )
+        await self.redis.hdel(marks_key, *(str(b) for b in expired))
+        self._horizons[name] = cut
+        return cut
+
+
+# KEYS: a counter. ARGV: a value. Raises the counter to the value; returns the counter.
+_SET_MAX = """
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local v = tonumber(ARGV[1])
+if v > cur then redis.call('SET', KEYS[1], v); return v end
+return cur
+"""
 
 # KEYS: list, base. ARGV: position to trim up to. Returns the base offset.
 _TRIM = """
@@ -350,12 +398,19 @@ class RedisVectorLog(RedisLog):
                 async for raw in self._tail(name, index, chunk):
                     # off the event loop: adding may train the approximate index (seconds, once)
                     await asyncio.to_thread(self._add, index, raw)
-                return len(index) - before
+                break
             except LogTrimmed as exc:
                 log.info("%s: loading the newest snapshot", exc)
                 if not await self.restore(name, index):
                     raise StateLost(f"{exc}, and no snapshot covers it") from exc
-        raise StateLost(f"{self.key(name)}: trimmed faster than this worker could catch up")
+        else:
+            raise StateLost(f"{self.key(name)}: trimmed faster than this worker could catch up")
+        horizon = self._horizons.get(name, 0)
+        if horizon > index.first:
+            dropped = await asyncio.to_thread(index.retire, horizon)
+            if dropped:
+                log.info("%s: forgot %d vectors older than the dedup horizon", name, dropped)
+        return len(index) - before
 
     def _add(self, index: VectorIndex, raw: Sequence[bytes]) -> None:
         pids, vecs, owners = self.decode(raw)

@@ -222,8 +222,26 @@ class FakeRedis:
     async def unlink(self, key):
         self.hashes.pop(key, None)
 
-    async def eval(self, script, numkeys, key, base_key, upto):
-        """Only the log trim (services.state.stores._TRIM)."""
+    async def hsetnx(self, key, field, value):
+        if field.encode() in self.hashes[key]:
+            return 0
+        self.hashes[key][field.encode()] = str(value).encode()
+        return 1
+
+    async def hdel(self, key, *fields):
+        for field in fields:
+            self.hashes[key].pop(field.encode(), None)
+
+    async def eval(self, script, numkeys, *args):
+        """The log's two scripts (services.state.stores: _TRIM and _SET_MAX)."""
+        if numkeys == 1:
+            key, value = args
+            cur = int(self.strings.get(key, b"0"))
+            if int(value) > cur:
+                self.strings[key] = str(value).encode()
+                return int(value)
+            return cur
+        key, base_key, upto = args
         base = int(self.strings.get(base_key, b"0"))
         upto = min(int(upto), base + len(self.lists[key]))
         if upto <= base:

@@ -126,3 +126,35 @@ async def test_snapshots_in_files_keep_only_a_path_in_redis(tmp_path):
     cold = small_ivf()
     assert await RedisVectorLog(redis, "t", DIM).sync("en", cold) == 700  # type: ignore[arg-type]
     assert cold.ids == live.ids and cold.search(x[::7], 2)[1] == live.search(x[::7], 2)[1]
+
+
+async def test_dedup_horizon_forgets_old_acceptances_in_writer_and_replicas():
+    day = 86_400.0
+    x = clustered(400, 7)
+    redis = FakeRedis()
+    writer = RedisVectorLog(redis, "t", DIM)  # type: ignore[arg-type]
+    reader = RedisVectorLog(redis, "t", DIM)  # type: ignore[arg-type]
+    live, replica = VectorIndex(DIM, ann_after=None), VectorIndex(DIM, ann_after=None)
+    horizon = 8 * day  # marks every day
+    t0 = 1000 * day
+    for k in range(4):  # 100 acceptances on each of days 0..3
+        await writer.append("en", entries(x[100 * k : 100 * (k + 1)], 100 * k))
+        await writer.sync("en", live)
+        assert await writer.advance_horizon("en", len(live), horizon, now=t0 + k * day) == 0
+    # day 9.5: only day 0 ended more than 8 days ago (its mark: position 100); on day 10, day 1 too
+    assert await writer.advance_horizon("en", len(live), horizon, now=t0 + 9.5 * day) == 100
+    assert await writer.advance_horizon("en", len(live), horizon, now=t0 + 10 * day) == 200
+    await writer.sync("en", live)
+    await reader.sync("en", replica)
+    for index in (live, replica):
+        assert (len(index), index.live, index.first) == (400, 200, 200)
+        assert index.ids == pids(200, 200)
+        assert index.owners_of(pids(150, 1)) == [None]  # forgotten: may be accepted again
+    # a cold worker loads a snapshot that holds the live rows only
+    await writer.snapshot("en", live)
+    cold = VectorIndex(DIM, ann_after=None)
+    assert await RedisVectorLog(redis, "t", DIM).sync("en", cold) == 400  # type: ignore[arg-type]
+    assert (cold.first, cold.ids) == (200, pids(200, 200))
+    # the horizon never moves back, and nothing younger than it is forgotten
+    assert await writer.advance_horizon("en", 400, horizon, now=t0 + 10.9 * day) == 200
+    assert await writer.advance_horizon("en", 400, horizon, now=t0 + 11 * day) == 300
