@@ -32,7 +32,7 @@ ZH_NAME = (
     rf"|我是(?P<w>(?:{_SURNAMES_2}|[{_SURNAMES_1}]){_ZH_GIVEN})(?=$|[，,。.！!？?\s])"
 )
 
-_CAP = r"[A-Z][a-zà-ÿ'’\-]{1,20}"
+_CAP = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'’\-]{1,20}"
 _PARTICLE = r"(?:van|von|der|de|del|della|da|di|du|le|la|bin|al|ibn|mc)"
 _FULL = rf"{_CAP}(?: (?:[A-Z]\.|{_PARTICLE}|{_CAP})){{1,3}}"
 # A cue that may stand before a single given name, and one that needs a full name ("this is
@@ -71,6 +71,30 @@ EN_NAME = (
     r"|(?i:" + "|".join(map(re.escape, _CUE_FULL)) + r")\.?:?\s{1,3}"
     rf"(?P<w>{_FULL}))(?![a-z])"
 )
+
+# "Dr. Patel", "Mrs. Okafor": a title makes one capitalised word a name, but word problems and
+# stories are full of "Mr. Sanchez's class"; a titled name counts only within 80 characters of a
+# first-person word on the same line ("my appointment with Dr. Patel"), like the NER tier's names.
+_HONORIFIC = r"(?:Mr|Mrs|Ms|Mx|Dr|Prof|Herr|Frau|Mme|Mlle)"
+_ME = r"\b(?:I|I'm|I've|I'd|I'll|[Mm]e|[Mm]y|[Ww]e|[Uu]s|[Oo]ur)\b"
+
+
+def _titled_name(group: str) -> str:
+    return (
+        rf"\b{_HONORIFIC}\.? (?!(?:Suite|Ste|Apt|Unit|Floor)\b)"
+        rf"(?P<{group}>{_CAP}(?: (?:[A-Z]\.|{_PARTICLE}|{_CAP})){{0,3}})(?![a-z])"
+    )
+
+
+HONORIFIC_NAME = (
+    rf"{_ME}[^\n]{{0,80}}?{_titled_name('v')}|{_titled_name('w')}(?=[^\n]{{0,80}}?{_ME})"
+)
+_HONORIFIC_HINT = re.compile(rf"\b{_HONORIFIC}\.? [A-ZÀ-ÖØ-Þ]")
+
+
+def _titled(text: str) -> bool:
+    return _HONORIFIC_HINT.search(text) is not None
+
 
 _STREET_EN = (
     r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl"
@@ -148,4 +172,5 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("ADDRESS", re.compile(DE_ADDRESS), _always, min_digits=1),
     Detector("PERSON", re.compile(ZH_NAME), _has_cjk),
     Detector("PERSON", re.compile(EN_NAME), has(*EN_NAME_CUES)),
+    Detector("PERSON", re.compile(HONORIFIC_NAME), _titled),
 )

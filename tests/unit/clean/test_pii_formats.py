@@ -115,6 +115,30 @@ def test_redact_never_raises_on_detector_fragments(text):
     redact(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("I have an appointment with Dr. Patel tomorrow, can you remind me?", "Patel"),
+        ("My landlord Mrs. Okafor wants the rent two days early.", "Okafor"),
+        ("Please tell Prof. Lindgren that I will be late.", "Lindgren"),
+    ],
+)
+def test_a_titled_name_near_a_first_person_word_is_a_person(text, name):
+    out, kinds = redact(text)
+    assert name not in out and kinds == ["PERSON"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mr. Sanchez has 30 students in his class. How many pencils does he need?",
+        "I need directions. " + "The road is long and winding. " * 4 + "Dr. Seuss wrote it.",
+    ],
+)
+def test_a_titled_name_without_a_first_person_word_nearby_is_left_alone(text):
+    assert redact(text) == (text, [])
+
+
 @pytest.fixture(scope="module")
 def ner_redactor():
     return Redactor(ner=True)
@@ -128,6 +152,54 @@ def test_ner_tier_finds_names_without_a_cue(ner_redactor):
     (out, kinds), second = ner_redactor.redact_batch(texts)
     assert "Priya Schmidt" not in out and kinds == ["PERSON"]
     assert second == (texts[1], [])
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Chloe O'Brien asked me to send the slides before the meeting.", "Chloe O'Brien"),
+        ("Remind me to call Mei Müller tomorrow about the contract.", "Mei Müller"),
+        ("Please reserve a room for Tomás Ivanov on Friday.", "Tomás Ivanov"),
+    ],
+)
+def test_ner_tier_takes_names_with_apostrophes_and_accents(ner_redactor, text, name):
+    out, kinds = ner_redactor.redact(text)
+    assert name not in out and "PERSON" in kinds
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to listen to some music. Can you play 'Shape of You' by Ed Sheeran?",
+        "I can't remember the title. The author's name is George Orwell.",
+        'I love this quote: "Whatever you are, be a good one." - Abraham Lincoln',
+        "Summarize the lyrics to the song 'My Way' by Frank Sinatra.",  # no first person
+    ],
+)
+def test_ner_tier_leaves_public_figures_alone(ner_redactor, text):
+    assert ner_redactor.redact(text) == (text, [])
+
+
+def test_a_name_far_from_any_first_person_word_is_a_character_not_a_contact():
+    text = "I have a question about this plot. " + "x " * 60 + "Later, Tina Shepard runs away."
+    start = text.index("Tina")
+    near = [m.start() for m in ner_mod.FIRST_PERSON.finditer(text)]
+    assert not ner_mod.personal(text, start, start + len("Tina Shepard"), near)
+    text = "Could you ask Tina Shepard to call me back?"
+    start = text.index("Tina")
+    near = [m.start() for m in ner_mod.FIRST_PERSON.finditer(text)]
+    assert ner_mod.personal(text, start, start + len("Tina Shepard"), near)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["Ann ", "O'Brien ", "me ", "by ", "- ", '"', "Müller ", "{{", "\n", "I "]),
+        max_size=60,
+    ).map("".join)
+)
+def test_ner_tier_never_raises(ner_redactor, text):
+    ner_redactor.redact(text)
 
 
 def test_ner_model_that_fails_to_load_is_an_error_with_one_log_line(monkeypatch, caplog):

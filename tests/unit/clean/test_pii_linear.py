@@ -15,16 +15,25 @@ import dataclasses
 import re
 import re._constants as C
 import re._parser as P
+import time
 
 import phonenumbers
 import pytest
 
 import services.clean.pii as pii
+import services.clean.pii.ner as ner_mod
 import services.clean.pii.phones as phones_mod
 from services.clean.pii import DETECTORS, redact
 from services.clean.pii.phones import CANDIDATE
 
-PATTERNS = [d.pattern for d in DETECTORS] + [CANDIDATE]
+# the NER tier's gates run on every text the model sees, and on every span it returns
+NER_PATTERNS = [
+    ner_mod.CAPITAL_WORDS,
+    ner_mod.NAME_SHAPE,
+    ner_mod.FIRST_PERSON,
+    ner_mod.PUBLIC_CUE,
+]
+PATTERNS = [d.pattern for d in DETECTORS] + [CANDIDATE] + NER_PATTERNS
 REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT)
 
 
@@ -67,6 +76,8 @@ ADVERSARIAL = {
     "zh_name": lambda n: "我叫王" * (n // 3),
     "passport": lambda n: "passport A1234567 " * (n // 18),
     "born": lambda n: "born 1990-01-01 " * (n // 16),
+    "titled": lambda n: "me Dr. Ab Cd " * (n // 13),
+    "titled_far": lambda n: "Dr. Ab " + "x" * n + " me",
 }
 
 
@@ -115,3 +126,28 @@ def test_email_on_adversarial_input_matches_nothing_and_finds_real_addresses() -
     text = "x@" + "a-" * 20_000 + "!"
     assert redact(text) == (text, [])
     assert redact("x@" + "a-" * 30 + "b.com")[1] == ["EMAIL"]
+
+
+NER_ADVERSARIAL = {
+    "capitals": lambda n: "Ab " * (n // 3),
+    "names_me": lambda n: "Ann O'Brien me " * (n // 15),
+    "by_dashes": lambda n: 'by - " - ' * (n // 8),
+    "apostrophes": lambda n: "O'O'O'O' " * (n // 9),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NER_ADVERSARIAL))
+def test_ner_span_gate_is_linear(name: str) -> None:
+    """The per-span check (``ner.personal``) on every two-word window of an adversarial text:
+    a bounded slice each, so the steps per span do not grow with the text."""
+    steps = []
+    for n in (4_000, 16_000):
+        text = NER_ADVERSARIAL[name](n)
+        near = [m.start() for m in ner_mod.FIRST_PERSON.finditer(text)]
+        spans = [m.span() for m in ner_mod.CAPITAL_WORDS.finditer(text)] or [(0, min(8, len(text)))]
+        t = time.perf_counter()
+        for start, end in spans:
+            ner_mod.personal(text, start, end, near)
+        steps.append((time.perf_counter() - t) / len(spans))
+    small, large = steps
+    assert large <= 4 * small + 2e-5, (name, steps)
