@@ -3,8 +3,9 @@
 Four families, each with its own near duplicates (repeats, light edits, rewordings) and hard
 negatives (prompts that share most of their words but ask something else):
 
-- ``tool``: one product's tool-use prompts behind a long shared system preamble (~120 words),
-  differing only in the user's question (a single product domain);
+- ``tool``: one product's tool-use prompts behind a shared system preamble (~40 words),
+  differing only in the user's question (a single product domain); ``travel``: the same
+  questions without the preamble;
 - ``long``: meeting notes and reports of 250-400 words followed by an instruction; near
   duplicates drop or reorder a sentence, or reword the instruction;
 - ``code``: a licence header and imports every file shares, then one function (renamed
@@ -41,6 +42,12 @@ LONG_PREAMBLE = (
 CITIES = ["Lisbon", "Osaka", "Nairobi", "Reykjavik", "Lima", "Krakow", "Hanoi", "Denver",
           "Marrakesh", "Auckland", "Tallinn", "Cebu", "Porto", "Quito", "Seville", "Busan"]
 MONTHS = ["March", "June", "September", "December"]
+WHO = ["with a toddler and a stroller", "on a student budget", "as a vegan who hates crowds",
+       "for a business trip with client dinners", "with my elderly parents who walk slowly",
+       "as a solo woman travelling for the first time", "with a large dog",
+       "for our honeymoon", "with a group of eight cyclists", "while working remotely"]
+WHY = ["Keep it short.", "Explain your reasoning.", "Give me two options.", "Compare the costs.",
+       "Mention anything I might forget.", ""]
 TOOL_ASKS = [
     ["Find me the cheapest flight from {a} to {b} in {m}.",
      "What's the lowest fare for flying {a} to {b} sometime in {m}?",
@@ -56,6 +63,28 @@ TOOL_ASKS = [
     ["How much is 500 euros in the currency of {b}?",
      "Convert 500 EUR to the local currency used in {b}.",
      "What do 500 euros get me in {b} money?"],
+    ["Which festivals or events take place in {b} in {m}?",
+     "Are there any local celebrations in {b} during {m}?"],
+    ["How do I get from the airport to the city centre in {b} at night?",
+     "Best late-night transfer from {b} airport into town?"],
+    ["My flight to {b} was cancelled, how do I get a refund?",
+     "What are my refund options after a cancelled flight to {b}?"],
+    ["Can I bring a folding bike as checked luggage to {b}?",
+     "Is a folding bicycle allowed in the hold on flights to {b}?"],
+    ["Suggest a packing list for a hiking week near {b} in {m}.",
+     "What should I pack for a week of trekking around {b} in {m}?"],
+    ["Is there a rail pass that covers {a} and {b}?",
+     "Which train pass would let me travel between {a} and {b}?"],
+    ["Which neighbourhoods in {b} are wheelchair accessible?",
+     "Where in {b} can a wheelchair user stay without steep streets?"],
+    ["Rent a car in {b} with child seats for {m}.",
+     "I need a rental car with two child seats in {b} in {m}."],
+    ["How do I redeem my loyalty points for an upgrade on the {a} to {b} route?",
+     "Can I use miles to upgrade my seat from {a} to {b}?"],
+    ["Recommend vegetarian street food to try in {b}.",
+     "Where can I find good vegetarian street food in {b}?"],
+    ["How can I avoid jet lag flying from {a} to {b}?",
+     "Tips against jet lag on the long trip {a} to {b}?"],
 ]  # fmt: skip
 
 NOTES = [
@@ -150,19 +179,20 @@ def _light_edit(text: str, rng: random.Random) -> str:
     return rng.choice(["please ", "hi, ", "quick question: ", "hey - "]) + text
 
 
-def _tool(rng: random.Random) -> tuple[str, tuple]:
+def _tool(rng: random.Random, preamble: str = TOOL_PREAMBLE) -> tuple[str, tuple]:
     ask = rng.randrange(len(TOOL_ASKS))
-    a, b = rng.sample(CITIES[:8], 2) if ask == 0 else (rng.choice(CITIES), rng.choice(CITIES))
+    a, b = rng.sample(CITIES, 2)
     m = rng.choice(MONTHS)
-    if ask in (1, 3, 4):
-        a = ""  # not part of the request
-    if ask in (2, 4):
-        m = ""
     form = rng.choice(TOOL_ASKS[ask])
-    q = form.format(a=a or "Canada", b=b, m=m or "spring")
+    if "{a}" not in form:
+        a = ""  # not part of the request
+    if "{m}" not in form:
+        m = ""
+    who = rng.randrange(len(WHO))
+    q = form.format(a=a, b=b, m=m).rstrip(".?") + f", {WHO[who]}. {rng.choice(WHY)}".rstrip()
     if rng.random() < 0.35:
         q = _light_edit(q, rng)
-    return f"{TOOL_PREAMBLE} {q}", ("tool", ask, a, b, m)
+    return (f"{preamble} {q}" if preamble else q), ("tool", ask, a, b, m, who)
 
 
 def _long(rng: random.Random, docs: list[list[int]]) -> tuple[str, tuple]:
@@ -203,7 +233,7 @@ def _ticket(rng: random.Random) -> tuple[str, tuple]:
     return text, ("ticket", p)
 
 
-KINDS = ("tool", "long", "code", "ticket")
+KINDS = ("tool", "long", "code", "ticket")  # ``mixed``; ``travel`` = ``tool`` without preamble
 
 
 def stream(kind: str, n: int, seed: int = 11) -> list[tuple[str, tuple]]:
@@ -212,6 +242,7 @@ def stream(kind: str, n: int, seed: int = 11) -> list[tuple[str, tuple]]:
     docs = [rng.sample(range(len(NOTES)), rng.randint(9, 14)) for _ in range(60)]
     make = {
         "tool": lambda: _tool(rng),
+        "travel": lambda: _tool(rng, ""),
         "long": lambda: _long(rng, docs),
         "code": lambda: _code(rng),
         "ticket": lambda: _ticket(rng),

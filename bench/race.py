@@ -101,6 +101,9 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--backend", default="static")
     ap.add_argument("--scope", default="language", help="language | shard")
+    ap.add_argument(
+        "--rechecks", type=int, nargs="+", default=[0, 3], help="FLYWHEEL_DEDUP_RECHECK values"
+    )
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
 
@@ -116,10 +119,14 @@ def main() -> None:
         f"# backend {args.backend}, threshold {base.near_dup_threshold}, {args.partitions} curate "
         f"partitions, scope {args.scope}, {len(pairs)} pairs on different shards, {args.rate:.0f}/s"
     )
-    print("\n| gap (events) | events/s reached | pairs | both accepted | share |\n|---|---|---|---|---|")
+    print(
+        "\n| re-checks | gap (events) | events/s reached | pairs | both accepted | share |"
+        "\n|---|---|---|---|---|---|"
+    )
     rows = []
+    runs = [(r, g) for r in args.rechecks for g in args.gaps]
     try:
-        for gap in args.gaps:
+        for recheck, gap in runs:
             run = uuid.uuid4().hex[:6]
             s = Settings(
                 kafka_bootstrap=stack.bootstrap,
@@ -136,6 +143,7 @@ def main() -> None:
                 embedding_backend=args.backend,
                 curate_partitions=args.partitions,
                 dedup_scope=args.scope,
+                dedup_recheck=recheck,
                 quota_max_share=1.0,
                 mix_max_synthetic=1.0,
                 metrics_port=0,
@@ -166,8 +174,14 @@ def main() -> None:
             eps = len(msgs) / (out.last_output_ms / 1000 - t0)
             acc = {a["event_id"] for a in out.accepted}
             both = sum(1 for k in range(len(pairs)) if {f"{run}-{k}-a", f"{run}-{k}-b"} <= acc)
-            rows.append({"gap": gap, "eps": eps, "pairs": len(pairs), "both": both})
-            print(f"| {gap} | {eps:.0f} | {len(pairs)} | {both} | {both / len(pairs):.2%} |", flush=True)
+            rows.append(
+                {"recheck": recheck, "gap": gap, "eps": eps, "pairs": len(pairs), "both": both}
+            )
+            print(
+                f"| {recheck} | {gap} | {eps:.0f} | {len(pairs)} | {both} | "
+                f"{both / len(pairs):.2%} |",
+                flush=True,
+            )
     finally:
         dev.down()
     if args.json:

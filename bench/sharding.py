@@ -11,6 +11,12 @@ and the sharded run accepts it. Two shard keys are compared:
 - grouped: nearest of the 64 topic centroids, clusters grouped into N shards with no shard above
   ``slack`` x the mean load (the deployed key; FLYWHEEL_SHARD_SLACK, default 2);
 - direct: nearest of N centroids trained directly on the same vectors.
+
+``--stream tool|mixed|long|code|ticket`` replaces the public prompts by a stream unlike them
+(bench/ood_streams.py, embedded by the transformer). The curate stage no longer depends on the
+shard key for meeting (it searches every shard's index: services/dedup/union.py); these figures
+are what ``FLYWHEEL_DEDUP_SCOPE=shard`` would miss, and bench/ood_curation.py measures the
+deployed design through the worker.
 """
 
 from __future__ import annotations
@@ -18,10 +24,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import faiss
@@ -53,6 +57,13 @@ def stream(seed: int) -> np.ndarray:
     return allv[order]
 
 
+def ood_stream(kind: str, n: int, seed: int) -> np.ndarray:
+    from bench.ood_streams import stream as ood
+
+    texts = [normalize(t) for t, _ in ood(kind, n, seed)]
+    return Embedder("", "onnx", Path(".flywheel") / "models", 16).setup().encode(texts)
+
+
 def greedy(vecs: np.ndarray, keys: np.ndarray, threshold: float) -> np.ndarray:
     """Accepted mask of the greedy rule, with one flat index per key value."""
     indexes: dict[int, faiss.IndexFlatIP] = {}
@@ -72,13 +83,15 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=0.85)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--slack", type=float, nargs="+", default=[1.25, 2.0, 100.0])
+    ap.add_argument("--stream", default="public", help="public | tool | mixed | long | code | ticket")
+    ap.add_argument("--n", type=int, default=3000, help="prompts of a generated --stream")
     args = ap.parse_args()
-    vecs = stream(args.seed)
+    vecs = stream(args.seed) if args.stream == "public" else ood_stream(args.stream, args.n, args.seed)
     topics = TopicModel.load()
     clusters = topics.assign(vecs)
     glob = greedy(vecs, np.zeros(len(vecs), dtype=np.int64), args.threshold)
     dups = int((~glob).sum())
-    print(f"{stamp()} | {machine()} | topics {topics.version}")
+    print(f"{stamp()} | {machine()} | topics {topics.version} | stream {args.stream}")
     print(f"stream {len(vecs)} prompts, threshold {args.threshold}: global index rejects {dups}")
     print("shards  key                   missed  missed%  shard sizes (min/max share)")
     for n in args.shards:

@@ -325,6 +325,15 @@ class Settings(BaseSettings):
         "duplicate of one of its acceptances after the batch read the logs; 0 = never (two near "
         "duplicates on two shards can then both be accepted when their batches overlap)",
     )
+    preamble_min_count: int = Field(
+        50,
+        ge=0,
+        description="prompts that must begin with the same leading text (64+ characters) before "
+        "it counts as a shared preamble and is left out of the embedding; 0 = embed whole texts",
+    )
+    preamble_ttl_s: int = Field(
+        7 * 24 * 3600, ge=60, description="how long unused preamble counts are kept"
+    )
     topics_learn: bool = Field(
         True,
         description="re-train the topic clusters (quotas, dashboard) from a sample of accepted "

@@ -27,6 +27,7 @@ from services.clean.guards import BlockedPrompts, FloodDetector, RedisRateLimite
 from services.contract.envelope import InMsg, Out
 from services.contract.records import ChatEvent, CurateItem, Reason, RejectionRecord, now_utc
 from services.embed.clusters import TopicModel, lexical_partition
+from services.embed.preamble import Preambles
 from services.embed.scoring import score
 from services.errors import ConfigError
 from services.ops.metrics import EMBED_BATCH
@@ -78,8 +79,10 @@ class IngestStage(Stage):
         guards: Guards | None = None,
         topics: TopicModel | None = None,
         event_ids: SeenStore | None = None,
+        preambles: Preambles | None = None,
     ) -> None:
         super().__init__(settings)
+        self.preambles = preambles  # shared leading text left out of the embedding
         self.seen = seen
         self.event_ids = event_ids
         self.embedder = embedder
@@ -222,7 +225,10 @@ class IngestStage(Stage):
             return []
         if self.topics is None or self.shard_of is None:
             raise RuntimeError("IngestStage.setup() was not awaited")
-        vectors = await asyncio.to_thread(self._embed, [c.clean.text for c in cands])
+        texts = [c.clean.text for c in cands]
+        if self.preambles is not None:  # the model reads the question, not the boilerplate
+            texts = await self.preambles.strip(texts)
+        vectors = await asyncio.to_thread(self._embed, texts)
         embedded = [(i, v) for i, v in enumerate(vectors) if v is not None]
         clusters: list[int | None] = [None] * len(cands)
         if embedded:  # one centroid assignment for the batch

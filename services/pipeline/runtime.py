@@ -27,6 +27,7 @@ from services.contract.envelope import IN_TS_HEADER, InMsg, Out, Sender
 from services.dedup.index import configure_faiss_threads
 from services.diversity.topics import RedisTopics
 from services.embed.embedder import Embedder
+from services.embed.preamble import Preambles, RedisPreambleCounts
 from services.errors import ConfigError, is_transient
 from services.ops.metrics import (
     INDEX_SIZE,
@@ -110,6 +111,12 @@ class Runtime:
             self.embedder,
             guards,
             event_ids=RedisSeenStore.event_ids(self.redis, s.namespace, s.seen_ttl_s),
+            preambles=Preambles(
+                RedisPreambleCounts(self.redis, s.namespace, s.preamble_ttl_s),
+                s.preamble_min_count,
+            )
+            if s.preamble_min_count
+            else None,
         )
         self.curate = CurateStage(
             s,

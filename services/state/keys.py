@@ -44,6 +44,11 @@ class Keys:
         """Set of prompt_ids annotators marked spam/unsafe (rejected at ingest)."""
         return self._k("blocklist", "ids")
 
+    @property
+    def preambles(self) -> str:
+        """Hash: sha256 prefix of a prompt's leading text -> prompts that began with it."""
+        return self._k("preambles")
+
     # curate: the logs the indexes are rebuilt from, the quota window, accepted prompts
     @property
     def vectors_prefix(self) -> str:

@@ -1,0 +1,95 @@
+"""Shared preambles: the leading text many prompts repeat (a product's system prompt, a form's
+boilerplate), learned from the stream and left out of what the model embeds.
+
+A mean-pooled sentence embedding of "<preamble> <question>" is mostly the preamble: on a stream
+of one product's tool-use prompts behind a 40-word system prompt, greedy de-duplication at 0.85
+kept 70 of 2,978 distinct prompts, against 1,846 of the same questions without it
+(docs/diversity.md). The near-duplicate check must judge the question, not the boilerplate.
+
+Every prompt is cut at word boundaries at (or just after) ``LEVELS`` characters; the number of
+prompts that began with each cut is counted in Redis under a hash of it (``<ns>:preambles``,
+hashes and counts only, never text; forgotten after ``ttl_s`` without use). The longest cut
+that at least ``min_count`` prompts began with is a preamble, and the model reads what follows
+it, when at least ``min_rest`` characters follow. The record keeps the whole text; the first
+prompts of a new preamble are embedded whole until its count is reached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+from services.state.keys import Keys
+
+LEVELS = (64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
+
+
+def cuts(text: str, levels: Sequence[int] = LEVELS, min_rest: int = 24) -> list[int]:
+    """Cut positions (after a whitespace at or beyond each level) that leave ``min_rest``
+    characters or more; linear in the text (one scan per level, bounded by the levels)."""
+    out: list[int] = []
+    n = len(text)
+    for level in levels:
+        if level + min_rest > n:
+            break
+        i = level
+        while i < n and not text[i].isspace():
+            i += 1
+        while i < n and text[i].isspace():
+            i += 1
+        if n - i < min_rest:
+            break
+        if not out or i > out[-1]:
+            out.append(i)
+    return out
+
+
+def digest(prefix: str) -> str:
+    return hashlib.sha256(prefix.encode()).hexdigest()[:20]
+
+
+class Counts(Protocol):
+    async def incr(self, fields: Sequence[str]) -> list[int]: ...
+
+
+class RedisPreambleCounts:
+    """The prefix counts in one Redis hash (one pipelined round trip per batch)."""
+
+    def __init__(self, redis: aioredis.Redis, namespace: str, ttl_s: int) -> None:
+        self.redis = redis
+        self.key = Keys(namespace).preambles
+        self.ttl_s = ttl_s
+
+    async def incr(self, fields: Sequence[str]) -> list[int]:
+        if not fields:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for f in fields:
+                pipe.hincrby(self.key, f, 1)
+            pipe.expire(self.key, self.ttl_s)
+            res = await pipe.execute()
+        return [int(x) for x in res[:-1]]
+
+
+class Preambles:
+    def __init__(self, counts: Counts, min_count: int, min_rest: int = 24) -> None:
+        self.counts = counts
+        self.min_count = min_count
+        self.min_rest = min_rest
+
+    async def strip(self, texts: Sequence[str]) -> list[str]:
+        """What the model should read of each text: after its longest known preamble."""
+        per_text = [cuts(t, min_rest=self.min_rest) for t in texts]
+        fields = [digest(t[:c]) for t, cs in zip(texts, per_text, strict=True) for c in cs]
+        counts = iter(await self.counts.incr(fields))
+        out = []
+        for t, cs in zip(texts, per_text, strict=True):
+            best = 0
+            for c in cs:
+                if next(counts) >= self.min_count:
+                    best = c
+            out.append(t[best:] if best else t)
+        return out

@@ -1,0 +1,77 @@
+"""Near duplicates and quotas through the real worker on streams unlike the public prompts.
+
+bench/ood_streams.py makes them: long notes, code behind a licence header and support tickets
+with signatures (``mixed``), and one product's tool-use prompts behind a shared preamble
+(``travel``, without the preamble). Real broker, Redis, model and FAISS; several curate partitions, so near duplicates
+are routed to different shards and must still meet (services/dedup/union.py).
+"""
+
+import asyncio
+
+import numpy as np
+import pytest
+import redis.asyncio as aioredis
+
+from bench.ood_streams import events
+from services.diversity.topics import RedisTopics, tag
+from services.embed.embedder import Embedder
+from tests.conftest import ROOT
+from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return Embedder("", "onnx", ROOT / ".flywheel" / "models", 32).setup()
+
+
+def neighbours_at(vecs: np.ndarray, at: float) -> int:
+    sims = vecs @ vecs.T
+    np.fill_diagonal(sims, -1.0)
+    return int((sims.max(axis=1) >= at).sum())
+
+
+def test_near_duplicates_meet_across_eight_shards_on_an_unfamiliar_stream(fresh, tmp_path, embedder):
+    s = fresh(partitions=2, curate_partitions=8, quota_max_share=1.0, mix_max_synthetic=1.0)
+    n = 600
+    produce(s, list(events("mixed", n, seed=23, prefix="mx")))
+    with WorkerProcess(s, tmp_path / "worker.log") as worker:
+        out = wait_outputs(s, n, worker, timeout_s=300)
+    check_invariant(s, out)
+    reasons = out.reasons()
+    assert reasons["near_duplicate"] > n // 3  # the stream is mostly near duplicates
+    acc = [a for a in out.accepted if a["semantic_check"] == "faiss"]
+    vecs = embedder.encode([a["text"] for a in acc])
+    # judged afterwards with the same model: no accepted pair above threshold + 0.02
+    assert neighbours_at(vecs, s.near_dup_threshold + 0.02) <= 0.02 * len(acc)
+    assert all("{{EMAIL}}" in a["text"] or "Email" not in a["text"] for a in acc)
+
+
+def test_one_products_stream_gets_its_own_clusters_and_is_not_starved_by_quotas(
+    fresh, tmp_path, embedder
+):
+    s = fresh(partitions=2, curate_partitions=4)  # quotas and mix on (defaults)
+    n = 900
+    produce(s, list(events("travel", n, seed=29, prefix="tl")))
+    with WorkerProcess(s, tmp_path / "worker.log") as worker:
+        out = wait_outputs(s, n, worker, timeout_s=300)
+    check_invariant(s, out)
+    assert out.duplicated_prompt_ids() == []
+
+    async def learned():
+        client = aioredis.from_url(s.redis_url.get_secret_value())
+        try:
+            topics = RedisTopics(client, s.namespace, s.quota_window_s, s.quota_bucket_s)
+            version = await topics.current()
+            return None if version is None else await topics.load(version)
+        finally:
+            await client.aclose()
+
+    model = asyncio.run(learned())
+    assert model is not None and tag(model.version)
+    assert model.k >= 20
+    assert sum(not label.startswith("cluster ") for label in model.labels) >= model.k // 2
+    versions = {a["topics_version"] for a in out.accepted}
+    assert model.version in versions  # the later acceptances name the learned model
+    assert out.reasons()["quota"] <= 0.10 * n
