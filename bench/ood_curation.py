@@ -20,8 +20,11 @@ entropy under each run's final topic model.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
+import signal
+import sys
 import tempfile
 import time
 import uuid
@@ -35,13 +38,15 @@ import numpy as np
 import redis
 
 from bench.common import machine, stamp
-from bench.ood_streams import events
+from bench.ood_streams import events, stream
+from services.clean.text import normalize
 from services.dev.accounting import read_outputs
 from services.dev.devstack import DevStack
 from services.diversity.quota import entropy_bits
 from services.diversity.topics import tag
 from services.embed.clusters import TopicModel
 from services.embed.embedder import Embedder
+from services.embed.preamble import MemoryCounts, Preambles
 from services.kafka.topics import ensure_topics
 from services.settings import Settings
 from services.state.keys import Keys
@@ -51,7 +56,7 @@ from streams.replay import produce
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_one(stack, state: Path, stream: str, n: int, **overrides: Any) -> dict[str, Any]:
+def run_one(stack, state: Path, kind: str, n: int, **overrides: Any) -> dict[str, Any]:
     run = uuid.uuid4().hex[:6]
     s = Settings(
         kafka_bootstrap=stack.bootstrap,
@@ -74,7 +79,7 @@ def run_one(stack, state: Path, stream: str, n: int, **overrides: Any) -> dict[s
     proc = start_worker(env, state / f"worker-{run}.log")
     try:
         t0 = time.monotonic()
-        produce(s, events(stream, n, prefix=run))
+        produce(s, events(kind, n, prefix=run))
         deadline = t0 + 900
         while (total := read_outputs(s).total) < n:
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -99,6 +104,17 @@ def run_one(stack, state: Path, stream: str, n: int, **overrides: Any) -> dict[s
     }
 
 
+def judged_texts(stream_texts: list[str], accepted: list[str], min_count: int) -> list[str]:
+    """The accepted texts as the model read them: after the preambles the stream shares (counted
+    over the whole stream first; the worker learned them on the way)."""
+    if not min_count:
+        return accepted
+    counts = MemoryCounts()
+    asyncio.run(Preambles(counts, min_count).strip([normalize(t) for t in stream_texts]))
+    counts.frozen = True
+    return asyncio.run(Preambles(counts, min_count).strip(accepted))
+
+
 def leaks(vecs: np.ndarray, at: float) -> int:
     """Accepted prompts with another accepted prompt at cosine >= ``at``."""
     if len(vecs) < 2:
@@ -117,12 +133,17 @@ def main() -> None:
     ap.add_argument("--quota-stream", default="tool", help="'' = no quota runs")
     ap.add_argument("--backend", default=None)
     ap.add_argument("--json", default=None)
+    ap.add_argument(
+        "--set", nargs="*", default=[], help="settings for every run, e.g. preamble_min_count=0"
+    )
     args = ap.parse_args()
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the finally below stops the stack
     state = Path(tempfile.mkdtemp(prefix="flywheel-ood-"))
     dev = DevStack(state)
     stack = dev.up()
     base: dict[str, Any] = {"embedding_backend": args.backend} if args.backend else {}
+    base |= dict(kv.split("=", 1) for kv in args.set)
     s0 = Settings(**base)
     emb = Embedder(s0.embedding_model, s0.embedding_backend, ROOT / ".flywheel" / "models", 64)
     emb.setup()
@@ -130,37 +151,45 @@ def main() -> None:
     at = s0.near_dup_threshold + 0.02
     rows: list[dict[str, Any]] = []
     print(f"# {stamp()} | {machine()}")
-    print(f"# backend {s0.embedding_backend}, threshold {s0.near_dup_threshold}, n {args.n}")
+    print(
+        f"# backend {s0.embedding_backend}, threshold {s0.near_dup_threshold}, n {args.n}, "
+        f"shared preambles after {s0.preamble_min_count} prompts, settings {args.set or 'defaults'}"
+    )
     try:
         print("\n| stream | curate partitions | scope | accepted | near_duplicate rejected "
               "| caught vs 1 partition | accepted with an accepted neighbour >= "
               f"{at:.2f} | s |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
-        for stream in args.streams:
+        for stream_name in args.streams:
             ref = None
             for parts in args.partitions:
                 for scope in args.scopes if parts > 1 else ["language"]:
                     r = run_one(
-                        stack, state, stream, args.n, curate_partitions=parts,
+                        stack, state, stream_name, args.n, curate_partitions=parts,
                         dedup_scope=scope, quota_max_share=1.0, mix_max_synthetic=1.0, **base,
                     )  # fmt: skip
                     out = r["out"]
                     reasons = out.reasons()
                     faiss_acc = [a for a in out.accepted if a["semantic_check"] == "faiss"]
-                    vecs = emb.encode([a["text"] for a in faiss_acc]) if faiss_acc else np.zeros((0, 1))
+                    texts = judged_texts(
+                        [t for t, _ in stream(stream_name, args.n)],
+                        [a["text"] for a in faiss_acc],
+                        int(base.get("preamble_min_count", s0.preamble_min_count)),
+                    )
+                    vecs = emb.encode(texts) if texts else np.zeros((0, 1))
                     leak = leaks(vecs, at)
                     near = reasons["near_duplicate"]
                     if parts == 1:
                         ref = near
                     caught = near / ref if ref else float("nan")
                     row = {
-                        "kind": "dedup", "stream": stream, "partitions": parts, "scope": scope,
+                        "kind": "dedup", "stream": stream_name, "partitions": parts, "scope": scope,
                         "accepted": len(out.accepted), "near_duplicate": near,
                         "caught": caught, "leak": leak, "leak_share": leak / max(len(faiss_acc), 1),
                         "reasons": dict(reasons), "seconds": r["seconds"],
                     }  # fmt: skip
                     rows.append(row)
                     print(
-                        f"| {stream} | {parts} | {scope} | {len(out.accepted)} | {near} | "
+                        f"| {stream_name} | {parts} | {scope} | {len(out.accepted)} | {near} | "
                         f"{caught:.1%} | {leak} ({row['leak_share']:.2%}) | {r['seconds']:.0f} |",
                         flush=True,
                     )
@@ -173,7 +202,13 @@ def main() -> None:
                 quota = out.reasons()["quota"]
                 model = r["learned"] if learn and r["learned"] is not None else cold
                 faiss_acc = [a for a in out.accepted if a["semantic_check"] == "faiss"]
-                vecs = emb.encode([a["text"] for a in faiss_acc])
+                vecs = emb.encode(
+                    judged_texts(
+                        [t for t, _ in stream(args.quota_stream, args.n)],
+                        [a["text"] for a in faiss_acc],
+                        int(base.get("preamble_min_count", s0.preamble_min_count)),
+                    )
+                )
                 counts = Counter(model.assign(vecs).tolist())
                 ent = entropy_bits(counts.values())
                 name = f"learned ({model.k}, {model.version})" if tag(model.version) else (

@@ -17,6 +17,7 @@ prompts of a new preamble are embedded whole until its count is reached.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -53,6 +54,22 @@ def digest(prefix: str) -> str:
 
 class Counts(Protocol):
     async def incr(self, fields: Sequence[str]) -> list[int]: ...
+
+
+class MemoryCounts:
+    """The counts in memory (one process: benchmarks, tests); ``frozen`` reads without adding."""
+
+    def __init__(self) -> None:
+        self.c: Counter[str] = Counter()
+        self.frozen = False
+
+    async def incr(self, fields: Sequence[str]) -> list[int]:
+        out = []
+        for f in fields:
+            if not self.frozen:
+                self.c[f] += 1
+            out.append(self.c[f])
+        return out
 
 
 class RedisPreambleCounts:
