@@ -42,7 +42,7 @@ def main() -> None:
     if SHARED.exists():
         import json
 
-        lines = SHARED.read_text().splitlines()
+        lines = SHARED.read_text().split("\n")
         sets["public"] = [json.loads(x)["prompt"] for x in lines if x.strip()]
     for name, raw in sets.items():
         texts = list(dict.fromkeys(normalize(t) for t in raw))
