@@ -506,7 +506,7 @@ def write_snapshot_file(path: Path, parts: Mapping[str, bytes]) -> None:
     """``parts`` (``VectorIndex.state``) as one file: magic, then per part its name's length
     (uint16), its length (uint64), name, bytes. Written aside, fsynced, then renamed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with tmp.open("wb") as fh:
         fh.write(SNAPSHOT_MAGIC)
         for field, value in parts.items():
