@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from services.dedup.index import VectorIndex
+from services.settings import Settings
+from services.state.curate_state import RedisCurateState
 from services.state.stores import RedisVectorLog, StateLost, read_snapshot_file
 from tests.unit.dedup.test_index_lifecycle import DIM, FakeRedis, clustered, owners, pids, small_ivf
 
@@ -158,3 +160,22 @@ async def test_dedup_horizon_forgets_old_acceptances_in_writer_and_replicas():
     # the horizon never moves back, and nothing younger than it is forgotten
     assert await writer.advance_horizon("en", 400, horizon, now=t0 + 10.9 * day) == 200
     assert await writer.advance_horizon("en", 400, horizon, now=t0 + 11 * day) == 300
+
+
+async def test_curate_state_marks_the_horizon_and_snapshots_where_settings_say(tmp_path):
+    redis = FakeRedis()
+    s = Settings(dedup_horizon_days=8, index_snapshot_every=50, index_snapshot_dir=str(tmp_path))
+    state = RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, DIM))  # type: ignore[arg-type]
+    assert state.vectors.snapshot_dir == tmp_path
+    x = clustered(60, 8)
+    index = VectorIndex(DIM, ann_after=None)
+    await state.vectors.append("en:0", entries(x, 0))
+    await state.sync_vectors("en:0", index)
+    assert await state.maybe_snapshot("en:0", index)
+    assert [p.name for p in tmp_path.iterdir()] == [f"{s.namespace}:vectors:snap:en:0:60.snap"]
+    marks = redis.hashes[f"{s.namespace}:vectors:marks:en:0"]
+    assert list(marks.values()) == [b"60"]  # the log's position now, for the horizon
+    off = Settings(index_snapshot_every=0)
+    quiet = RedisCurateState(redis, off, RedisVectorLog(redis, "other", DIM))  # type: ignore[arg-type]
+    assert not await quiet.maybe_snapshot("en:0", index)
+    assert not redis.hashes.get("other:vectors:marks:en:0")
