@@ -8,12 +8,14 @@ A curate batch decides against every shard's index as it was when the batch sync
 the next batch. Two near duplicates routed to different shards whose batches overlap in that
 window can both be accepted. This measures how often, through the real worker.
 
-Pairs: English public prompts (../shared/data, else generated), greedily thinned so that no two
-are near each other, each with a light edit (filler words or two transposed letters: not an
-exact duplicate after normalisation) that the worker's model puts at cosine >= threshold + 0.02
-and that routes to another curate shard than its original. The stream interleaves the pairs
-at ``rate`` events/s, the edit ``gap`` events (= ms at 1,000/s) after its original; one run per
-gap. Reported: the events/s reached, and the pairs whose two prompts were both accepted.
+Pairs: an English public prompt (../shared/data, else generated) and a light edit of it (filler
+words or two transposed letters: not an exact duplicate after normalisation), or two prompts of
+the single-domain travel stream (bench/ood_streams.py); the worker's model puts the two at
+cosine >= threshold + 0.02 and routes them to different curate shards; no pair is near another.
+Fillers: other public prompts, near no pair. The stream spreads the pairs evenly among the
+fillers, the second prompt of a pair ``gap`` events (= ms at 1,000/s) after the first, produced
+at ``rate`` events/s; one run per (re-check setting, gap). Reported: the events/s the worker
+reached, and the pairs whose two prompts were both accepted.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 
 from bench.common import machine, public_prompts, stamp
+from bench.ood_streams import stream
 from services.clean.text import normalize
 from services.dev.accounting import read_outputs
 from services.dev.devstack import DevStack
@@ -53,49 +56,78 @@ def edit(text: str, rng: random.Random) -> str:
     return rng.choice(["please ", "quick question: ", "hey, ", "I wonder: "]) + text
 
 
-def make_pairs(s: Settings, emb: Embedder, n: int, seed: int) -> list[tuple[str, str]]:
-    texts, _ = public_prompts(6 * n, "en")
+def make_stream(
+    s: Settings, emb: Embedder, n_pairs: int, n_fill: int, seed: int
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Near-duplicate pairs on different shards, far from each other, and filler prompts far
+    from every pair. Pairs come from two sources: a public prompt and its light edit, and two
+    prompts of the single-domain travel stream that the model puts together."""
     rng = random.Random(seed)
-    texts = [t for t in texts if 20 <= len(t) <= 400]
-    edits = [edit(t, rng) for t in texts]
-    keep = [i for i, (a, b) in enumerate(zip(texts, edits, strict=True))
+    public, _ = public_prompts(12_000, "en")
+    public = [t for t in public if 20 <= len(t) <= 400]
+    travel = list(dict.fromkeys(normalize(t) for t, _ in stream("travel", 3000, seed)))
+    edits = [edit(t, rng) for t in public]
+    keep = [i for i, (a, b) in enumerate(zip(public, edits, strict=True))
             if normalize(a).casefold() != normalize(b).casefold()]  # fmt: skip
-    va = emb.encode([texts[i] for i in keep])
-    vb = emb.encode([edits[i] for i in keep])
+    va, vb = emb.encode([public[i] for i in keep]), emb.encode([edits[i] for i in keep])
+    vt = emb.encode(travel)
     topics = TopicModel.load(s.topics_path or None)
     table = topics.shards(s.curate_partitions, s.shard_slack)
-    sa, sb = table[topics.assign(va)], table[topics.assign(vb)]
-    chosen: list[int] = []
-    kept = np.zeros((0, va.shape[1]), dtype=np.float32)
+    shard = lambda v: table[topics.assign(v)]  # noqa: E731
+    at, far = s.near_dup_threshold + 0.02, s.near_dup_threshold - 0.05
+    cands: list[tuple[str, str, np.ndarray, np.ndarray]] = []
+    sa, sb = shard(va), shard(vb)
     for j, i in enumerate(keep):
-        if sa[j] == sb[j] or float(va[j] @ vb[j]) < s.near_dup_threshold + 0.02:
-            continue
-        both = np.stack([va[j], vb[j]])
-        if len(kept) and float((kept @ both.T).max()) >= s.near_dup_threshold - 0.05:
+        if sa[j] != sb[j] and float(va[j] @ vb[j]) >= at:
+            cands.append((public[i], edits[i], va[j], vb[j]))
+    st = shard(vt)
+    sims = vt @ vt.T
+    for i in range(len(travel)):
+        for j in np.flatnonzero((sims[i] >= at) & (st != st[i]))[:1]:
+            if j > i:
+                cands.append((travel[i], travel[int(j)], vt[i], vt[int(j)]))
+    rng.shuffle(cands)
+    chosen: list[tuple[str, str]] = []
+    kept = np.zeros((0, vt.shape[1]), dtype=np.float32)
+    for a, b, x, y in cands:
+        both = np.stack([x, y])
+        if len(kept) and float((kept @ both.T).max()) >= far:
             continue  # near an earlier pair: not a clean race
-        chosen.append(i)
+        chosen.append((a, b))
         kept = np.concatenate([kept, both])
-        if len(chosen) == n:
+        if len(chosen) == n_pairs:
             break
-    return [(texts[i], edits[i]) for i in chosen]
+    used = {t for pair in chosen for t in pair}
+    rest = [t for t in public if t not in used]
+    vr = emb.encode(rest)
+    fill = [t for t, ok in zip(rest, (vr @ kept.T).max(axis=1) < far, strict=True) if ok]
+    return chosen, fill[:n_fill]
 
 
-def interleave(pairs: list[tuple[str, str]], gap: int, prefix: str) -> list[bytes]:
-    """Originals every other slot, each edit ``gap`` slots after its original."""
-    slots = []
+def interleave(pairs: list[tuple[str, str]], fill: list[str], gap: int, prefix: str) -> list[bytes]:
+    """Fillers in order, the pairs spread evenly among them, each edit ``gap`` events after its
+    original (``gap`` ms at 1,000 events/s)."""
+    total = len(fill) + 2 * len(pairs)
+    step = max(1, (total - gap) // max(len(pairs), 1))
+    slots: list[tuple[float, str, str]] = []
     for k, (a, b) in enumerate(pairs):
-        slots.append((2 * k, 0, f"{prefix}-{k}-a", a))
-        slots.append((2 * k + gap, 1, f"{prefix}-{k}-b", b))
-    slots.sort(key=lambda x: (x[0], x[1]))
+        slots.append((k * step, f"{prefix}-{k}-a", a))
+        slots.append((k * step + gap + 0.5, f"{prefix}-{k}-b", b))
+    taken = {int(x) for x, _, _ in slots}
+    free = (i for i in range(total + gap + 1) if i not in taken)
+    for i, text in enumerate(fill):
+        slots.append((next(free) + 0.25, f"{prefix}-f{i}", text))
+    slots.sort(key=lambda x: x[0])
     return [
         json.dumps({"event_id": eid, "prompt": text, "user_id": eid}).encode()
-        for _, _, eid, text in slots
+        for _, eid, text in slots
     ]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pairs", type=int, default=1500)
+    ap.add_argument("--pairs", type=int, default=300)
+    ap.add_argument("--fill", type=int, default=6000, help="filler prompts (no near duplicate)")
     ap.add_argument("--rate", type=float, default=1000)
     ap.add_argument("--gaps", type=int, nargs="+", default=[1, 50, 250, 1000])
     ap.add_argument("--partitions", type=int, default=4)
@@ -113,11 +145,12 @@ def main() -> None:
     base = Settings(embedding_backend=args.backend, curate_partitions=args.partitions)
     emb = Embedder(base.embedding_model, base.embedding_backend, ROOT / ".flywheel" / "models", 64)
     emb.setup()
-    pairs = make_pairs(base, emb, args.pairs, seed=5)
+    pairs, fill = make_stream(base, emb, args.pairs, args.fill, seed=5)
     print(f"# {stamp()} | {machine()}")
     print(
         f"# backend {args.backend}, threshold {base.near_dup_threshold}, {args.partitions} curate "
-        f"partitions, scope {args.scope}, {len(pairs)} pairs on different shards, {args.rate:.0f}/s"
+        f"partitions, scope {args.scope}, {len(pairs)} pairs on different shards among {len(fill)} "
+        f"fillers, produced at {args.rate:.0f}/s"
     )
     print(
         "\n| re-checks | gap (events) | events/s reached | pairs | both accepted | share |"
@@ -160,7 +193,7 @@ def main() -> None:
                     if proc.poll() is not None:
                         raise SystemExit(f"worker died: {state}")
                     time.sleep(0.5)
-                msgs = interleave(pairs, gap, run)
+                msgs = interleave(pairs, fill, gap, run)
                 t0 = time.time()
                 produce(s, msgs, rate=args.rate)
                 total = len(warm) + len(msgs)
