@@ -6,11 +6,13 @@ of one product's tool-use prompts behind a 40-word system prompt, greedy de-dupl
 kept 70 of 2,978 distinct prompts, against 1,846 of the same questions without it
 (docs/diversity.md). The near-duplicate check must judge the question, not the boilerplate.
 
-Every prompt is cut at word boundaries at (or just after) ``LEVELS`` characters; the number of
+Every prompt is cut at word boundaries at (or just after) ``LEVELS`` characters (every 32 up to
+512, then coarser); the number of
 prompts that began with each cut is counted in Redis under a hash of it (``<ns>:preambles``,
 hashes and counts only, never text; forgotten after ``ttl_s`` without use). The longest cut
 that at least ``min_count`` prompts began with is a preamble, and the model reads what follows
-it, when at least ``min_rest`` characters follow. The record keeps the whole text; the first
+it, when at least ``min_rest`` characters follow and 90 % of the prompts that share the
+text's shortest cut share that one too (the boilerplate ends where its prompts diverge). The record keeps the whole text; the first
 prompts of a new preamble are embedded whole until its count is reached.
 """
 
@@ -25,7 +27,7 @@ import redis.asyncio as aioredis
 
 from services.state.keys import Keys
 
-LEVELS = (64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
+LEVELS = (*range(64, 512, 32), 512, 640, 768, 1024, 1536, 2048)
 
 
 def cuts(text: str, levels: Sequence[int] = LEVELS, min_rest: int = 24) -> list[int]:
@@ -92,10 +94,19 @@ class RedisPreambleCounts:
 
 
 class Preambles:
-    def __init__(self, counts: Counts, min_count: int, min_rest: int = 24) -> None:
+    """A cut is a preamble when ``min_count`` prompts began with it *and* at least ``share`` of
+    the prompts that share the text's shortest cut go on to share this one: the boilerplate ends
+    where the prompts that carry it start to differ. (Without the second rule, 50 prompts that
+    also share the first words of their question would have those stripped too, and be compared
+    with prompts whose question was not.)"""
+
+    def __init__(
+        self, counts: Counts, min_count: int, min_rest: int = 24, share: float = 0.9
+    ) -> None:
         self.counts = counts
         self.min_count = min_count
         self.min_rest = min_rest
+        self.share = share
 
     async def strip(self, texts: Sequence[str]) -> list[str]:
         """What the model should read of each text: after its longest known preamble."""
@@ -104,9 +115,11 @@ class Preambles:
         counts = iter(await self.counts.incr(fields))
         out = []
         for t, cs in zip(texts, per_text, strict=True):
-            best = 0
+            best, first = 0, 0
             for c in cs:
-                if next(counts) >= self.min_count:
+                n = next(counts)
+                first = first or n
+                if n >= self.min_count and n >= self.share * first:
                     best = c
             out.append(t[best:] if best else t)
         return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from services.embed.preamble import Preambles, cuts, digest
+from services.embed.preamble import MemoryCounts, Preambles, cuts, digest
 
 PRE = (
     "System: you are Atlas, the travel assistant of Northwind Journeys, with the tools "
@@ -64,3 +64,15 @@ def test_different_texts_are_left_whole():
 
 def test_a_text_without_spaces_has_no_cut():
     assert cuts("x" * 100_000) == []  # each level scans forward once: linear in the text
+
+
+def test_only_the_shared_boilerplate_is_stripped_not_a_common_question_start():
+    p = Preambles(MemoryCounts(), min_count=4)
+    start = "Find me the cheapest flight from Lisbon to Osaka in March, "
+    tails = ["with a toddler and a stroller.", "for our honeymoon, two options.",
+             "on a student budget, keep it short.", "with a large dog, compare costs."]  # fmt: skip
+    rain = [f"{PRE} Is it going to rain in Lisbon in {m}, with a toddler?" for m in ("May", "June")]
+    texts = [t for tail in tails for t in (f"{PRE} {start}{tail}", *rain)]  # interleaved
+    out = strip(p, texts)
+    for o in out[4:]:  # the boilerplate (or most of it) goes, the whole question stays
+        assert "Northwind" not in o and ("Find me the cheapest" in o or "Is it going" in o)
