@@ -109,17 +109,45 @@ class Preambles:
         self.share = share
 
     async def strip(self, texts: Sequence[str]) -> list[str]:
-        """What the model should read of each text: after its longest known preamble."""
+        """What the model should read of each text: after its longest known preamble. Two
+        rounds of counts: the coarse cuts, then the word boundaries between the longest cut that
+        qualifies and the next one (the preamble ends somewhere in there)."""
         per_text = [cuts(t, min_rest=self.min_rest) for t in texts]
         fields = [digest(t[:c]) for t, cs in zip(texts, per_text, strict=True) for c in cs]
         counts = iter(await self.counts.incr(fields))
-        out = []
+        best: list[int] = []
+        at_best: list[int] = []
+        words: list[list[int]] = []
         for t, cs in zip(texts, per_text, strict=True):
-            best, first = 0, 0
-            for c in cs:
+            b, nb, f, nxt = 0, 0, 0, len(t) - self.min_rest
+            for k, c in enumerate(cs):
                 n = next(counts)
-                first = first or n
-                if n >= self.min_count and n >= self.share * first:
-                    best = c
-            out.append(t[best:] if best else t)
+                f = f or n
+                if self._qualifies(n, f):
+                    b, nb = c, n
+                    nxt = cs[k + 1] if k + 1 < len(cs) else len(t) - self.min_rest
+            best.append(b)
+            at_best.append(nb)
+            words.append(_word_starts(t, b, nxt) if b else [])
+        fields = [digest(t[:w]) for t, ws in zip(texts, words, strict=True) for w in ws]
+        counts = iter(await self.counts.incr(fields) if fields else [])
+        out = []
+        for t, b, nb, ws in zip(texts, best, at_best, words, strict=True):
+            for w in ws:
+                # word cuts are counted only once their coarse cut qualified: min_count later
+                if self._qualifies(next(counts), nb - self.min_count + 1):
+                    b = w
+            out.append(t[b:] if b else t)
         return out
+
+    def _qualifies(self, n: int, first: int) -> bool:
+        return n >= self.min_count and n >= self.share * first
+
+
+def _word_starts(text: str, lo: int, hi: int) -> list[int]:
+    """Positions in (lo, hi) where a word starts (after whitespace)."""
+    return [
+        i
+        for i in range(lo + 1, min(hi, len(text)))
+        if text[i - 1].isspace() and not text[i].isspace()
+    ]
