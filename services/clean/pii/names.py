@@ -92,8 +92,11 @@ HONORIFIC_NAME = (
 _HONORIFIC_HINT = re.compile(rf"\b{_HONORIFIC}\.? [A-ZÀ-ÖØ-Þ]")
 
 
+_TITLES = ("Mr", "Ms", "Mx", "Dr", "Prof", "Herr", "Frau", "Mme", "Mlle")
+
+
 def _titled(text: str) -> bool:
-    return _HONORIFIC_HINT.search(text) is not None
+    return any(t in text for t in _TITLES) and _HONORIFIC_HINT.search(text) is not None
 
 
 _STREET_EN = (

@@ -20,6 +20,7 @@ batched through ``nlp.pipe`` in a worker thread, never on the event loop
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import logging
 import re
@@ -74,6 +75,14 @@ def _weights_digest() -> str:
     return hashlib.sha256((model_dir / "ner" / "model").read_bytes()).hexdigest()
 
 
+@functools.cache
+def _pipeline(spacy: Any) -> tuple[Any, threading.Lock]:
+    """One pipeline per process, with the lock that lets one ``nlp.pipe`` run at a time (spaCy
+    objects are not shared safely): every ``Redactor`` of the process uses it."""
+    nlp = spacy.load(MODEL, disable=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"])
+    return nlp, threading.Lock()
+
+
 class Ner:
     """The loaded pipeline (tagger, parser and lemmatizer disabled: NER needs none of them)."""
 
@@ -84,9 +93,7 @@ class Ner:
             digest = _weights_digest()
             if digest != NER_SHA256:
                 raise NerUnavailable(f"ner weights sha256 {digest} is not the pinned {NER_SHA256}")
-            self.nlp: Any = spacy.load(
-                MODEL, disable=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
-            )
+            self.nlp, self._lock = _pipeline(spacy)
         except Exception as exc:
             log.error(
                 "personal-data NER model %s failed to load (%s); install the project's pins "
@@ -95,7 +102,6 @@ class Ner:
                 exc,
             )
             raise NerUnavailable(str(exc)) from exc
-        self._lock = threading.Lock()  # one nlp.pipe at a time: spaCy objects are not shared safely
 
     def spans(self, texts: list[str], batch_size: int = 64) -> list[list[tuple[int, int, str]]]:
         """(start, end, kind) of the names to redact, per text."""
