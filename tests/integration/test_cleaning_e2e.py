@@ -1,5 +1,5 @@
 """Personal data never reaches the output topics or Redis; flooding users are capped.
-Real worker, broker, Redis and model."""
+Real worker, broker, Redis and model, with the NER tier on (names without a cue)."""
 
 import json
 
@@ -42,8 +42,16 @@ TOPICS = [
 
 
 def test_no_personal_data_leaves_the_worker_and_floods_are_capped(fresh, tmp_path):
-    s = fresh(partitions=2, rate_capacity=5, rate_refill_per_s=0.01, flood_max=3)
+    s = fresh(partitions=2, rate_capacity=5, rate_refill_per_s=0.01, flood_max=3, pii_ner=True)
     corpus = [(t, v) for t, _, v, valid in labelled(25, seed=3) if valid]
+    # names without a cue word: only the NER tier finds them
+    corpus += [
+        ("Remind me to phone Grace Okonkwo about the lease on Monday.", "Grace Okonkwo"),
+        (
+            "Can you draft a thank-you note to Henrik Sørensen? He covered my shift.",
+            "Henrik Sørensen",
+        ),
+    ]
     events = [
         {"event_id": f"pii-{i}", "prompt": text, "user_id": f"person-{i}@corp.example"}
         for i, (text, _) in enumerate(corpus)
@@ -83,6 +91,9 @@ def test_no_personal_data_leaves_the_worker_and_floods_are_capped(fresh, tmp_pat
 
     redacted = [r for r in out.accepted if r["event_id"].startswith("pii-")]
     assert redacted and all(r["pii"] and "{{" in r["text"] for r in redacted)
+    ner_ids = {f"pii-{len(corpus) - 2}", f"pii-{len(corpus) - 1}"}
+    by_ner = [r for r in out.accepted if r["event_id"] in ner_ids]
+    assert len(by_ner) == 2 and all("{{PERSON}}" in r["text"] for r in by_ner), by_ner
 
     key = s.user_hash_key.get_secret_value().encode()
     by_user = lambda u: [r for r in out.accepted if r["user"] == user_hash(u, key)]  # noqa: E731
