@@ -30,13 +30,21 @@ from services.dedup.index import (
     DEFAULT_ANN_AFTER,
     DEFAULT_K_FACTOR,
     DEFAULT_NLIST,
+    DEFAULT_NPROBE,
     configure_faiss_threads,
 )
-from services.dedup.union import UnionIndex
+from services.dedup.union import UnionIndex, per_shard
 
 
 def build(n_shards: int, size: int, bases: np.ndarray, args: argparse.Namespace):
-    parts = [make_index(args.config, args) for _ in range(n_shards)]
+    shard_args = argparse.Namespace(**vars(args))
+    if args.scale:  # as the curate stage sizes them (services/dedup/union.py per_shard)
+        shard_args.nlist, nprobe = per_shard(args.nlist, args.nprobe, n_shards)
+    else:
+        nprobe = args.nprobe
+    parts = [make_index(args.config, shard_args) for _ in range(n_shards)]
+    for p in parts:
+        p.nprobe = nprobe
     exact = faiss.IndexFlatIP(DIM)
     t0 = time.perf_counter()
     for lo in range(0, size, 10_000):
@@ -61,12 +69,20 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=0.85)
     ap.add_argument("--queries", type=int, default=2048)
     ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument(
+        "--scale", action=argparse.BooleanOptionalAction, default=True,
+        help="each shard gets 1/P of the IVF lists and probes, as the curate stage does",
+    )  # fmt: skip
     args = ap.parse_args()
     args.ann_after, args.nlist, args.k_factor = DEFAULT_ANN_AFTER, DEFAULT_NLIST, DEFAULT_K_FACTOR
+    args.nprobe = DEFAULT_NPROBE
     configure_faiss_threads(args.faiss_threads)
     real = real_vectors()
     bases = real[:N_BASES]
-    print(f"# {stamp()} | {machine()} | faiss threads {args.faiss_threads} | {args.config}")
+    print(
+        f"# {stamp()} | {machine()} | faiss threads {args.faiss_threads} | {args.config} | "
+        f"lists/probes per shard {'scaled 1/P' if args.scale else 'unscaled'}"
+    )
     print("| shards searched | vectors | decisions/s | recall@1 | bytes/vector held | build s |")
     print("|---|---|---|---|---|---|")
     for n_shards in [1, *args.shards]:

@@ -23,6 +23,16 @@ from services.dedup.greedy import Candidate
 from services.dedup.index import VectorIndex
 
 
+def per_shard(nlist: int, nprobe: int, shards: int) -> tuple[int, int]:
+    """IVF lists and probes for each of ``shards`` indexes that are always searched together:
+    ``nlist / shards`` lists and ``nprobe / shards`` probes each, so the union costs about one
+    index of all their vectors (the same number of centroids compared and of codes scanned)
+    instead of ``shards`` times it (bench/union_index.py)."""
+    if shards <= 1:
+        return nlist, nprobe
+    return max(64, nlist // shards), max(4, -(-nprobe // shards))
+
+
 class Pending:
     """Acceptances of the batch being decided, not committed yet (a few hundred at most)."""
 

@@ -51,7 +51,7 @@ from services.dedup.greedy import Candidate, Decision, GreedyCurator, NearIndex
 from services.dedup.index import VectorIndex
 from services.dedup.lsh import LshIndex
 from services.dedup.minhash import MinHasher
-from services.dedup.union import Pending, UnionIndex
+from services.dedup.union import Pending, UnionIndex, per_shard
 from services.diversity.quota import QuotaPolicy, Window
 from services.diversity.topics import Sample, clusters_for, tag, train
 from services.embed.clusters import TopicModel
@@ -194,19 +194,23 @@ class CurateStage(Stage):
         m = self.topic_model
         return m if m is not None and tag(m.version) else None
 
-    def _new_index(self) -> VectorIndex:
+    def _new_index(self, shards: int = 1) -> VectorIndex:
         s = self.s
+        nlist, nprobe = per_shard(s.index_nlist, s.index_nprobe, shards)
         return VectorIndex(
             self.dim,
-            ann_after=s.index_ann_after,
-            nlist=s.index_nlist,
-            nprobe=s.index_nprobe,
+            ann_after=max(s.index_ann_after, nlist) if s.index_ann_after is not None else None,
+            nlist=nlist,
+            nprobe=nprobe,
             ann=s.index_ann,
         )
 
     def index(self, name: str) -> VectorIndex:
+        """The index of one (language, shard); with ``dedup_scope = "language"`` every batch
+        searches all shards of the language, so each gets 1/P of the IVF lists and probes."""
         if name not in self.indexes:
-            self.indexes[name] = self._new_index()
+            union = self.s.dedup_scope == "language"
+            self.indexes[name] = self._new_index(self.s.curate_partitions if union else 1)
         return self.indexes[name]
 
     def lexical_index(self, name: str) -> LshIndex:
