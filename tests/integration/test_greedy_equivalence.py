@@ -60,6 +60,7 @@ def test_one_partition_decisions_equal_brute_force_greedy(fresh, tmp_path):
         order_by_priority=False,
         quota_max_share=1.0,
         mix_max_synthetic=1.0,
+        preamble_min_count=0,  # the reference embeds whole texts
     )
     raw_events = [raw for raw, meta in ChatLogGenerator(seed=21).events(700)]
     with WorkerProcess(s, tmp_path / "worker.log") as worker:

@@ -69,6 +69,7 @@ def test_worker_with_static_backend_keeps_the_invariant_and_the_greedy_rule(
         quota_max_share=1.0,
         mix_max_synthetic=1.0,
         lang_allow=[],
+        preamble_min_count=0,  # the reference embeds whole texts
     )
     assert s.near_dup_threshold == BACKEND_DEFAULTS["static"]["near_dup_threshold"]
     raw_events = [raw for raw, _ in ChatLogGenerator(seed=33).events(400)]
