@@ -24,6 +24,8 @@ import argparse
 import json
 import os
 import random
+import signal
+import sys
 import tempfile
 import time
 import uuid
@@ -35,6 +37,7 @@ import numpy as np
 
 from bench.common import machine, public_prompts, stamp
 from bench.ood_streams import stream
+from bench.pipeline import wait_assigned
 from services.clean.text import normalize
 from services.dev.accounting import read_outputs
 from services.dev.devstack import DevStack
@@ -134,11 +137,17 @@ def main() -> None:
     ap.add_argument("--backend", default="static")
     ap.add_argument("--scope", default="language", help="language | shard")
     ap.add_argument(
+        "--workers", type=int, default=2,
+        help="worker processes (one process decides its batches one after another: the race "
+        "is between processes that own different curate partitions)",
+    )  # fmt: skip
+    ap.add_argument(
         "--rechecks", type=int, nargs="+", default=[0, 3], help="FLYWHEEL_DEDUP_RECHECK values"
     )
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the finally below stops the stack
     state = Path(tempfile.mkdtemp(prefix="flywheel-race-"))
     dev = DevStack(state)
     stack = dev.up()
@@ -149,7 +158,7 @@ def main() -> None:
     print(f"# {stamp()} | {machine()}")
     print(
         f"# backend {args.backend}, threshold {base.near_dup_threshold}, {args.partitions} curate "
-        f"partitions, scope {args.scope}, {len(pairs)} pairs on different shards among {len(fill)} "
+        f"partitions, {args.workers} worker processes, scope {args.scope}, {len(pairs)} pairs on different shards among {len(fill)} "
         f"fillers, produced at {args.rate:.0f}/s"
     )
     print(
@@ -184,7 +193,10 @@ def main() -> None:
             )
             ensure_topics(s)
             env = {**os.environ, **s.to_env(), "HF_HUB_OFFLINE": "1"}
-            proc = start_worker(env, state / f"worker-{run}.log")
+            procs = [
+                start_worker(env, state / f"worker-{run}-{i}.log") for i in range(args.workers)
+            ]
+            proc = procs[0]
             try:
                 warm = [json.dumps({"event_id": f"w{i}", "prompt": f"warm-up prompt {i} {run}",
                                     "user_id": "w"}).encode() for i in range(20)]  # fmt: skip
@@ -193,6 +205,8 @@ def main() -> None:
                     if proc.poll() is not None:
                         raise SystemExit(f"worker died: {state}")
                     time.sleep(0.5)
+                if args.workers > 1:  # every worker owns partitions before the clock starts
+                    wait_assigned(s, args.workers)
                 msgs = interleave(pairs, fill, gap, run)
                 t0 = time.time()
                 produce(s, msgs, rate=args.rate)
@@ -203,7 +217,8 @@ def main() -> None:
                         raise SystemExit(f"worker stopped or stalled: {state}")
                     time.sleep(0.5)
             finally:
-                stop_worker(proc)
+                for p in procs:
+                    stop_worker(p)
             eps = len(msgs) / (out.last_output_ms / 1000 - t0)
             acc = {a["event_id"] for a in out.accepted}
             both = sum(1 for k in range(len(pairs)) if {f"{run}-{k}-a", f"{run}-{k}-b"} <= acc)
@@ -221,6 +236,7 @@ def main() -> None:
         with open(args.json, "a") as fh:
             for row in rows:
                 fh.write(json.dumps({"date": stamp(), "machine": machine(), "bench": "race",
+                                     "workers": args.workers,
                                      "backend": args.backend, "partitions": args.partitions,
                                      "scope": args.scope, **row}) + "\n")  # fmt: skip
 
