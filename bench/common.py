@@ -46,3 +46,27 @@ def machine() -> str:
 
 def stamp() -> str:
     return datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def isolated_settings(stack, prefix: str, **overrides):  # type: ignore[no-untyped-def]
+    """Settings for one run on a running dev stack: topics, consumer group and Redis namespace
+    of its own (``<prefix><random>``), no metrics or ops port, the repository's model cache."""
+    import uuid
+
+    from services.settings import Settings
+
+    run = f"{prefix}{uuid.uuid4().hex[:6]}"
+    values = {
+        "kafka_bootstrap": stack.bootstrap,
+        "redis_url": stack.redis_url,
+        "app_id": run,
+        "namespace": run,
+        "state_dir": Path(__file__).resolve().parents[1] / ".flywheel",
+        "metrics_port": 0,
+        "ops_port": 0,
+    }
+    for name in ("events", "annotation", "rejected", "dlq", "curate", "results"):
+        default = Settings.model_fields[f"topic_{name}"].default
+        values[f"topic_{name}"] = f"{run}.{default}"
+    return Settings(**(values | overrides))
+

@@ -27,7 +27,6 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 import redis
 
-from bench.common import machine, stamp
+from bench.common import isolated_settings, machine, stamp
 from bench.ood_streams import events, stream
 from services.clean.text import normalize
 from services.dev.accounting import read_outputs
@@ -57,23 +56,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_one(stack, state: Path, kind: str, n: int, **overrides: Any) -> dict[str, Any]:
-    run = uuid.uuid4().hex[:6]
-    s = Settings(
-        kafka_bootstrap=stack.bootstrap,
-        redis_url=stack.redis_url,
-        app_id=f"ood-{run}",
-        namespace=f"ood{run}",
-        state_dir=ROOT / ".flywheel",
-        topic_events=f"ood{run}.chat.events",
-        topic_annotation=f"ood{run}.prompts.annotation",
-        topic_rejected=f"ood{run}.prompts.rejected",
-        topic_dlq=f"ood{run}.chat.events.dlq",
-        topic_curate=f"ood{run}.flywheel.curate",
-        topic_results=f"ood{run}.annotations.results",
-        metrics_port=0,
-        ops_port=0,
-        **overrides,
-    )
+    s = isolated_settings(stack, "ood", **overrides)
+    run = s.namespace
     ensure_topics(s)
     env = {**os.environ, **s.to_env(), "HF_HUB_OFFLINE": "1"}
     proc = start_worker(env, state / f"worker-{run}.log")

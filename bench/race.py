@@ -28,14 +28,13 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 
-from bench.common import machine, public_prompts, stamp
+from bench.common import isolated_settings, machine, public_prompts, stamp
 from bench.ood_streams import stream
 from bench.pipeline import wait_assigned
 from services.clean.text import normalize
@@ -169,28 +168,17 @@ def main() -> None:
     runs = [(r, g) for r in args.rechecks for g in args.gaps]
     try:
         for recheck, gap in runs:
-            run = uuid.uuid4().hex[:6]
-            s = Settings(
-                kafka_bootstrap=stack.bootstrap,
-                redis_url=stack.redis_url,
-                app_id=f"race-{run}",
-                namespace=f"race{run}",
-                state_dir=ROOT / ".flywheel",
-                topic_events=f"race{run}.chat.events",
-                topic_annotation=f"race{run}.prompts.annotation",
-                topic_rejected=f"race{run}.prompts.rejected",
-                topic_dlq=f"race{run}.chat.events.dlq",
-                topic_curate=f"race{run}.flywheel.curate",
-                topic_results=f"race{run}.annotations.results",
+            s = isolated_settings(
+                stack,
+                "race",
                 embedding_backend=args.backend,
                 curate_partitions=args.partitions,
                 dedup_scope=args.scope,
                 dedup_recheck=recheck,
                 quota_max_share=1.0,
                 mix_max_synthetic=1.0,
-                metrics_port=0,
-                ops_port=0,
             )
+            run = s.namespace
             ensure_topics(s)
             env = {**os.environ, **s.to_env(), "HF_HUB_OFFLINE": "1"}
             procs = [

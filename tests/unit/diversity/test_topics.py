@@ -3,7 +3,6 @@ the curate stage training, swapping and keeping its model when a new one cannot 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 
 import numpy as np
@@ -28,7 +27,7 @@ from services.diversity.topics import (
 from services.embed.clusters import TopicModel
 from services.pipeline.curate import CurateStage
 from services.settings import Settings
-from tests.unit.pipeline.test_curate_stage import FakeState
+from tests.unit.pipeline.test_curate_stage import FakeState, run
 
 DIM = 16
 
@@ -196,14 +195,6 @@ def msg(n: int, v: np.ndarray) -> InMsg:
         src=f"chat.events/0/{n}",
     )
     return InMsg("cur", 0, n, None, rec.model_dump_json().encode())
-
-
-def run(stage: CurateStage, msgs: list[InMsg]):
-    async def go():
-        await stage.before_batch()
-        return await stage.process(msgs)
-
-    return asyncio.run(go())
 
 
 def test_the_stage_learns_a_model_swaps_it_and_labels_records_with_it():
