@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from services.settings import Settings
+from services.settings import BACKEND_DEFAULTS, Settings
 from services.settings_load import SettingsError, load_settings, unknown_variables
 
 CONNECT_TIMEOUT_S = 10.0  # how long a command waits for the broker before giving up
@@ -208,6 +208,79 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def reindex_target(
+    source: Settings, namespace: str, backend: str | None, model: str | None
+) -> Settings:
+    """The settings of the workers that will take over: the source's, with the new namespace,
+    backend and model."""
+    overrides: dict[str, Any] = {n: getattr(source, n) for n in source.model_fields_set}
+    overrides["namespace"] = namespace
+    if backend and backend != source.embedding_backend:
+        overrides["embedding_backend"] = backend
+        # a backend default the source spelt out (FLYWHEEL_TOPICS_PATH="" from a worker's full
+        # environment) is the old backend's, not a choice: the new backend's applies
+        was = BACKEND_DEFAULTS.get(source.embedding_backend, {})
+        now = BACKEND_DEFAULTS.get(backend, {})
+        for name in now.keys() | was.keys():
+            default = Settings.model_fields[name].default
+            if overrides.get(name, was.get(name, default)) == was.get(name, default):
+                overrides[name] = now.get(name, default)  # wins over the environment too
+    if model is not None:
+        overrides["embedding_model"] = model
+    return load_settings(**overrides)
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    """Re-embed the accepted set (``prompts.annotation``) into a new namespace with the target
+    backend/model (services/state/reindex.py); progress on stderr, a one-line summary."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from services.embed.clusters import TopicModel
+    from services.embed.embedder import Embedder
+    from services.embed.fingerprint import ModelMismatch
+    from services.state.reindex import reindex
+
+    source = broker_settings(args)
+    if args.to_namespace == source.namespace:
+        raise CliError(
+            f"--to-namespace {args.to_namespace} is the namespace being read "
+            "(FLYWHEEL_NAMESPACE): reindex into a new one"
+        )
+    target = reindex_target(source, args.to_namespace, args.backend, args.model)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    async def run() -> str:
+        emb = Embedder(
+            target.embedding_model,
+            target.embedding_backend,
+            target.state_dir / "models",
+            target.embed_batch_size,
+        )
+        await asyncio.to_thread(emb.setup)
+        topics = await asyncio.to_thread(TopicModel.load, target.topics_path or None)
+        say(
+            f"reindex: {target.topic_annotation} -> namespace {target.namespace} "
+            f"(backend {target.embedding_backend}, model {emb.fingerprint})"
+        )
+        redis = aioredis.from_url(target.redis_url.get_secret_value())
+        try:
+            summary = await reindex(redis, target, emb, topics, source.namespace, progress=say)
+        finally:
+            await redis.aclose()
+        return summary.line(target.namespace, emb.fingerprint)
+
+    try:
+        print(asyncio.run(run()))
+    except (ModelMismatch, LookupError) as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
 def cmd_ops(args: argparse.Namespace) -> int:
     from streams.ops_http import run_ops
 
@@ -373,6 +446,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="backend to prepare (repeatable; default FLYWHEEL_EMBEDDING_BACKEND)",
     )
     p.set_defaults(fn=cmd_model)
+
+    p = sub.add_parser(
+        "reindex",
+        help="re-embed the accepted prompts into a new namespace (switching backend or model)",
+    )
+    p.add_argument(
+        "--to-namespace", required=True, metavar="NS", help="Redis namespace to write (new)"
+    )
+    p.add_argument(
+        "--backend",
+        choices=["torch", "onnx", "onnx-int8", "static"],
+        help="backend of the new workers (default FLYWHEEL_EMBEDDING_BACKEND)",
+    )
+    p.add_argument(
+        "--model", default=None, help="model of the new workers (default FLYWHEEL_EMBEDDING_MODEL)"
+    )
+    p.add_argument(
+        "--from-beginning",
+        action="store_true",
+        help="read prompts.annotation from its earliest retained offset (always done; prompts "
+        "already in the target are skipped, so a re-run only adds what is new)",
+    )
+    p.set_defaults(fn=cmd_reindex)
 
     p = sub.add_parser("schemas", help="write JSON Schemas of the contract")
     p.add_argument("--out", default="docs/schemas", help="directory to write the schemas to")
