@@ -328,7 +328,7 @@ class Settings(BaseSettings):
         "duplicates on two shards can then both be accepted when their batches overlap)",
     )
     preamble_min_count: int = Field(
-        50,
+        20,
         ge=0,
         description="prompts that must begin with the same leading text (64+ characters) before "
         "it counts as a shared preamble and is left out of the embedding; 0 = embed whole texts",

@@ -114,7 +114,7 @@ class Preambles:
         qualifies and the next one (the preamble ends somewhere in there)."""
         per_text = [cuts(t, min_rest=self.min_rest) for t in texts]
         fields = [digest(t[:c]) for t, cs in zip(texts, per_text, strict=True) for c in cs]
-        counts = iter(await self.counts.incr(fields))
+        counts = iter(await self._final(fields))
         best: list[int] = []
         at_best: list[int] = []
         words: list[list[int]] = []
@@ -130,7 +130,7 @@ class Preambles:
             at_best.append(nb)
             words.append(_word_starts(t, b, nxt) if b else [])
         fields = [digest(t[:w]) for t, ws in zip(texts, words, strict=True) for w in ws]
-        counts = iter(await self.counts.incr(fields) if fields else [])
+        counts = iter(await self._final(fields) if fields else [])
         out = []
         for t, b, nb, ws in zip(texts, best, at_best, words, strict=True):
             for w in ws:
@@ -139,6 +139,15 @@ class Preambles:
                     b = w
             out.append(t[b:] if b else t)
         return out
+
+    async def _final(self, fields: list[str]) -> list[int]:
+        """Counts after the whole batch (a batch that brings a preamble to its count strips it
+        from all its prompts, not only from those after the one that reached it)."""
+        counts = await self.counts.incr(fields)
+        final: dict[str, int] = {}
+        for f, n in zip(fields, counts, strict=True):
+            final[f] = max(final.get(f, 0), n)
+        return [final[f] for f in fields]
 
     def _qualifies(self, n: int, first: int) -> bool:
         return n >= self.min_count and n >= self.share * first

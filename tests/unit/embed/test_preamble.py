@@ -43,9 +43,8 @@ def test_a_preamble_is_stripped_once_enough_prompts_began_with_it():
     counts = MemCounts()
     p = Preambles(counts, min_count=3)
     qs = [f"{PRE} question number {i} about the weather in Lisbon in June?" for i in range(5)]
-    out = strip(p, qs)
-    assert out[:2] == qs[:2]  # not yet known
-    for o in out[2:]:
+    assert strip(p, qs[:2]) == qs[:2]  # not yet known
+    for o in strip(p, qs[2:]):  # the batch that brings it to 3 strips all of its prompts
         assert "Northwind" not in o and o.endswith("in June?")
 
 
