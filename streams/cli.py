@@ -276,7 +276,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
     try:
         print(asyncio.run(run()))
-    except (ModelMismatch, LookupError) as exc:
+    except (ModelMismatch, LookupError, TimeoutError) as exc:
         raise CliError(str(exc)) from None
     return 0
 

@@ -197,9 +197,10 @@ class AnnotationReader:
     """The records of one topic from the beginning to the end it had when opened, in batches
     of ``(value, headers)`` (headers as ``(str, bytes)`` pairs)."""
 
-    def __init__(self, bootstrap: str, topic: str, batch: int = 512) -> None:
+    def __init__(self, bootstrap: str, topic: str, batch: int = 512, stall_s: float = 60.0) -> None:
         self.topic = topic
         self.batch = batch
+        self.stall_s = stall_s
         self.consumer = KafkaConsumer(
             bootstrap_servers=bootstrap,
             enable_auto_commit=False,
@@ -223,8 +224,16 @@ class AnnotationReader:
     def batches(self) -> Iterator[list[tuple[bytes | None, list[tuple[str, bytes]]]]]:
         todo = {tp for tp in self.tps if self.consumer.position(tp) < self.ends[tp]}
         out: list[tuple[bytes | None, list[tuple[str, bytes]]]] = []
+        moved = time.monotonic()
         while todo:
             polled = self.consumer.poll(timeout_ms=1000, max_records=self.batch)
+            if polled:
+                moved = time.monotonic()
+            elif time.monotonic() - moved > self.stall_s:
+                raise TimeoutError(
+                    f"{self.topic}: nothing read for {self.stall_s:g} s before its end "
+                    f"({', '.join(f'{tp.partition}@{self.consumer.position(tp)}' for tp in todo)})"
+                )
             for tp, records in polled.items():
                 for rec in records:
                     if rec.offset < self.ends[tp]:
