@@ -37,6 +37,7 @@ from services.clean.text import normalize
 from services.dev.generator import EN_TEMPLATES, _edit
 from services.embed.clusters import TopicModel
 from services.embed.embedder import Embedder
+from services.settings import Settings
 
 CACHE = Path(".flywheel/bench/sharding_extra.npz")
 
@@ -57,10 +58,20 @@ def stream(seed: int) -> np.ndarray:
     return allv[order]
 
 
-def ood_stream(kind: str, n: int, seed: int) -> np.ndarray:
+def ood_stream(kind: str, n: int, seed: int, min_count: int) -> np.ndarray:
+    """A generated stream as the worker embeds it: after the preambles it shares (counted in
+    batches of 128, as micro-batches are)."""
+    import asyncio
+
     from bench.ood_streams import stream as ood
+    from services.embed.preamble import MemoryCounts, Preambles
 
     texts = [normalize(t) for t, _ in ood(kind, n, seed)]
+    if min_count:
+        pre = Preambles(MemoryCounts(), min_count)
+        texts = [
+            u for i in range(0, len(texts), 128) for u in asyncio.run(pre.strip(texts[i : i + 128]))
+        ]
     return Embedder("", "onnx", Path(".flywheel") / "models", 16).setup().encode(texts)
 
 
@@ -83,10 +94,17 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=0.85)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--slack", type=float, nargs="+", default=[1.25, 2.0, 100.0])
-    ap.add_argument("--stream", default="public", help="public | tool | mixed | long | code | ticket")
+    ap.add_argument(
+        "--stream", default="public", help="public | tool | mixed | long | code | ticket"
+    )
     ap.add_argument("--n", type=int, default=3000, help="prompts of a generated --stream")
     args = ap.parse_args()
-    vecs = stream(args.seed) if args.stream == "public" else ood_stream(args.stream, args.n, args.seed)
+    ap_min = Settings().preamble_min_count
+    vecs = (
+        stream(args.seed)
+        if args.stream == "public"
+        else ood_stream(args.stream, args.n, args.seed, ap_min)
+    )
     topics = TopicModel.load()
     clusters = topics.assign(vecs)
     glob = greedy(vecs, np.zeros(len(vecs), dtype=np.int64), args.threshold)
