@@ -88,11 +88,15 @@ def test_reindex_into_static_keeps_the_acceptances(fresh, tmp_path):
 
     # near duplicates of accepted prompts under the static model, and fresh prompts
     emb = Embedder("", "static", ROOT / ".flywheel" / "models", 16).setup()
-    texts = [rec["text"] for rec in accepted if rec["semantic_check"] == "faiss"]
+    # placeholders of redacted personal data left out: ingest would read them again
+    idx = [
+        i for i, rec in enumerate(accepted) if rec["semantic_check"] == "faiss" and not rec["pii"]
+    ]
+    texts = [accepted[i]["text"] for i in idx]
     known = {rec["prompt_id"] for rec in accepted}
-    base = emb.encode(texts)
+    base = emb.encode([rec["text"] for rec in accepted])
     near: list[str] = []
-    for text, vec in zip(texts, base, strict=True):
+    for text, vec in zip(texts, base[idx], strict=True):
         for variant in (f"please {text}", text.rstrip("?.!") + "!!", f"{text} thanks"):
             if prompt_id(normalize(variant)) in known:
                 continue
@@ -103,7 +107,7 @@ def test_reindex_into_static_keeps_the_acceptances(fresh, tmp_path):
             break
     assert len(near) >= 4
     fresh_text = next(
-        t for t in FRESH if float(np.max(base @ emb.encode([t])[0])) < new.near_dup_threshold - 0.1
+        t for t in FRESH if float(np.max(base @ emb.encode([t])[0])) < new.near_dup_threshold - 0.05
     )
     exact = texts[0]
     replay = [*near, exact, fresh_text]
