@@ -339,6 +339,7 @@ class Reindexer:
         present = self._present([r.prompt_id for r in fresh])
         todo = [r for r, there in zip(fresh, present, strict=True) if not there]
         self.summary.present += len(fresh) - len(todo)
+        await self._carry_blocked_ids([r.prompt_id for r in fresh])
         if not todo:
             return Plan()
         texts = [r.text for r in todo]
@@ -360,20 +361,25 @@ class Reindexer:
         self.summary.blocked += await self._carry_blocks(plan)
         return plan
 
+    async def _carry_blocked_ids(self, pids: list[str]) -> None:
+        """Prompt ids blocked in the source namespace stay blocked (rejected at ingest)."""
+        if not pids or self.source == self.s.namespace:
+            return
+        hits = await self.redis.smismember(Keys(self.source).blocked_ids, pids)
+        blocked = [p for p, hit in zip(pids, hits, strict=True) if hit]
+        if blocked:
+            await self.redis.sadd(self.keys.blocked_ids, *blocked)
+
     async def _carry_blocks(self, plan: Plan) -> int:
-        """Prompts blocked in the source namespace: their ids, and their new vectors in the
-        target's blocklist log (once: ``<ns>:fb:blocked`` says which are there)."""
-        pids = list(plan.accepted)
+        """Prompts whose vectors are in the source namespace's blocklist index get their new
+        vectors in the target's ``blocklist`` log (once: ``<ns>:fb:blocked`` says which are
+        there). Only prompts embedded by this run: a prompt blocked after it is not re-embedded."""
+        pids = list(plan.embedded)
         if not pids or self.source == self.s.namespace:
             return 0
         source = Keys(self.source)
-        ids = await self.redis.smismember(source.blocked_ids, pids)
-        blocked = [p for p, hit in zip(pids, ids, strict=True) if hit]
-        if blocked:
-            await self.redis.sadd(self.keys.blocked_ids, *blocked)
         had_vector = await self.redis.smismember(source.blocklisted, pids)
         with_vector = [p for p, hit in zip(pids, had_vector, strict=True) if hit]
-        with_vector = [p for p in with_vector if p in plan.embedded]
         if not with_vector:
             return 0
         there = await self.redis.smismember(self.keys.blocklisted, with_vector)

@@ -19,6 +19,7 @@ from services.clean.text import normalize, prompt_id
 from services.dev.generator import ChatLogGenerator
 from services.embed.embedder import Embedder
 from services.settings import Settings
+from services.state.keys import Keys
 from tests.conftest import ROOT, settings_env
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 
@@ -58,6 +59,14 @@ def test_reindex_into_static_keeps_the_acceptances(fresh, tmp_path):
     accepted = out.accepted
     assert len(accepted) > 20
 
+    # an annotator blocked one accepted prompt (what the feedback stage writes)
+    blocked = next(
+        rec for rec in reversed(accepted) if rec["semantic_check"] == "faiss" and not rec["pii"]
+    )
+    r = redis.Redis.from_url(old.redis_url.get_secret_value())
+    r.sadd(Keys(old.namespace).blocked_ids, blocked["prompt_id"])
+    r.sadd(Keys(old.namespace).blocklisted, blocked["prompt_id"])
+
     new = fresh(**common, embedding_backend="static")
     done = run_reindex(old, "--to-namespace", new.namespace, "--backend", "static")
     assert done.returncode == 0, done.stderr
@@ -66,8 +75,9 @@ def test_reindex_into_static_keeps_the_acceptances(fresh, tmp_path):
     assert summary["written"] == len(accepted), summary
     assert summary["present"] == 0 and summary["invalid"] == 0
     assert "/static-" in summary["model"] and "reindex:" in done.stderr
-
-    r = redis.Redis.from_url(old.redis_url.get_secret_value())
+    assert summary["blocked"] == 1
+    assert r.sismember(Keys(new.namespace).blocked_ids, blocked["prompt_id"])
+    assert r.llen(f"{new.namespace}:vectors:blocklist") == 1
     assert r.get(f"{new.namespace}:vectors:model") == summary["model"].encode()
     vector_logs = [k for k in r.scan_iter(f"{new.namespace}:vectors:*:*") if r.type(k) == b"list"]
     lengths = {k: r.llen(k) for k in vector_logs}
@@ -90,27 +100,32 @@ def test_reindex_into_static_keeps_the_acceptances(fresh, tmp_path):
     emb = Embedder("", "static", ROOT / ".flywheel" / "models", 16).setup()
     # placeholders of redacted personal data left out: ingest would read them again
     idx = [
-        i for i, rec in enumerate(accepted) if rec["semantic_check"] == "faiss" and not rec["pii"]
+        i
+        for i, rec in enumerate(accepted)
+        if rec["semantic_check"] == "faiss" and not rec["pii"] and rec is not blocked
     ]
     texts = [accepted[i]["text"] for i in idx]
     known = {rec["prompt_id"] for rec in accepted}
     base = emb.encode([rec["text"] for rec in accepted])
-    near: list[str] = []
-    for text, vec in zip(texts, base[idx], strict=True):
-        for variant in (f"please {text}", text.rstrip("?.!") + "!!", f"{text} thanks"):
-            if prompt_id(normalize(variant)) in known:
+
+    def variant(text: str, vec: np.ndarray) -> str | None:
+        """An edit of ``text`` with another prompt_id, well above the static threshold."""
+        for edit in (f"please {text}", text.rstrip("?.!") + "!!", f"{text} thanks"):
+            if prompt_id(normalize(edit)) in known:
                 continue
-            if float(emb.encode([variant])[0] @ vec) >= new.near_dup_threshold + 0.03:
-                near.append(variant)
-                break
-        if len(near) == 8:
-            break
+            if float(emb.encode([edit])[0] @ vec) >= new.near_dup_threshold + 0.03:
+                return edit
+        return None
+
+    near = [v for v in (variant(t, v) for t, v in zip(texts, base[idx], strict=True)) if v][:8]
     assert len(near) >= 4
+    near_blocked = variant(blocked["text"], base[accepted.index(blocked)])
+    assert near_blocked is not None
     fresh_text = next(
         t for t in FRESH if float(np.max(base @ emb.encode([t])[0])) < new.near_dup_threshold - 0.05
     )
     exact = texts[0]
-    replay = [*near, exact, fresh_text]
+    replay = [*near, exact, fresh_text, near_blocked]
 
     with WorkerProcess(new, tmp_path / "static.log") as worker:
         produce(new, [event(i, t) for i, t in enumerate(replay)])
@@ -122,4 +137,6 @@ def test_reindex_into_static_keeps_the_acceptances(fresh, tmp_path):
         assert rej is not None and rej["reason"] == "near_duplicate", (replay[i], rej)
         assert rej["duplicate_of"] in known
     assert by_event[f"re-{len(near)}"]["reason"] == "exact_duplicate"
+    assert by_event[f"re-{len(near) + 2}"]["reason"] == "blocklisted"
+    assert by_event[f"re-{len(near) + 2}"]["duplicate_of"] == blocked["prompt_id"]
     assert [rec["text"] for rec in out2.accepted] == [fresh_text]
