@@ -70,6 +70,10 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=2048)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument(
+        "--probe-factors", type=int, nargs="+", default=[1, 2, 4],
+        help="probes per shard = factor x nprobe / shards (1: as many codes scanned as one index)",
+    )  # fmt: skip
+    ap.add_argument(
         "--scale", action=argparse.BooleanOptionalAction, default=True,
         help="each shard gets 1/P of the IVF lists and probes, as the curate stage does",
     )  # fmt: skip
@@ -83,35 +87,41 @@ def main() -> None:
         f"# {stamp()} | {machine()} | faiss threads {args.faiss_threads} | {args.config} | "
         f"lists/probes per shard {'scaled 1/P' if args.scale else 'unscaled'}"
     )
-    print("| shards searched | vectors | decisions/s | recall@1 | bytes/vector held | build s |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| shards searched | lists per shard | probes per shard | vectors | decisions/s | recall@1 "
+        "| bytes/vector held | build s |\n|---|---|---|---|---|---|---|---|"
+    )
     for n_shards in [1, *args.shards]:
         parts, exact, secs = build(n_shards, args.size, bases, args)
         near = parts[0] if n_shards == 1 else UnionIndex(parts[0], parts[1:])
         held = held_rows(exact, args.size)
         q = queries(held, real, args.queries, seed=args.size)
         true_sims, _ = exact.search(q, 1)
-        got = near.nearest_other(q, [f"q{i}" for i in range(len(q))])
-        recall = float(np.mean([abs(s - t) < 1e-3 for (_, s), t in zip(got, true_sims[:, 0], strict=True)]))
-        curator = GreedyCurator(near, args.threshold)
-        stream = Stream(bases, 99)
-        decided, spent = 0, 0.0
-        for i in range(400):
-            batch = stream.batch(held, 128)
-            t0 = time.perf_counter()
-            curator.decide(batch)
-            spent += time.perf_counter() - t0
-            decided += len(batch)
-            if i >= 2 and spent >= args.seconds:
-                break
-        held_bytes = sum(p.memory_bytes() for p in parts) / sum(len(p) for p in parts)
-        print(
-            f"| {n_shards} | {args.size:,} | {decided / spent:,.0f} | {recall:.3f} | "
-            f"{held_bytes:.0f} | {secs:.0f} |",
-            flush=True,
-        )
+        factors = args.probe_factors if n_shards > 1 else [n_shards]
+        for factor in factors:  # probes per shard = factor x nprobe / shards
+            for p in parts:
+                p.nprobe = max(1, -(-factor * args.nprobe // n_shards))
+            got = near.nearest_other(q, [f"q{i}" for i in range(len(q))])
+            sims = np.array([s for _, s in got])
+            recall = float(np.mean(np.abs(sims - true_sims[:, 0]) < 1e-3))
+            curator = GreedyCurator(near, args.threshold)
+            stream = Stream(bases, 99)
+            decided, spent = 0, 0.0
+            for i in range(400):
+                batch = stream.batch(held, 128)
+                t0 = time.perf_counter()
+                curator.decide(batch)
+                spent += time.perf_counter() - t0
+                decided += len(batch)
+                if i >= 2 and spent >= args.seconds:
+                    break
+            held_bytes = sum(p.memory_bytes() for p in parts) / sum(len(p) for p in parts)
+            print(
+                f"| {n_shards} | {parts[0].nlist} | {parts[0].nprobe} | {args.size:,} | "
+                f"{decided / spent:,.0f} | {recall:.3f} | {held_bytes:.0f} | {secs:.0f} |",
+                flush=True,
+            )
         del parts, exact, near
-
 
 if __name__ == "__main__":
     main()
