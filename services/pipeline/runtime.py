@@ -27,6 +27,7 @@ from services.contract.envelope import IN_TS_HEADER, InMsg, Out, Sender
 from services.dedup.index import configure_faiss_threads
 from services.diversity.topics import RedisTopics
 from services.embed.embedder import Embedder
+from services.embed.fingerprint import ModelMismatch
 from services.embed.preamble import Preambles, RedisPreambleCounts
 from services.errors import ConfigError, is_transient
 from services.ops.metrics import (
@@ -38,7 +39,7 @@ from services.ops.metrics import (
     worker_id,
 )
 from services.pipeline.curate import CurateStage
-from services.pipeline.feedback import FeedbackPolicy, FeedbackStage, FeedbackStore
+from services.pipeline.feedback import BLOCKLIST_INDEX, FeedbackPolicy, FeedbackStage, FeedbackStore
 from services.pipeline.ingest import Guards, IngestStage
 from services.pipeline.runner import StageRunner
 from services.pipeline.stage import Stage
@@ -103,7 +104,14 @@ class Runtime:
             FloodDetector(self.redis, s.namespace, s.flood_window_s, s.flood_max),
         )
         configure_faiss_threads(s.faiss_threads)
-        vectors = RedisVectorLog(self.redis, s.namespace, self.embedder.dim)
+        # the namespace's vector logs belong to one model: another model's are refused at start
+        vectors = RedisVectorLog(
+            self.redis, s.namespace, self.embedder.dim, model=self.embedder.fingerprint
+        )
+        try:
+            await vectors.check_model(BLOCKLIST_INDEX)
+        except ModelMismatch as exc:
+            raise ConfigError(str(exc)) from exc
         policy = FeedbackPolicy(s.feedback_prior, s.feedback_weight_min, s.feedback_weight_max)
         self.ingest = IngestStage(
             s,
