@@ -11,8 +11,11 @@ a mix of long notes, code with a licence header and support tickets with signatu
 Dedup runs (quotas and mix off): for every stream and number of curate partitions, the
 near-duplicate rejections against the single-partition run of the same stream (one index: the
 global greedy reference), and the share of accepted prompts that have another accepted prompt at
-cosine >= threshold + 0.02, judged afterwards by embedding the accepted texts with the worker's
-model. Quota runs (defaults, quotas on): the share refused ``quota`` with the fixed cold-start
+cosine >= threshold + 0.02, judged afterwards twice: with the vectors the worker decided on (read
+back from the internal curate topic: what sharding and races could leak) and by embedding the
+accepted texts again with the same model, after the preambles of the whole stream (an
+independent reading; it differs from the worker's for the prompts embedded before a preamble was
+known). Quota runs (defaults, quotas on): the share refused ``quota`` with the fixed cold-start
 clusters and with clusters learned from the accepted stream, and the accepted set's cluster
 entropy under each run's final topic model.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import signal
@@ -39,7 +43,7 @@ import redis
 from bench.common import isolated_settings, machine, stamp
 from bench.ood_streams import events, stream
 from services.clean.text import normalize
-from services.dev.accounting import read_outputs
+from services.dev.accounting import read_outputs, read_records
 from services.dev.devstack import DevStack
 from services.diversity.quota import entropy_bits
 from services.diversity.topics import tag
@@ -71,6 +75,12 @@ def run_one(stack, state: Path, kind: str, n: int, **overrides: Any) -> dict[str
             time.sleep(1.0)
         seconds = time.monotonic() - t0
         out = read_outputs(s)
+        curated = {}  # prompt_id -> the vector the worker decided on (the internal curate hop)
+        for rec in read_records(s.kafka_bootstrap, [s.topic_curate]):
+            item = json.loads(rec.value)
+            if item.get("vector"):
+                raw = base64.b64decode(item["vector"])
+                curated[item["prompt_id"]] = np.frombuffer(raw, dtype=np.float32)
         client = redis.Redis.from_url(s.redis_url.get_secret_value())
         version = client.get(Keys(s.namespace).topics_current)
         learned = (
@@ -85,6 +95,7 @@ def run_one(stack, state: Path, kind: str, n: int, **overrides: Any) -> dict[str
         "out": out,
         "seconds": seconds,
         "learned": learned,
+        "curated": curated,
     }
 
 
@@ -142,7 +153,8 @@ def main() -> None:
     try:
         print("\n| stream | curate partitions | scope | accepted | near_duplicate rejected "
               "| caught vs 1 partition | accepted with an accepted neighbour >= "
-              f"{at:.2f} | s |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+              f"{at:.2f}: the worker's vectors | re-embedded | s |"
+              "\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
         for stream_name in args.streams:
             ref = None
             for parts in args.partitions:
@@ -161,6 +173,12 @@ def main() -> None:
                     )
                     vecs = emb.encode(texts) if texts else np.zeros((0, 1))
                     leak = leaks(vecs, at)
+                    own = [
+                        r["curated"][a["prompt_id"]]
+                        for a in faiss_acc
+                        if a["prompt_id"] in r["curated"]
+                    ]
+                    leak_own = leaks(np.stack(own), at) if own else 0
                     near = reasons["near_duplicate"]
                     if parts == 1:
                         ref = near
@@ -169,12 +187,14 @@ def main() -> None:
                         "kind": "dedup", "stream": stream_name, "partitions": parts, "scope": scope,
                         "accepted": len(out.accepted), "near_duplicate": near,
                         "caught": caught, "leak": leak, "leak_share": leak / max(len(faiss_acc), 1),
+                        "leak_worker_vectors": leak_own,
                         "reasons": dict(reasons), "seconds": r["seconds"],
                     }  # fmt: skip
                     rows.append(row)
                     print(
                         f"| {stream_name} | {parts} | {scope} | {len(out.accepted)} | {near} | "
-                        f"{caught:.1%} | {leak} ({row['leak_share']:.2%}) | {r['seconds']:.0f} |",
+                        f"{caught:.1%} | {leak_own} ({leak_own / max(len(own), 1):.2%}) | "
+                        f"{leak} ({row['leak_share']:.2%}) | {r['seconds']:.0f} |",
                         flush=True,
                     )
         if args.quota_stream:

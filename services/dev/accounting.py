@@ -83,11 +83,19 @@ def topic_end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 def read_outputs(s: Settings) -> Outputs:
     """Everything on the three output topics, from the beginning to their current end."""
     out = Outputs()
-    consumer = _consumer(s.kafka_bootstrap)
+    for rec in read_records(s.kafka_bootstrap, [s.topic_annotation, s.topic_rejected, s.topic_dlq]):
+        _add(out, s, rec)
+    return out
+
+
+def read_records(bootstrap: str, topics: list[str]) -> list:
+    """Every record of ``topics``, from the beginning to their current end."""
+    out: list = []
+    consumer = _consumer(bootstrap)
     try:
         tps = [
             TopicPartition(t, p)
-            for t in (s.topic_annotation, s.topic_rejected, s.topic_dlq)
+            for t in topics
             for p in (consumer.partitions_for_topic(t) or set())
         ]
         if not tps:
@@ -97,8 +105,7 @@ def read_outputs(s: Settings) -> Outputs:
         consumer.seek_to_beginning(*tps)
         while todo:
             for tp, records in consumer.poll(timeout_ms=1000, max_records=5000).items():
-                for rec in records:
-                    _add(out, s, rec)
+                out.extend(records)
                 if consumer.position(tp) >= ends[tp]:
                     todo.discard(tp)
             todo = {tp for tp in todo if consumer.position(tp) < ends[tp]}
