@@ -38,7 +38,7 @@ from services.dedup.union import UnionIndex, per_shard
 
 def build(n_shards: int, size: int, bases: np.ndarray, args: argparse.Namespace):
     shard_args = argparse.Namespace(**vars(args))
-    if args.scale:  # as the curate stage sizes them (services/dedup/union.py per_shard)
+    if args.scale:  # lists as the curate stage sizes them (services/dedup/union.py per_shard)
         shard_args.nlist, nprobe = per_shard(args.nlist, args.nprobe, n_shards)
     else:
         nprobe = args.nprobe
