@@ -277,7 +277,8 @@ class CurateStage(Stage):
         vec_entries, sig_entries, acc, win = d.vec_entries, d.sig_entries, d.acc, d.win
         verdicts = d.verdicts
         await self.state.commit(vec_entries, sig_entries, acc, win)
-        d.pending.flush()
+        for pending in d.pending.values():
+            pending.flush()
         for name in vec_entries:  # the index now holds exactly its log: a valid snapshot
             await self.state.maybe_snapshot(name, self.indexes[name])
         self._observe(win)
@@ -338,7 +339,8 @@ class CurateStage(Stage):
 
     async def _decide_vector_group(self, d: _Batch, name: str, rows: list[int]) -> None:
         group = [d.items[i][1] for i in rows]
-        index = await self._near_index(name, group[0].lang, d.pending)
+        lang = group[0].lang  # indexes, replicas and pending acceptances are per language
+        index = await self._near_index(name, lang, d.pending.setdefault(lang, Pending()))
         vecs = np.stack([_vector(it.vector) for it in group])
         blocked = self._blocked(vecs)
         cands = [Candidate(it.prompt_id, it.src, vecs[j]) for j, it in enumerate(group)]
@@ -507,7 +509,7 @@ class CurateStage(Stage):
 
 class _Batch:
     """One micro-batch's decisions in the making: verdicts, log entries, the window, and the
-    acceptances not committed yet (``pending``)."""
+    acceptances not committed yet (``pending``, per language as the indexes are)."""
 
     def __init__(
         self,
@@ -522,7 +524,7 @@ class _Batch:
         self.vec_entries: dict[str, list[tuple[str, np.ndarray, str]]] = defaultdict(list)
         self.sig_entries: dict[str, list[tuple[str, np.ndarray, str]]] = defaultdict(list)
         self.acc: dict[str, bytes] = {}
-        self.pending = Pending()
+        self.pending: dict[str, Pending] = {}
 
     def admit_fn(self, rows: list[int]) -> Admit:
         def admit(j: int) -> Reason | None:
@@ -542,7 +544,7 @@ class _Batch:
             for pid, _, _ in entries:
                 self.acc.pop(pid, None)
         self.vec_entries.clear()
-        self.pending.clear()
+        self.pending.clear()  # the next decision starts new ones
         for i in [i for i, (_, it) in enumerate(self.items) if it.vector is not None]:
             self.verdicts.pop(i, None)
 

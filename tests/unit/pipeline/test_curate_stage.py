@@ -257,3 +257,13 @@ def test_a_redecided_batch_keeps_its_lexical_decisions_and_commits_once():
     assert state.commits == 1 and stage.counts["recheck_redecided"] == 1
     assert len(state.logs["en:lex"]) == 1 and len(state.logs["en:0"]) == 1
     assert set(state.accepted) == {f"{5:032x}", f"{3:032x}"}
+
+
+def test_pending_acceptances_of_a_batch_meet_only_their_own_language():
+    def fr(n: int, vec: np.ndarray, offset: int) -> InMsg:
+        rec = CurateItem.model_validate_json(item(n, vec, offset).value)
+        rec.lang = "fr"
+        return InMsg("cur", 0, offset, None, rec.model_dump_json().encode())
+
+    outs = run(CurateStage(S, FakeState(), DIM), [item(1, BASE[0], 0), fr(2, near(BASE[0], 11), 1)])
+    assert labels(outs) == ["accepted", "accepted"]  # as across batches: indexes are per language
