@@ -8,9 +8,9 @@ replicas of the others (tailed from their Redis vector logs before the batch). `
 speaks the greedy curator's ``NearIndex`` protocol over that union.
 
 A batch's own acceptances wait in ``Pending`` until its commit: searched like an index (by every
-group of the batch), added to their own shard's index by ``flush`` after the commit, or dropped
-when the batch is decided again because another shard committed a near duplicate meanwhile
-(services/pipeline/curate.py, the re-check).
+group of the batch in the same language), added to their own shard's index by ``flush`` after
+the commit, or dropped when the batch is decided again because another shard committed a near
+duplicate meanwhile (services/pipeline/curate.py, the re-check).
 """
 
 from __future__ import annotations
