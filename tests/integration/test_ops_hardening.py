@@ -146,6 +146,7 @@ def test_ops_server_with_redis_and_broker_down_reports_and_stops_quickly(tmp_pat
     assert took < 5, f"SIGTERM took {took:.1f} s"
 
 
+@pytest.mark.timeout(900)
 async def test_schemathesis_finds_no_server_error_nor_schema_violation(fresh, tmp_path):
     s = fresh(
         partitions=1,
@@ -165,26 +166,34 @@ async def test_schemathesis_finds_no_server_error_nor_schema_violation(fresh, tm
             "tokens": ["-H", "Authorization: Bearer w-token", "-H", "X-Flywheel-Secret: ls-secret"],
         }
         for (name, headers), scope in itertools.product(runs.items(), SCOPES.values()):
-            proc = await asyncio.create_subprocess_exec(
-                str(BIN / "st"),
-                "run",
-                f"{base}/openapi.json",
-                *scope,
-                "--max-examples",
-                "15",
-                "--seed",
-                "15",
-                "--generation-database",
-                "none",
-                "--request-timeout",
-                "20",
-                *headers,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                cwd=tmp_path,
-            )
-            out, _ = await asyncio.wait_for(proc.communicate(), 240)
-            text = out.decode(errors="replace")
+            for attempt in (1, 2):  # a schemathesis run that stalls (seen once in CI) is retried
+                proc = await asyncio.create_subprocess_exec(
+                    str(BIN / "st"),
+                    "run",
+                    f"{base}/openapi.json",
+                    *scope,
+                    "--max-examples",
+                    "15",
+                    "--seed",
+                    "15",
+                    "--generation-database",
+                    "none",
+                    "--request-timeout",
+                    "20",
+                    *headers,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,
+                    cwd=tmp_path,
+                )
+                try:
+                    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+                    assert attempt == 1, f"{name}: schemathesis stalled twice"
+                    continue
+                text = out.decode(errors="replace")
+                break
             assert proc.returncode == 0, f"{name}:\n{text[-6000:]}"
     finally:
         await runner.cleanup()
