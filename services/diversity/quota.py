@@ -22,7 +22,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import redis.asyncio as aioredis
 
@@ -50,7 +50,9 @@ class Window:
     synthetic: int = 0
     clusters: Counter[int] = field(default_factory=Counter)
     added: list[tuple[int | None, bool]] = field(default_factory=list)  # (cluster, synthetic)
-    tag: str = ""  # the topic model's tag in the window's field names (services/diversity/topics.py)
+    tag: str = (
+        ""  # the topic model's tag in the window's field names (services/diversity/topics.py)
+    )
 
     def admit(
         self, cluster: int | None, synthetic: bool, weight_of: int | None = None
@@ -73,6 +75,10 @@ class Window:
             self.clusters[cluster] += 1
         self.added.append((cluster, synthetic))
         return None
+
+    def copy(self) -> Window:
+        """An independent snapshot (a batch decided again starts from it)."""
+        return replace(self, clusters=Counter(self.clusters), added=list(self.added))
 
     def coverage(self) -> tuple[int, float]:
         """Clusters present in the window and the entropy (bits) of its cluster distribution."""

@@ -29,9 +29,9 @@ import asyncio
 import base64
 import logging
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -246,13 +246,14 @@ class CurateStage(Stage):
         learned = self._learned()
         win = await self.state.load_window(self.policy, tag(learned.version) if learned else "")
         await self.state.sync_vectors(BLOCKLIST_INDEX, self.blocklist)
+        vectors = {
+            i: _vector(it.vector) for i, (_, it) in enumerate(items) if it.vector is not None
+        }
         quota_cluster = [it.cluster for _, it in items]  # the cold start: the v1 cluster
-        if learned is not None:
-            embedded = [i for i, (_, it) in enumerate(items) if it.vector is not None]
-            if embedded:
-                found = learned.assign(np.stack([_vector(items[i][1].vector) for i in embedded]))
-                for i, c in zip(embedded, found, strict=True):
-                    quota_cluster[i] = int(c)
+        if learned is not None and vectors:
+            found = learned.assign(np.stack(list(vectors.values())))
+            for i, c in zip(vectors, found, strict=True):
+                quota_cluster[i] = int(c)
 
         groups: dict[str, list[int]] = defaultdict(list)
         for i, (_, item) in enumerate(items):
@@ -260,11 +261,11 @@ class CurateStage(Stage):
                 groups[f"{item.lang}:{item.shard}"].append(i)
             else:
                 groups[f"{item.lang}:lex"].append(i)
-        d = _Batch(items, quota_cluster, win)
+        d = _Batch(items, vectors, quota_cluster, win)
         for name in [g for g in groups if g.endswith(":lex")]:  # one index per language
             await self._decide_lexical_group(d, name, groups[name])
         vector_groups = {g: rows for g, rows in groups.items() if not g.endswith(":lex")}
-        before = d.window_copy()
+        before = d.win.copy()
         for attempt in range(self.s.dedup_recheck + 1):
             for name, rows in vector_groups.items():
                 await self._decide_vector_group(d, name, rows)
@@ -282,11 +283,7 @@ class CurateStage(Stage):
         for name in vec_entries:  # the index now holds exactly its log: a valid snapshot
             await self.state.maybe_snapshot(name, self.indexes[name])
         self._observe(win)
-        sampled = [
-            (_vector(it.vector), it.text)
-            for i, (_, it) in enumerate(items)
-            if it.vector is not None and verdicts[i].reason is None
-        ]
+        sampled = [(v, items[i][1].text) for i, v in vectors.items() if verdicts[i].reason is None]
         await self._learn(sampled)
         return outs + [
             self._emit(msg, item, verdicts[i], quota_cluster[i] if learned else None)
@@ -341,7 +338,7 @@ class CurateStage(Stage):
         group = [d.items[i][1] for i in rows]
         lang = group[0].lang  # indexes, replicas and pending acceptances are per language
         index = await self._near_index(name, lang, d.pending.setdefault(lang, Pending()))
-        vecs = np.stack([_vector(it.vector) for it in group])
+        vecs = np.stack([d.vectors[i] for i in rows])
         blocked = self._blocked(vecs)
         cands = [Candidate(it.prompt_id, it.src, vecs[j]) for j, it in enumerate(group)]
         todo = [j for j in range(len(group)) if blocked[j][0] is None]
@@ -372,12 +369,7 @@ class CurateStage(Stage):
             return False
         raced = False
         for name, entries in d.vec_entries.items():
-            lang = name.split(":", 1)[0]
-            fresh = []
-            for shard in range(self.s.curate_partitions):
-                other = f"{lang}:{shard}"
-                if other != name and await self.state.sync_vectors(other, self.index(other)):
-                    fresh.append(self.indexes[other])
+            fresh = [part for part, added in await self._sync_others(name) if added]
             if not fresh:
                 continue
             vecs = np.stack([v for _, v, _ in entries])
@@ -400,13 +392,21 @@ class CurateStage(Stage):
         await self.state.sync_vectors(name, own)
         if self.s.dedup_scope == "shard":
             return own
-        replicas = []
+        replicas = [part for part, _ in await self._sync_others(name)]
+        return UnionIndex(own, replicas, pending)
+
+    async def _sync_others(self, name: str) -> list[tuple[VectorIndex, int]]:
+        """The other shards' indexes of ``name``'s language, each brought up to date with its
+        log, and how many vectors each took."""
+        lang = name.split(":", 1)[0]
+        out = []
         for shard in range(self.s.curate_partitions):
             other = f"{lang}:{shard}"
             if other != name:
-                await self.state.sync_vectors(other, self.index(other))
-                replicas.append(self.indexes[other])
-        return UnionIndex(own, replicas, pending)
+                out.append(
+                    (self.index(other), await self.state.sync_vectors(other, self.index(other)))
+                )
+        return out
 
     def _check_vector(self, item: CurateItem) -> str | None:
         """Why the item's vector cannot be used (None: it can, or it has none)."""
@@ -514,10 +514,12 @@ class _Batch:
     def __init__(
         self,
         items: list[tuple[InMsg, CurateItem]],
+        vectors: dict[int, np.ndarray],
         quota_cluster: list[int | None],
         win: Window,
     ) -> None:
         self.items = items
+        self.vectors = vectors  # decoded once per batch
         self.quota_cluster = quota_cluster
         self.win = win
         self.verdicts: dict[int, _Verdict] = {}
@@ -533,19 +535,15 @@ class _Batch:
 
         return admit
 
-    def window_copy(self) -> Window:
-        w = self.win
-        return replace(w, clusters=Counter(w.clusters), added=list(w.added))
-
     def restart(self, window: Window) -> None:
         """Forget the vector groups' decisions (the lexical ones stand)."""
-        self.win = replace(window, clusters=Counter(window.clusters), added=list(window.added))
+        self.win = window.copy()
         for entries in self.vec_entries.values():
             for pid, _, _ in entries:
                 self.acc.pop(pid, None)
         self.vec_entries.clear()
         self.pending.clear()  # the next decision starts new ones
-        for i in [i for i, (_, it) in enumerate(self.items) if it.vector is not None]:
+        for i in self.vectors:
             self.verdicts.pop(i, None)
 
 
