@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     topic_results: str = Field(
         "annotations.results", description="annotator decisions flowing back (feedback loop)"
     )
+    topic_gaps: str = Field(
+        "flywheel.gaps", description="coverage gaps per topic cluster, for synthetic generation"
+    )
+    topic_review: str = Field(
+        "prompts.review", description="prompts whose annotators disagree, for one more round"
+    )
     topic_curate: str = Field("flywheel.curate", description="internal: ingest -> curate hop")
     partitions: int = Field(
         4, ge=1, description="partitions of the contract topics when we create them"
@@ -215,6 +221,23 @@ class Settings(BaseSettings):
     mix_max_synthetic: float = Field(
         0.3, ge=0, le=1, description="share of the accepted window synthetic prompts may hold"
     )
+    mix_max_synthetic_per_cluster: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="share of one topic cluster's accepted prompts synthetic ones may hold (in "
+        "the window, over max(cluster count + 1, quota_min_cluster)); 1 = no per-cluster rule",
+    )
+    quota_min_cluster: int = Field(
+        4, ge=1, description="the per-cluster synthetic share applies to max(cluster count + 1, this)"
+    )
+    gaps_interval_s: float = Field(
+        300.0, ge=0, description="the ops server publishes coverage gaps this often; 0 = on demand only"
+    )
+    gaps_min_window: int = Field(
+        50, ge=1, description="no gaps are published before the window holds this many prompts"
+    )
+    gaps_examples: int = Field(3, ge=0, le=20, description="accepted prompt ids per gap record")
     quota_window_s: int = Field(3600, ge=1, description="sliding window of quotas and mix")
     quota_bucket_s: int = Field(60, ge=1, description="granularity of that window")
     quota_min_window: int = Field(
@@ -228,6 +251,18 @@ class Settings(BaseSettings):
     )
     feedback_weight_min: float = Field(0.25, gt=0, description="lowest cluster quota weight")
     feedback_weight_max: float = Field(2.0, gt=0, description="highest cluster quota weight")
+    feedback_agreement: Literal["all", "agreed", "weighted"] = Field(
+        "agreed",
+        description="which votes make cluster weights: every vote, only prompts whose annotators "
+        "agree (a majority of at least feedback_agree_min), or votes weighted by their prompt's "
+        "agreement (bench/agreement.py)",
+    )
+    feedback_agree_min: float = Field(
+        0.66, gt=0.5, le=1, description="majority share at which a prompt's annotators agree"
+    )
+    feedback_max_rounds: int = Field(
+        1, ge=0, le=5, description="extra annotation rounds a disagreed prompt may be sent back for"
+    )
     feedback_ttl_s: int = Field(
         30 * 24 * 3600,
         ge=60,

@@ -47,6 +47,8 @@ def fresh(stack):
             "topic_dlq": f"t{run}.chat.events.dlq",
             "topic_curate": f"t{run}.flywheel.curate",
             "topic_results": f"t{run}.annotations.results",
+            "topic_gaps": f"t{run}.flywheel.gaps",
+            "topic_review": f"t{run}.prompts.review",
             "partitions": partitions,
             "curate_partitions": curate_partitions,
             "metrics_port": 0,

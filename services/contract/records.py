@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, WithJsonSchema, field_validator
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 
 
 class Reason(StrEnum):
@@ -199,6 +199,47 @@ class AnnotationResult(BaseModel):
     schema_version: str = SCHEMA_VERSION
 
 
+class GapRecord(BaseModel):
+    """A topic cluster the accepted window holds less of than its target share, on
+    ``flywheel.gaps``; Kafka key = ``<topics_version>:<cluster>``.
+
+    Published by the ops server on a timer and on demand (services/diversity/gaps.py) for a
+    synthetic-prompt generator to fill; ``clients/gaps`` turns one into a generation request.
+    """
+
+    gap_id: str = Field(description="unique per publication: <topics_version>:<cluster>:<round>")
+    cluster: int = Field(description="cluster number in the topic model ``topics_version``")
+    topics_version: str = Field(description="the topic model the cluster belongs to")
+    words: list[str] = Field(description="the cluster's characteristic words (its label)")
+    examples: list[str] = Field(description="prompt_ids of a few accepted prompts in the cluster")
+    target_share: float = Field(description="the cluster's target share of the accepted window")
+    share: float = Field(description="its share of the accepted window now")
+    deficit: int = Field(description="accepted prompts the cluster lacks to reach its target")
+    real: int = Field(description="real prompts of the cluster in the window")
+    synthetic: int = Field(description="synthetic prompts of the cluster in the window")
+    synthetic_room: int = Field(
+        description="synthetic prompts the per-cluster mix rule still admits in the cluster"
+    )
+    window_total: int = Field(description="accepted prompts in the window, all clusters")
+    ts: datetime = Field(description="when the gap was measured")
+    schema_version: str = SCHEMA_VERSION
+
+
+class ReviewRequest(BaseModel):
+    """An accepted prompt whose annotators disagree, sent back for one more round, on
+    ``prompts.review``; Kafka key = ``prompt_id``. The annotation tool already holds the
+    prompt (it was exported from ``prompts.annotation``): the request asks it for one more
+    annotator (``clients/label_studio_rounds.py`` does it for Label Studio)."""
+
+    prompt_id: str
+    round: int = Field(description="the round requested: 2 = the first extra round")
+    reason: Literal["annotators_disagree"] = "annotators_disagree"
+    votes: dict[str, str] = Field(description="annotator -> class (pos / neg) so far")
+    cluster: int | None = Field(None, description="the prompt's topic cluster, if it has one")
+    ts: datetime = Field(description="when the request was made")
+    schema_version: str = SCHEMA_VERSION
+
+
 def now_utc() -> datetime:
     return datetime.now(tz=UTC)
 
@@ -208,4 +249,6 @@ PUBLIC_MODELS: dict[str, type[BaseModel]] = {
     "annotation_record": AnnotationRecord,
     "rejection_record": RejectionRecord,
     "annotation_result": AnnotationResult,
+    "gap_record": GapRecord,
+    "review_request": ReviewRequest,
 }

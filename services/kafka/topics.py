@@ -21,6 +21,8 @@ def wanted_topics(s: Settings) -> dict[str, int]:
         s.topic_dlq: s.partitions,
         s.topic_curate: s.curate_partitions,
         s.topic_results: s.partitions,
+        s.topic_gaps: 1,
+        s.topic_review: s.partitions,
     }
 
 

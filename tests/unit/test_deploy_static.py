@@ -60,6 +60,9 @@ def test_compose_services_health_and_settings():
         "prompts.rejected",
         "chat.events.dlq",
         "flywheel.curate",
+        "annotations.results",
+        "flywheel.gaps",
+        "prompts.review",
     ):
         assert topic in topics
 
