@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from bench import pii_fresh  # noqa: E402
+from bench import pii_fresh, pii_holdout  # noqa: E402
 from bench.common import SHARED  # noqa: E402
 from bench.pii_ood import STRUCTURED, cases  # noqa: E402
 from services.clean.pii import DETECTORS, Redactor, apply_detector, phones  # noqa: E402
@@ -128,6 +128,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10_000, help="public prompts for FP rate and speed")
     ap.add_argument("--seed", type=int, default=7, help="bench/pii_ood.py's generator seed")
     ap.add_argument("--no-adversarial", action="store_true")
+    ap.add_argument(
+        "--holdout", action="store_true", help="also bench/pii_holdout.py (run once, not tuned on)"
+    )
     args = ap.parse_args()
     prompts = public(args.n)
     results = {}
@@ -140,6 +143,9 @@ def main() -> None:
         rec = recall(r, cases(args.seed))
         fresh = recall(r, pii_fresh.cases())
         rec.update({f"{k} (fresh)": v for k, v in fresh.items()})
+        if args.holdout:
+            held = recall(r, pii_holdout.cases())
+            rec.update({f"{k} (holdout)": v for k, v in held.items()})
         r.redact_batch(prompts[:50])  # warm up
         t = time.perf_counter()
         outs = r.redact_batch(prompts)
@@ -158,12 +164,17 @@ def main() -> None:
     for k in kinds:
         cells = [results[n][0].get(k, (0, 0)) for n in names]
         print(f"{k:16s}" + "".join(f"{h / t:>10.1%} {h:>2}/{t:<3}" for h, t in cells))
-    for group, members in (("structured", STRUCTURED), ("names+addresses", {"PERSON", "ADDRESS"})):
+    groups = [("structured", STRUCTURED), ("names+addresses", {"PERSON", "ADDRESS"})]
+    groups.append(("names+addr fresh", {"PERSON (fresh)", "ADDRESS (fresh)"}))
+    if args.holdout:
+        groups.append(("structured hold", {f"{k} (holdout)" for k in STRUCTURED}))
+        groups.append(("names+addr hold", {"PERSON (holdout)", "ADDRESS (holdout)"}))
+    for group, members in groups:
         row = []
         for n in names:
             h = sum(v[0] for k, v in results[n][0].items() if k in members)
             t = sum(v[1] for k, v in results[n][0].items() if k in members)
-            row.append(f"{h / t:>16.1%}")
+            row.append(f"{h / max(t, 1):>16.1%}")
         print(f"{'= ' + group:16s}" + "".join(row))
     print(f"{'flagged public':16s}" + "".join(f"{results[n][1]:>16.2%}" for n in names))
     print(f"{'flagged odd':16s}" + "".join(f"{results[n][4]:>16.2%}" for n in names))

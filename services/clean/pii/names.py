@@ -20,7 +20,7 @@ _SURNAMES_1 = (
     "覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚"
     "符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆"
     "农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋"
-    "商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+    "商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝傅洪阎鄢郁蔺练"
 )
 _NOT_IN_NAME = "的是在了和与想要请我你他她也就都还吗呢吧啊，。！？、：:；想问"
 _ZH_GIVEN = rf"(?:(?![{_NOT_IN_NAME}])[\u4e00-\u9fff]){{1,2}}"
@@ -31,6 +31,37 @@ ZH_NAME = (
     # "我是" also starts "我是成功的": there the name must end the clause
     rf"|我是(?P<w>(?:{_SURNAMES_2}|[{_SURNAMES_1}]){_ZH_GIVEN})(?=$|[，,。.！!？?\s])"
 )
+# Without a naming cue, a surname and one or two characters is a name only as the object or the
+# subject of a request about a person: after a word that takes a person ("给", "通知", "同事",
+# "称呼") and before a verb, a particle or punctuation, or before a form of address ("先生",
+# "老师"). The end of the name must be one of those, so "给方法加注释" is no name; and the
+# text must be a request of the writer's (我, 帮, 请), checked by the precheck.
+_ZH_PERSON_CUE = (
+    r"(?:给|找|称呼|通知|告诉|联系|约|转交给|交给|提醒|邀请|感谢|谢谢|回复|"
+    r"同事|朋友|客户|老板|领导|上司|经理|老师|同学|室友|邻居|表姐|表哥|姐姐|哥哥|妹妹|弟弟|"
+    r"老公|老婆|丈夫|妻子|女朋友|男朋友|儿子|女儿|提交人|申请人|负责人|经办人|寄件人|顾客)"
+)
+_ZH_AFTER = (
+    r"(?=$|[，,。.！!？?、；;：:\s）)]|写|发|打|回|说|来|去|会|要|想|已|明天|今天|昨天|"
+    r"下周|上周|吃|见|买|送|聊|问|提|反映|取|签|开|做|帮|一下|一起|看|讲|借|还|寄|收|打电话|发邮件)"
+)
+_ZH_TITLE = r"(?:先生|女士|小姐|老师|经理|总监|主任|医生|大夫|教授|律师|同学|师傅|阿姨|叔叔|总)"
+ZH_NAME_WEAK = (
+    rf"{_ZH_PERSON_CUE}(?:一下)?\s{{0,2}}(?P<v>(?:{_SURNAMES_2}|[{_SURNAMES_1}]){_ZH_GIVEN})"
+    rf"(?:{_ZH_AFTER}|(?={_ZH_TITLE}))"
+    rf"|(?P<w>(?:{_SURNAMES_2}|[{_SURNAMES_1}]){_ZH_GIVEN})(?={_ZH_TITLE}(?:$|[，,：:！!。\s]|您好|你好))"
+)
+
+
+def _zh_request(text: str) -> bool:
+    """A short request of the writer's: a story or an article quoted in a long prompt is full of
+    transliterated names that start with a surname character ("马克", "安东尼")."""
+    return (
+        len(text) <= 200
+        and not text.isascii()
+        and any(w in text for w in ("我", "帮", "请", "麻烦", "您"))
+    )
+
 
 _CAP = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'’\-]{1,20}"
 _PARTICLE = r"(?:van|von|der|de|del|della|da|di|du|le|la|bin|al|ibn|mc)"
@@ -71,6 +102,37 @@ EN_NAME = (
     r"|(?i:" + "|".join(map(re.escape, _CUE_FULL)) + r")\.?:?\s{1,3}"
     rf"(?P<w>{_FULL}))(?![a-z])"
 )
+
+# A full name in more contexts without a naming verb: "Ines Bianchi here" at the start of a clause,
+# a relative or colleague ("my sister Amara Bauer"), "Dear …", "contact …", and a name alone on
+# the line after a sign-off ("Kind regards\nOlivia James").
+_NOT_ADDRESSEE = r"(?:Sir|Sirs|Madam|Team|Hiring|Customer|Valued|All|Friends?|Colleagues?|Members?|Editor|Reader|Diary|Santa|God|Lord|Mom|Mum|Dad)"
+EN_NAME_HERE = (
+    rf"(?:^|(?<=[,.!?;:\n]))[ \t]{{0,3}}(?P<v>{_FULL}) here\b(?![ \t]{{0,2}}(?:is|are|was)\b)"
+)
+_RELATIONS = (
+    "sister", "brother", "mother", "father", "mom", "mum", "dad", "wife", "husband", "son",
+    "daughter", "friend", "colleague", "coworker", "co-worker", "boss", "manager", "neighbor",
+    "neighbour", "partner", "cousin", "uncle", "aunt", "grandma", "grandpa", "grandmother",
+    "grandfather", "client", "landlord", "landlady", "roommate", "flatmate", "girlfriend",
+    "boyfriend", "fiancé", "fiancée", "fiance", "fiancee", "nephew", "niece", "teammate",
+    "supervisor", "tenant", "student", "teacher", "doctor", "lawyer", "assistant", "classmate",
+)  # fmt: skip
+EN_NAME_RELATION = (
+    r"\b(?i:my|our)\s{1,2}(?:(?i:best|old|new|younger|older|little|big|former|dear)\s{1,2})?"
+    r"(?i:" + "|".join(_RELATIONS) + r")(?:,|\s\(|\s[-–—])?\s{1,2}"
+    rf"(?P<v>{_FULL})(?![a-z])"
+)
+EN_NAME_DEAR = (
+    rf"\b(?:Dear|DEAR|dear|Contact|contact|CONTACT)[ \t]{{1,3}}(?!{_NOT_ADDRESSEE}\b|{_NOT_A_NAME}\b)"
+    rf"(?P<v>{_FULL}|{_CAP}(?=[ \t]{{0,2}}[,:!\n]))(?![a-z])"
+)
+EN_NAME_SIGNOFF = (
+    r"(?i:regards|wishes|thanks|thank you|cheers|best|sincerely|yours|cordially|respectfully"
+    r"|warmly|take care)[,!.]?[ \t]{0,3}\n[ \t]{0,3}"
+    rf"(?!{_NOT_A_NAME}\b|{_NOT_ADDRESSEE}\b)(?P<v>{_FULL}|{_CAP})(?=[ \t]{{0,3}}(?:$|\n|,))"
+)
+
 
 # "Dr. Patel", "Mrs. Okafor": a title makes one capitalised word a name, but word problems and
 # stories are full of "Mr. Sanchez's class"; a titled name counts only within 80 characters of a
@@ -153,6 +215,22 @@ def _always(text: str) -> bool:
     return True
 
 
+def _signoff(text: str) -> bool:
+    return "\n" in text and has(
+        "regards",
+        "wishes",
+        "thank",
+        "cheers",
+        "best",
+        "sincerely",
+        "yours",
+        "cordially",
+        "respectfully",
+        "warmly",
+        "take care",
+    )(text)
+
+
 DETECTORS: tuple[Detector, ...] = (
     Detector("ADDRESS", re.compile(ZH_ADDRESS), _has_cjk, _zh_place),
     Detector(
@@ -174,6 +252,11 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("ADDRESS", re.compile(EN_ADDRESS), _always, min_digits=1),
     Detector("ADDRESS", re.compile(DE_ADDRESS), _always, min_digits=1),
     Detector("PERSON", re.compile(ZH_NAME), _has_cjk),
+    Detector("PERSON", re.compile(ZH_NAME_WEAK), _zh_request),
     Detector("PERSON", re.compile(EN_NAME), has(*EN_NAME_CUES)),
+    Detector("PERSON", re.compile(EN_NAME_HERE), has(" here")),
+    Detector("PERSON", re.compile(EN_NAME_RELATION), has("my ", "our ")),
+    Detector("PERSON", re.compile(EN_NAME_DEAR), has("dear ", "contact ")),
+    Detector("PERSON", re.compile(EN_NAME_SIGNOFF), _signoff),
     Detector("PERSON", re.compile(HONORIFIC_NAME), _titled),
 )
