@@ -1,5 +1,6 @@
 """A second held-out set of names and addresses, written after bench/pii_ood.py and before the
-name rules of the pattern and NER tiers were revised, and never used to tune them.
+name rules of the pattern and NER tiers were revised. Its misses were then used to write the
+second pass of name rules (issue #16), so it is no longer held out: bench/pii_holdout.py is.
 
 Other given names and surnames than pii_ood.py (none shared), other sentence templates, with a
 cue ("my name is"), with a weaker context (a contact verb) and with none at all. Reported by
