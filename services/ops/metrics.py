@@ -198,3 +198,25 @@ def serve_worker_http(port: int, host: str = "0.0.0.0") -> None:  # noqa: S104 -
 
     server = make_server(host, port, app, ThreadingWSGIServer, handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, daemon=True, name="worker-http").start()
+
+
+# --- annotator agreement (services/pipeline/feedback.py, services/diversity/agreement.py) ---
+ANNOTATOR_ALPHA = Gauge(
+    "flywheel_annotator_alpha",
+    "Krippendorff's alpha (nominal) of the annotators' classes, per v1 cluster and 'all' "
+    "(NaN while undefined)",
+    ["cluster"],
+    registry=REGISTRY,
+)
+REVIEW_REQUESTS = PCounter(
+    "flywheel_review_requests",
+    "Prompts sent back for another annotation round because their annotators disagree",
+    registry=REGISTRY,
+)
+FEEDBACK_PROMPTS = Gauge(
+    "flywheel_feedback_prompts",
+    "Annotated prompts by agreement state: agreed, open (sent back, waiting for its round), "
+    "unresolved (still split after its last round)",
+    ["state"],
+    registry=REGISTRY,
+)

@@ -105,7 +105,41 @@ class Keys:
     # feedback
     @property
     def votes(self) -> str:
+        """Legacy (before per-prompt votes): field ``<pid>|<voter>`` = class; a vote found here
+        moves to the prompt's own hash the next time its annotator votes."""
         return self._k("fb", "votes")
+
+    def fb_item(self, prompt_id: str) -> str:
+        """Hash of one prompt's votes: annotator -> class (``pos``/``neg``); TTL feedback_ttl_s."""
+        return self._k("fb", "item", prompt_id)
+
+    def fb_meta(self, prompt_id: str) -> str:
+        """One prompt's agreement state: ``state``, extra ``rounds`` asked for, ``asked_m``
+        (votes when the last round was asked), ``asked_src`` (the result that asked) and
+        ``bias`` (its ``fb_bias`` field prefix); TTL feedback_ttl_s."""
+        return self._k("fb", "meta", prompt_id)
+
+    @property
+    def fb_hist(self) -> str:
+        """Hash ``<cluster|all>:<n_pos>:<n_neg>`` -> prompts with that tally of votes."""
+        return self._k("fb", "hist")
+
+    @property
+    def fb_annotators(self) -> str:
+        """Hash ``votes:<a>``, ``pairs:<a>``, ``agree:<a>`` per annotator."""
+        return self._k("fb", "annotators")
+
+    @property
+    def fb_agreement(self) -> str:
+        """Hash: prompts per state (``items:agreed|review|unresolved``), ``review_requests``,
+        and the settings in use (``mode``, ``agree_min``, ``max_rounds``)."""
+        return self._k("fb", "agreement")
+
+    @property
+    def fb_bias(self) -> str:
+        """Hash ``t:<tag>:<cluster>:<syn|real>:<pos|neg>``: votes per learned topic cluster and
+        origin of the prompt."""
+        return self._k("fb", "bias")
 
     @property
     def vote_counts(self) -> str:
