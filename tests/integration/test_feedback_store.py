@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 import redis.asyncio as aioredis
 
-from services.contract.records import AnnotationResult
+from services.contract.envelope import InMsg
+from services.contract.records import AnnotationResult, ReviewRequest
 from services.diversity import agreement
 from services.embed.clusters import TopicModel
-from services.pipeline.feedback import FeedbackPolicy, FeedbackStore, encode_accepted
+from services.ops.metrics import REGISTRY
+from services.pipeline.feedback import FeedbackPolicy, FeedbackStage, FeedbackStore, encode_accepted
 from services.state.keys import Keys
 from services.state.stores import RedisVectorLog
 
@@ -233,3 +235,33 @@ async def test_bias_counts_on_the_learned_topic_model(redis):
         1: {"real": {"pos": 0, "neg": 0}, "synthetic": {"pos": 1, "neg": 1}},
     }
     assert await agreement.annotator_bias(redis, ns, "") == {}
+
+
+async def test_the_stage_emits_review_requests_and_exports_agreement(redis, fresh):
+    s = fresh(partitions=1)
+    store = FeedbackStore(
+        redis, s.namespace, RedisVectorLog(redis, s.namespace, 4), FeedbackPolicy()
+    )
+    stage = FeedbackStage(s, store)
+    assert s.topic_review in stage.output_topics()
+    pid = "a1" * 16
+    await _accept(redis, s.namespace, pid, 6)
+    msgs = [
+        InMsg(
+            s.topic_results, 0, i, pid.encode(), result(pid, label, who).model_dump_json().encode()
+        )
+        for i, (label, who) in enumerate([("good", "ann-1"), ("reject", "ann-2")])
+    ]
+    msgs.append(InMsg(s.topic_results, 0, 2, None, b"{not json"))
+    outs = await stage.process(msgs)
+    assert sorted(o.topic for o in outs) == sorted([s.topic_review, s.topic_dlq])
+    (review,) = [o for o in outs if o.topic == s.topic_review]
+    assert review.key == pid.encode() and review.src == msgs[1].src
+    req = ReviewRequest.model_validate_json(review.value)
+    assert (req.round, req.cluster, req.votes) == (2, 6, {"ann-1": "pos", "ann-2": "neg"})
+    assert stage.counts["review_requests"] == 1
+    assert REGISTRY.get_sample_value("flywheel_feedback_prompts", {"state": "open"}) == 1
+    assert REGISTRY.get_sample_value("flywheel_review_requests_total") >= 1
+    # one split pair: o_pn = 1, n_p = n_n = 1, n = 2: alpha = 1 - 1 * 1 / 1 = 0
+    assert REGISTRY.get_sample_value("flywheel_annotator_alpha", {"cluster": "all"}) == 0.0
+    assert REGISTRY.get_sample_value("flywheel_annotator_alpha", {"cluster": "6"}) == 0.0
