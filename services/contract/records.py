@@ -38,6 +38,7 @@ class Reason(StrEnum):
     NEAR_DUPLICATE = "near_duplicate"  # cosine to an accepted prompt >= threshold
     QUOTA = "quota"  # the prompt's topic cluster holds its share of the recent accepted window
     MIX = "mix"  # synthetic prompts hold their share of the recent accepted window
+    MIX_CLUSTER = "mix_cluster"  # synthetic prompts hold their share of the prompt's cluster
 
 
 class ChatEvent(BaseModel):

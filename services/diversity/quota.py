@@ -11,9 +11,16 @@ never admitted again.
 A cluster may hold at most ``share_c x max(total + 1, quota_min_window)`` of the window, where
 ``share_c = quota_max_share x weight_c`` and the weights come from annotator feedback
 (``services/pipeline/feedback.py``, within bounds). Synthetic prompts may hold at most
-``mix_max_synthetic`` of it. The floor ``quota_min_window`` lets a quiet window fill before the
-shares bind. Several shards decide concurrently from their own snapshots, so the shares can be
-exceeded by at most one micro-batch per shard between two reads.
+``mix_max_synthetic`` of it, and at most ``mix_max_synthetic_per_cluster`` of any one cluster
+(``s:<cluster>`` counts them, over ``max(cluster count + 1, quota_min_cluster)``), so a generator
+filling a coverage gap (``services/diversity/gaps.py``) cannot turn a cluster synthetic. The
+floor ``quota_min_window`` lets a quiet window fill before the shares bind.
+
+Besides the counts that decide, a batch notes for the synthetic-balance signal how many of its
+prompts each cluster and origin saw decided and how many were duplicates (``<ns>:bias:<bucket>``),
+and the ids of its acceptances per cluster (gap examples), written in the same transaction.
+Several shards decide concurrently from their own snapshots, so the shares can be exceeded by at
+most one micro-batch per shard between two reads.
 """
 
 from __future__ import annotations
@@ -29,12 +36,16 @@ import redis.asyncio as aioredis
 from services.contract.records import Reason
 from services.state.keys import Keys
 
+EXAMPLES_KEPT = 20  # latest accepted prompt_ids kept per cluster, for gap records
+
 
 @dataclass(frozen=True)
 class QuotaPolicy:
     max_share: float  # per cluster, before feedback weights; >= 1 turns quotas off
     max_synthetic: float  # share of synthetic prompts; >= 1 turns the mix off
     min_window: int  # the shares apply to max(total + 1, min_window)
+    max_synthetic_cluster: float = 1.0  # share of one cluster; >= 1 turns the rule off
+    min_cluster: int = 1  # that share applies to max(cluster count + 1, min_cluster)
 
     def cluster_share(self, weight: float) -> float:
         return min(1.0, self.max_share * weight)
@@ -49,7 +60,10 @@ class Window:
     total: int = 0
     synthetic: int = 0
     clusters: Counter[int] = field(default_factory=Counter)
+    synthetic_in: Counter[int] = field(default_factory=Counter)  # synthetic prompts per cluster
     added: list[tuple[int | None, bool]] = field(default_factory=list)  # (cluster, synthetic)
+    decided: Counter[str] = field(default_factory=Counter)  # bias fields (note_decided)
+    examples: list[tuple[int, str]] = field(default_factory=list)  # (cluster, prompt_id)
     tag: str = (
         ""  # the topic model's tag in the window's field names (services/diversity/topics.py)
     )
@@ -57,13 +71,17 @@ class Window:
     def admit(
         self, cluster: int | None, synthetic: bool, weight_of: int | None = None
     ) -> Reason | None:
-        """``None`` and count it, or why not: ``mix`` before ``quota``. The feedback weight is
-        the one of cluster ``weight_of`` when given (feedback is keyed by the fixed v1 clusters,
-        quotas by the learned ones), else of ``cluster``."""
+        """``None`` and count it, or why not: ``mix``, ``mix_cluster``, then ``quota``. The
+        feedback weight is the one of cluster ``weight_of`` when given (feedback is keyed by the
+        fixed v1 clusters, quotas by the learned ones), else of ``cluster``."""
         p = self.policy
         base = max(self.total + 1, p.min_window)
         if synthetic and p.max_synthetic < 1 and self.synthetic + 1 > p.max_synthetic * base:
             return Reason.MIX
+        if synthetic and cluster is not None and p.max_synthetic_cluster < 1:
+            room = p.max_synthetic_cluster * max(self.clusters[cluster] + 1, p.min_cluster)
+            if self.synthetic_in[cluster] + 1 > room:
+                return Reason.MIX_CLUSTER
         if cluster is not None and p.max_share < 1:
             key = cluster if weight_of is None else weight_of
             share = p.cluster_share(self.weights.get(key, 1.0))
@@ -73,12 +91,27 @@ class Window:
         self.synthetic += synthetic
         if cluster is not None:
             self.clusters[cluster] += 1
+            self.synthetic_in[cluster] += synthetic
         self.added.append((cluster, synthetic))
         return None
 
+    def note_decided(self, cluster: int, synthetic: bool, duplicate: bool) -> None:
+        """One prompt of ``cluster`` went through de-duplication (a duplicate or not)."""
+        origin = "syn" if synthetic else "real"
+        self.decided[f"n:{self.tag or 'v1'}:{cluster}:{origin}"] += 1
+        if duplicate:
+            self.decided[f"d:{self.tag or 'v1'}:{cluster}:{origin}"] += 1
+
     def copy(self) -> Window:
         """An independent snapshot (a batch decided again starts from it)."""
-        return replace(self, clusters=Counter(self.clusters), added=list(self.added))
+        return replace(
+            self,
+            clusters=Counter(self.clusters),
+            synthetic_in=Counter(self.synthetic_in),
+            added=list(self.added),
+            decided=Counter(self.decided),
+            examples=list(self.examples),
+        )
 
     def coverage(self) -> tuple[int, float]:
         """Clusters present in the window and the entropy (bits) of its cluster distribution."""
@@ -97,7 +130,8 @@ class RedisWindow:
 
     def __init__(self, redis: aioredis.Redis, namespace: str, window_s: int, bucket_s: int) -> None:
         self.redis = redis
-        self.prefix = Keys(namespace).window_prefix
+        self.keys = Keys(namespace)
+        self.prefix = self.keys.window_prefix
         self.window_s = window_s
         self.bucket_s = bucket_s
 
@@ -119,7 +153,7 @@ class RedisWindow:
                 pipe.hgetall(f"{self.prefix}{b}")
             rows = await pipe.execute()
         win = Window(policy, weights, tag=tag)
-        prefix = f"c:{tag}:" if tag else "c:"
+        prefix, syn_prefix = (f"c:{tag}:", f"s:{tag}:") if tag else ("c:", "s:")
         for row in rows:
             for k, v in row.items():
                 key, n = (k.decode() if isinstance(k, bytes) else k), int(v)
@@ -129,23 +163,42 @@ class RedisWindow:
                     win.synthetic += n
                 elif key.startswith(prefix) and key[len(prefix) :].isdigit():
                     win.clusters[int(key[len(prefix) :])] += n
+                elif key.startswith(syn_prefix) and key[len(syn_prefix) :].isdigit():
+                    win.synthetic_in[int(key[len(syn_prefix) :])] += n
         return win
 
     def increments(
         self, pipe: aioredis.client.Pipeline, win: Window, now: float | None = None
     ) -> None:
-        """Queue this batch's acceptances on ``pipe`` (the caller's transaction)."""
-        if not win.added:
-            return
+        """Queue this batch's acceptances, its bias notes and its examples on ``pipe`` (the
+        caller's transaction)."""
         now = time.time() if now is None else now
-        key = f"{self.prefix}{int(now // self.bucket_s)}"
-        counts: Counter[str] = Counter()
-        for cluster, synthetic in win.added:
-            counts["total"] += 1
-            counts["syn"] += synthetic
-            if cluster is not None:
-                counts[f"c:{win.tag}:{cluster}" if win.tag else f"c:{cluster}"] += 1
-        for k, n in counts.items():
-            if n:
+        bucket = int(now // self.bucket_s)
+        ttl = self.window_s + 2 * self.bucket_s
+        if win.added:
+            key = f"{self.prefix}{bucket}"
+            counts: Counter[str] = Counter()
+            t = f"{win.tag}:" if win.tag else ""
+            for cluster, synthetic in win.added:
+                counts["total"] += 1
+                counts["syn"] += synthetic
+                if cluster is not None:
+                    counts[f"c:{t}{cluster}"] += 1
+                    counts[f"s:{t}{cluster}"] += synthetic
+            for k, n in counts.items():
+                if n:
+                    pipe.hincrby(key, k, n)
+            pipe.expire(key, ttl)
+        if win.decided:
+            key = f"{self.keys.bias_prefix}{bucket}"
+            for k, n in win.decided.items():
                 pipe.hincrby(key, k, n)
-        pipe.expire(key, self.window_s + 2 * self.bucket_s)
+            pipe.expire(key, ttl)
+        by_cluster: dict[int, list[str]] = {}
+        for cluster, pid in win.examples:
+            by_cluster.setdefault(cluster, []).append(pid)
+        for cluster, pids in by_cluster.items():
+            key = self.keys.examples(win.tag, cluster)
+            pipe.lpush(key, *pids)
+            pipe.ltrim(key, 0, EXAMPLES_KEPT - 1)
+            pipe.expire(key, ttl)

@@ -275,10 +275,13 @@ class RedisTopics:
                     pipe.multi()
                     pipe.set(self.keys.topics_model(new.version), blob)
                     for key, row in zip(keys, rows, strict=True):
-                        counts = _cluster_counts(row, old_tag)
-                        moved = remap(counts, p)
-                        if moved:
-                            pipe.hset(key, mapping={_field(new_tag, c): n for c, n in moved.items()})
+                        for kind in ("c", "s"):  # every prompt, the synthetic ones
+                            moved = remap(_cluster_counts(row, old_tag, kind), p)
+                            if moved:
+                                pipe.hset(
+                                    key,
+                                    mapping={_field(new_tag, c, kind): n for c, n in moved.items()},
+                                )
                     pipe.set(self.keys.topics_current, new.version)
                     pipe.set(self.keys.topics_trained_at, accepted)
                     await pipe.execute()
@@ -294,12 +297,12 @@ class RedisTopics:
         raise RuntimeError(f"topic model swap to {new.version} kept racing commits")
 
 
-def _field(tag_: str, cluster: int) -> str:
-    return f"c:{tag_}:{cluster}" if tag_ else f"c:{cluster}"
+def _field(tag_: str, cluster: int, kind: str = "c") -> str:
+    return f"{kind}:{tag_}:{cluster}" if tag_ else f"{kind}:{cluster}"
 
 
-def _cluster_counts(row: dict, tag_: str) -> dict[int, int]:
-    prefix = f"c:{tag_}:" if tag_ else "c:"
+def _cluster_counts(row: dict, tag_: str, kind: str = "c") -> dict[int, int]:
+    prefix = f"{kind}:{tag_}:" if tag_ else f"{kind}:"
     out: dict[int, int] = {}
     for k, v in row.items():
         key = k.decode() if isinstance(k, bytes) else k

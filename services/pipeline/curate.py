@@ -142,7 +142,11 @@ class CurateStage(Stage):
         self._failed_version: str | None = None
         self.hasher = MinHasher()
         self.policy = QuotaPolicy(
-            settings.quota_max_share, settings.mix_max_synthetic, settings.quota_min_window
+            settings.quota_max_share,
+            settings.mix_max_synthetic,
+            settings.quota_min_window,
+            settings.mix_max_synthetic_per_cluster,
+            settings.quota_min_cluster,
         )
         self.indexes: dict[str, VectorIndex] = {}
         self.lexical: dict[str, LshIndex] = {}
@@ -275,6 +279,7 @@ class CurateStage(Stage):
             # the vector groups again against the updated replicas (nothing is committed yet)
             self.count("recheck_redecided")
             d.restart(before)
+        d.note_outcomes()
         vec_entries, sig_entries, acc, win = d.vec_entries, d.sig_entries, d.acc, d.win
         verdicts = d.verdicts
         await self.state.commit(vec_entries, sig_entries, acc, win)
@@ -332,7 +337,9 @@ class CurateStage(Stage):
             d.verdicts[rows[j]] = _verdict(dec, "minhash")
             if dec.accepted and not dec.replayed:
                 d.sig_entries[name].append((dec.prompt_id, sigs[j], group[j].src))
-                d.acc[dec.prompt_id] = encode_accepted(None, None)
+                d.acc[dec.prompt_id] = encode_accepted(
+                    None, None, synthetic=group[j].source == "synthetic"
+                )
 
     async def _decide_vector_group(self, d: _Batch, name: str, rows: list[int]) -> None:
         group = [d.items[i][1] for i in rows]
@@ -359,7 +366,9 @@ class CurateStage(Stage):
             d.verdicts[rows[j]] = _verdict(dec, "faiss")
             if dec.accepted and not dec.replayed:
                 d.vec_entries[name].append((dec.prompt_id, vecs[j], group[j].src))
-                d.acc[dec.prompt_id] = encode_accepted(group[j].cluster, vecs[j])
+                d.acc[dec.prompt_id] = encode_accepted(
+                    group[j].cluster, vecs[j], synthetic=group[j].source == "synthetic"
+                )
 
     async def _raced(self, d: _Batch) -> bool:
         """Whether another shard committed, since this batch synced, a near duplicate of one of
@@ -534,6 +543,21 @@ class _Batch:
             return self.win.admit(self.quota_cluster[rows[j]], it.source == "synthetic", it.cluster)
 
         return admit
+
+    def note_outcomes(self) -> None:
+        """For the synthetic-balance signal and the gap examples: per cluster and origin, the
+        prompts de-duplication decided and which were duplicates; the acceptances' ids."""
+        for i in self.vectors:
+            v, cluster = self.verdicts[i], self.quota_cluster[i]
+            if cluster is None or v.reason is Reason.BLOCKLISTED:
+                continue
+            if v.decision is not None and v.decision.replayed:
+                continue  # decided (and noted) before a crash
+            item = self.items[i][1]
+            duplicate = v.reason in (Reason.NEAR_DUPLICATE, Reason.EXACT_DUPLICATE)
+            self.win.note_decided(cluster, item.source == "synthetic", duplicate)
+            if v.reason is None:
+                self.win.examples.append((cluster, item.prompt_id))
 
     def restart(self, window: Window) -> None:
         """Forget the vector groups' decisions (the lexical ones stand)."""

@@ -62,7 +62,7 @@ class RedisCurateState:
         self, vectors: Entries, signatures: Entries, accepted: Mapping[str, bytes], win: Window
     ) -> None:
         """The batch's acceptances, atomically: logs, window counts, feedback lookup keys."""
-        if not accepted:
+        if not accepted and not win.decided:
             return
         async with self.redis.pipeline(transaction=True) as pipe:
             for name, entries in vectors.items():

@@ -69,6 +69,32 @@ class Keys:
         """Cluster and vector of an accepted prompt, for the feedback stage."""
         return self._k("acc", prompt_id)
 
+    # coverage gaps and the synthetic balance (services/diversity/gaps.py)
+    @property
+    def bias_prefix(self) -> str:
+        """``<prefix><bucket>``: per window bucket, curate decisions per cluster and origin
+        (``n:<tag>:<cluster>:<syn|real>`` decided, ``d:…`` of them duplicates)."""
+        return self._k("bias", "")
+
+    def examples(self, tag: str, cluster: int) -> str:
+        """Capped list of the latest accepted prompt_ids of one cluster (gap examples)."""
+        return self._k("examples", tag or "v1", str(cluster))
+
+    @property
+    def gaps_target(self) -> str:
+        """The operator's target distribution over clusters (JSON); absent = uniform."""
+        return self._k("gaps", "target")
+
+    @property
+    def gaps_lock(self) -> str:
+        """Held for one interval by the ops server that publishes the gaps on the timer."""
+        return self._k("gaps", "lock")
+
+    @property
+    def gaps_round(self) -> str:
+        """Publication counter (part of each gap_id)."""
+        return self._k("gaps", "round")
+
     # topic clusters learned from the accepted stream (services/diversity/topics.py)
     @property
     def topics_current(self) -> str:

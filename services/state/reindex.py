@@ -88,6 +88,7 @@ class Accepted:
     text: str
     lang: str
     owner: str  # the chat.events coordinate it was accepted from
+    synthetic: bool = False
 
 
 def parse_record(value: bytes | None, headers: Sequence[tuple[str, bytes]] | None) -> Accepted:
@@ -99,7 +100,7 @@ def parse_record(value: bytes | None, headers: Sequence[tuple[str, bytes]] | Non
     found = dict(headers or [])
     raw = found.get(ORIGIN_HEADER) or found.get(SRC_HEADER)
     owner = raw.decode("utf-8", "replace") if raw else UNKNOWN_OWNER
-    return Accepted(rec.prompt_id, rec.text, rec.lang, owner)
+    return Accepted(rec.prompt_id, rec.text, rec.lang, owner, rec.source == "synthetic")
 
 
 @dataclass
@@ -144,14 +145,14 @@ def plan_batch(
             rec = records[i]
             name = f"{rec.lang}:{int(shard_of[cluster])}"
             plan.vectors[name].append((rec.prompt_id, vec, rec.owner))
-            plan.accepted[rec.prompt_id] = encode_accepted(int(cluster), vec)
+            plan.accepted[rec.prompt_id] = encode_accepted(int(cluster), vec, rec.synthetic)
             plan.embedded[rec.prompt_id] = vec
     if lexical:
         sigs = hasher.signatures([records[i].text for i in lexical])
         for i, sig in zip(lexical, sigs, strict=True):
             rec = records[i]
             plan.signatures[f"{rec.lang}:lex"].append((rec.prompt_id, sig, rec.owner))
-            plan.accepted[rec.prompt_id] = encode_accepted(None, None)
+            plan.accepted[rec.prompt_id] = encode_accepted(None, None, rec.synthetic)
     plan.claims = [(r.prompt_id, r.owner) for r in records]
     return plan
 

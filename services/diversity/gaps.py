@@ -1,0 +1,293 @@
+"""Coverage gaps: where the accepted window is thin, for a synthetic-prompt generator to fill.
+
+Per topic cluster of the current model (learned from the accepted stream, or the v1 cold start),
+the window's share is compared with a target distribution: uniform over the clusters unless an
+operator set another through the ops API (``PUT /api/gaps/target``, with the token). A cluster
+whose count is below ``target share x window total`` has a *deficit*; each one becomes a
+``GapRecord`` on ``flywheel.gaps`` (the ops server publishes on a timer and on demand) with the
+cluster's characteristic words, a few accepted prompt ids as examples, the real and synthetic
+counts and how many synthetic prompts the per-cluster mix rule still admits there.
+
+The same read gives the bias signal of the synthetic balance: per cluster and origin, how many
+prompts de-duplication decided in the window and how many were near (or exact) duplicates: a
+generator that repeats itself shows a synthetic duplicate rate far above the real one.
+
+A target names clusters of one topic model version. When the model changes (re-training), the
+target no longer applies: the gaps fall back to uniform and ``target_stale`` says so, until the
+operator sets one for the new clusters.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from services.contract.records import GapRecord, now_utc
+from services.diversity.quota import QuotaPolicy, RedisWindow, Window, entropy_bits
+from services.diversity.topics import RedisTopics, tag
+from services.embed.clusters import TopicModel
+from services.state.keys import Keys
+
+TOLERANCE = 1e-6  # how far from 1 the shares of a target may sum
+
+
+class TargetRefused(ValueError):
+    """A target the ops API answers 422 to, with this message."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Shares per cluster of the topic model ``version``; ``None`` = uniform."""
+
+    shares: dict[int, float] | None = None
+    version: str | None = None
+
+    def for_model(self, model: TopicModel) -> tuple[list[float], bool]:
+        """The target share of every cluster of ``model``, and whether a set target was stale
+        (set for another model version) and replaced by uniform."""
+        if self.shares is None or self.version != model.version:
+            return [1.0 / model.k] * model.k, self.shares is not None
+        return [self.shares.get(c, 0.0) for c in range(model.k)], False
+
+    def to_json(self) -> str:
+        shares = None if self.shares is None else {str(c): v for c, v in self.shares.items()}
+        return json.dumps({"version": self.version, "shares": shares})
+
+    @classmethod
+    def from_json(cls, raw: bytes | str | None) -> Target:
+        if raw is None:
+            return cls()
+        data = json.loads(raw)
+        shares = data.get("shares")
+        return cls(
+            None if shares is None else {int(c): float(v) for c, v in shares.items()},
+            data.get("version"),
+        )
+
+
+def parse_target(body: Any, model: TopicModel) -> Target:
+    """An operator's target, checked against the current model: ``{"uniform": true}`` or
+    ``{"shares": {"<cluster>": share, ...}}`` (clusters left out get 0). Refused with the reason
+    when a cluster is unknown, a share is negative or not a number, or the shares do not sum
+    to 1."""
+    if not isinstance(body, dict):
+        raise TargetRefused("a JSON object is expected")
+    if body.get("uniform") is True and "shares" not in body:
+        return Target(None, model.version)
+    shares = body.get("shares")
+    if not isinstance(shares, dict) or not shares:
+        raise TargetRefused('expected {"uniform": true} or {"shares": {"<cluster>": share}}')
+    out: dict[int, float] = {}
+    for key, value in shares.items():
+        if not (isinstance(key, str) and key.isascii() and key.isdigit() and len(key) <= 5):
+            raise TargetRefused(f"cluster {key!r} is not a cluster number")
+        cluster = int(key)
+        if cluster >= model.k:
+            raise TargetRefused(
+                f"cluster {cluster} is unknown: the topic model {model.version} has "
+                f"clusters 0..{model.k - 1}"
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TargetRefused(f"the share of cluster {cluster} is not a number")
+        if not math.isfinite(value) or value < 0:
+            raise TargetRefused(f"the share of cluster {cluster} is negative or not finite")
+        out[cluster] = float(value)
+    total = sum(out.values())
+    if abs(total - 1.0) > TOLERANCE:
+        raise TargetRefused(f"the shares sum to {total:.6g}, not 1")
+    return Target(out, model.version)
+
+
+@dataclass
+class ClusterGap:
+    cluster: int
+    target_share: float
+    share: float
+    deficit: int
+    real: int
+    synthetic: int
+    synthetic_room: int
+
+
+@dataclass
+class Coverage:
+    """The window against the target: per-cluster gaps and two summary distances."""
+
+    total: int
+    entropy_bits: float
+    max_entropy_bits: float
+    distance: float  # total variation distance between the window's shares and the target
+    target_stale: bool
+    gaps: list[ClusterGap] = field(default_factory=list)  # deficit >= 1, largest first
+
+
+def synthetic_room(win: Window, cluster: int, policy: QuotaPolicy, cap: int) -> int:
+    """How many synthetic prompts of ``cluster`` the mix rules (window and cluster) would still
+    admit one after another, at most ``cap`` (quotas aside)."""
+    room = 0
+    n, s, syn, total = win.clusters[cluster], win.synthetic_in[cluster], win.synthetic, win.total
+    while room < cap:
+        base = max(total + 1, policy.min_window)
+        if policy.max_synthetic < 1 and syn + 1 > policy.max_synthetic * base:
+            break
+        if policy.max_synthetic_cluster < 1:
+            if s + 1 > policy.max_synthetic_cluster * max(n + 1, policy.min_cluster):
+                break
+        room, n, s, syn, total = room + 1, n + 1, s + 1, syn + 1, total + 1
+    return room
+
+
+def coverage(win: Window, k: int, target: list[float], stale: bool, policy: QuotaPolicy) -> Coverage:
+    """Per cluster of a ``k``-cluster model: deficit = round(target share x total - count)."""
+    counted = sum(win.clusters[c] for c in range(k))
+    shares = [win.clusters[c] / counted if counted else 0.0 for c in range(k)]
+    out = Coverage(
+        total=counted,
+        entropy_bits=round(entropy_bits(win.clusters[c] for c in range(k)), 4),
+        max_entropy_bits=round(math.log2(k), 4) if k > 1 else 0.0,
+        distance=round(0.5 * sum(abs(a - b) for a, b in zip(shares, target, strict=True)), 4),
+        target_stale=stale,
+    )
+    for c in range(k):
+        deficit = round(target[c] * counted - win.clusters[c])
+        if deficit < 1:
+            continue
+        out.gaps.append(
+            ClusterGap(
+                cluster=c,
+                target_share=round(target[c], 6),
+                share=round(shares[c], 6),
+                deficit=int(deficit),
+                real=win.clusters[c] - win.synthetic_in[c],
+                synthetic=win.synthetic_in[c],
+                synthetic_room=synthetic_room(win, c, policy, int(deficit)),
+            )
+        )
+    out.gaps.sort(key=lambda g: (-g.deficit, g.cluster))
+    return out
+
+
+def bias_rates(fields: Mapping[str, int], tag_: str) -> dict[int, dict[str, dict[str, float]]]:
+    """``{cluster: {"real"|"synthetic": {"decided", "duplicates", "rate"}}}`` from the bias
+    buckets' fields ``n:<tag>:<cluster>:<origin>`` and ``d:…`` of one model tag."""
+    want = tag_ or "v1"
+    raw: dict[int, dict[str, Counter[str]]] = {}
+    for key, n in fields.items():
+        parts = key.split(":")
+        if len(parts) != 4 or parts[0] not in ("n", "d") or parts[1] != want:
+            continue
+        if not parts[2].isdigit() or parts[3] not in ("syn", "real"):
+            continue
+        origin = "synthetic" if parts[3] == "syn" else "real"
+        raw.setdefault(int(parts[2]), {}).setdefault(origin, Counter())[parts[0]] += n
+    out: dict[int, dict[str, dict[str, float]]] = {}
+    for cluster, origins in sorted(raw.items()):
+        out[cluster] = {
+            origin: {
+                "decided": c["n"],
+                "duplicates": c["d"],
+                "rate": round(c["d"] / c["n"], 4) if c["n"] else 0.0,
+            }
+            for origin, c in origins.items()
+        }
+    return out
+
+
+def cluster_words(model: TopicModel, cluster: int) -> list[str]:
+    """The cluster's characteristic words (none for a cluster labelled by its number only)."""
+    label = model.labels[cluster] if 0 <= cluster < len(model.labels) else ""
+    return [] if label.startswith("cluster ") else label.split()
+
+
+class GapStore:
+    """The gaps' state in Redis: the target, the window, the examples, the bias buckets."""
+
+    def __init__(self, redis: aioredis.Redis, namespace: str, window_s: int, bucket_s: int) -> None:
+        self.redis = redis
+        self.keys = Keys(namespace)
+        self.window = RedisWindow(redis, namespace, window_s, bucket_s)
+        self.topics = RedisTopics(redis, namespace, window_s, bucket_s)
+        self.window_s = window_s
+        self.bucket_s = bucket_s
+
+    async def model(self, base: TopicModel) -> TopicModel:
+        """The topic model the curate workers use now: the current learned one, else ``base``."""
+        version = await self.topics.current()
+        if not version or version == base.version:
+            return base
+        return await self.topics.load(version)
+
+    async def target(self) -> Target:
+        return Target.from_json(await self.redis.get(self.keys.gaps_target))
+
+    async def set_target(self, target: Target) -> None:
+        await self.redis.set(self.keys.gaps_target, target.to_json())
+
+    async def coverage(self, model: TopicModel, policy: QuotaPolicy) -> tuple[Coverage, Window]:
+        win = await self.window.load(policy, {}, tag=tag(model.version))
+        shares, stale = (await self.target()).for_model(model)
+        return coverage(win, model.k, shares, stale, policy), win
+
+    async def examples(self, tag_: str, cluster: int, n: int) -> list[str]:
+        if n <= 0:
+            return []
+        raw = await self.redis.lrange(self.keys.examples(tag_, cluster), 0, n - 1)
+        return [r.decode() if isinstance(r, bytes) else str(r) for r in raw]
+
+    async def records(
+        self, model: TopicModel, policy: QuotaPolicy, examples: int, min_window: int
+    ) -> tuple[Coverage, list[GapRecord]]:
+        """The coverage and one gap record per cluster with a deficit (none while the window
+        holds fewer than ``min_window`` prompts)."""
+        cov, _ = await self.coverage(model, policy)
+        if cov.total < min_window or not cov.gaps:
+            return cov, []
+        n = int(await self.redis.incr(self.keys.gaps_round))
+        t, ts = tag(model.version), now_utc()
+        out = []
+        for g in cov.gaps:
+            out.append(
+                GapRecord(
+                    gap_id=f"{model.version}:{g.cluster}:{n}",
+                    cluster=g.cluster,
+                    topics_version=model.version,
+                    words=cluster_words(model, g.cluster),
+                    examples=await self.examples(t, g.cluster, examples),
+                    target_share=g.target_share,
+                    share=g.share,
+                    deficit=g.deficit,
+                    real=g.real,
+                    synthetic=g.synthetic,
+                    synthetic_room=g.synthetic_room,
+                    window_total=cov.total,
+                    ts=ts,
+                )
+            )
+        return cov, out
+
+    async def bias(self, model: TopicModel, now: float | None = None) -> dict[int, Any]:
+        """Duplicate rates per cluster and origin over the window (``bias_rates``)."""
+        now = time.time() if now is None else now
+        last = int(now // self.bucket_s)
+        buckets = range(last - self.window_s // self.bucket_s + 1, last + 1)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for b in buckets:
+                pipe.hgetall(f"{self.keys.bias_prefix}{b}")
+            rows = await pipe.execute()
+        fields: Counter[str] = Counter()
+        for row in rows:
+            for k, v in row.items():
+                fields[k.decode() if isinstance(k, bytes) else k] += int(v)
+        return bias_rates(fields, tag(model.version))
+
+    async def lock(self, ttl_s: float) -> bool:
+        """One publisher per interval, whatever the number of ops replicas."""
+        ttl = max(1, int(ttl_s))
+        return bool(await self.redis.set(self.keys.gaps_lock, b"1", nx=True, ex=ttl))
