@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hmac
 import json
+import logging
 import re
 import threading
 from collections.abc import Awaitable, Callable
@@ -22,10 +23,12 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
 from services.clean.guards import BlockedPrompts
-from services.contract.records import AnnotationResult
+from services.contract.records import AnnotationResult, GapRecord
+from services.diversity.gaps import TargetRefused
 from services.ops.overrides import OverrideRefused, validate_override
 from services.ops.read_model import OpsState
 from services.settings import Settings
@@ -36,6 +39,8 @@ STATIC = Path(__file__).parent / "static"
 STATE: web.AppKey[OpsState] = web.AppKey("state", OpsState)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 SHUTDOWN_S = 2.0  # the longest wait for a lag poll or a client to close on shutdown
+PRODUCER_START_S = 10.0  # a broker that does not answer: the request fails, not hangs
+log = logging.getLogger(__name__)
 _PROMPT_ID = re.compile(PROMPT_ID_PATTERN)
 _T = TypeVar("_T")
 
@@ -153,6 +158,61 @@ async def add_blocked(request: web.Request) -> web.Response:
     return web.json_response({"blocked": pid}, status=201)
 
 
+async def get_gaps(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[STATE].gaps_view())
+
+
+async def put_gap_target(request: web.Request) -> web.Response:
+    """``{"shares": {"<cluster>": share, ...}}`` summing to 1, or ``{"uniform": true}``."""
+    _require_token(request)
+    body = await _json(request)
+    try:
+        target = await request.app[STATE].set_gap_target(body)
+    except TargetRefused as exc:
+        raise _error(web.HTTPUnprocessableEntity, str(exc)) from None
+    shares = None if target.shares is None else {str(c): v for c, v in target.shares.items()}
+    return web.json_response({"topics_version": target.version, "shares": shares})
+
+
+async def publish_gaps(request: web.Request) -> web.Response:
+    """Publish the gaps now (as the timer does); 503 when the broker cannot take them."""
+    _require_token(request)
+    try:
+        records = await _publish(request.app)
+    except (KafkaError, TimeoutError) as exc:
+        return web.json_response({"error": f"kafka unavailable: {type(exc).__name__}"}, status=503)
+    return web.json_response({"published": len(records), "gaps": [r.gap_id for r in records]})
+
+
+async def get_agreement(request: web.Request) -> web.Response:
+    """Per-annotator agreement names annotators: the read token."""
+    _require_read_token(request)
+    report = await request.app[STATE].agreement()
+    report["clusters"] = {str(c): v for c, v in report["clusters"].items()}
+    report["alpha"]["clusters"] = {str(c): v for c, v in report["alpha"]["clusters"].items()}
+    return web.json_response(report)
+
+
+async def _publish(app: web.Application) -> list[GapRecord]:
+    records = await app[STATE].publish_gaps(app[PRODUCER].send_gap)
+    if records:
+        log.info("published %d coverage gaps (%s)", len(records), records[0].topics_version)
+    return records
+
+
+async def _gaps_forever(app: web.Application) -> None:
+    """Every ``gaps_interval_s``: one ops replica (the Redis lock) publishes the gaps. A broker
+    or Redis that is down costs a warning and the next interval; curation never waits on it."""
+    interval = app[SETTINGS].gaps_interval_s
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            if await app[STATE].gaps.lock(interval * 0.9):
+                await _publish(app)
+        except Exception as exc:  # any failure: try again next interval
+            log.warning("coverage gaps not published: %s", type(exc).__name__)
+
+
 async def metrics(request: web.Request) -> web.Response:
     body = await request.app[STATE].metrics_text()
     return web.Response(
@@ -223,32 +283,50 @@ async def _lifecycle(app: web.Application):
         s.redis_url.get_secret_value(), socket_connect_timeout=2, socket_timeout=5
     )
     app[STATE] = OpsState(s, redis)
-    task = asyncio.create_task(_poll_forever(app))
+    tasks = [asyncio.create_task(_poll_forever(app))]
+    if s.gaps_interval_s > 0:
+        tasks.append(asyncio.create_task(_gaps_forever(app)))
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(in_daemon_thread(app[STATE].close), SHUTDOWN_S)
     await redis.aclose()
 
 
-class _ResultsProducer:
-    """The Kafka producer of the webhook receivers, started on first use (the ops API must come
-    up, and report, while the broker is down) and stopped with the app."""
+class _Producer:
+    """The ops server's Kafka producer (annotation results of the webhook receivers, gap
+    records), started on first use (the ops API must come up, and report, while the broker is
+    down) and stopped with the app."""
 
     def __init__(self, s: Settings) -> None:
         self.s = s
         self.producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
 
-    async def publish(self, results: list[AnnotationResult]) -> None:
+    async def started(self) -> AIOKafkaProducer:
         async with self._lock:
             if self.producer is None:
                 producer = AIOKafkaProducer(bootstrap_servers=self.s.kafka_bootstrap, acks="all")
-                await producer.start()
+                try:
+                    await asyncio.wait_for(producer.start(), PRODUCER_START_S)
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await producer.stop()
+                    raise
                 self.producer = producer
-        await make_results_publisher(self.producer, self.s.topic_results)(results)
+        return self.producer
+
+    async def publish(self, results: list[AnnotationResult]) -> None:
+        await make_results_publisher(await self.started(), self.s.topic_results)(results)
+
+    async def send_gap(self, key: str, record: GapRecord) -> None:
+        producer = await self.started()
+        value = record.model_dump_json().encode("utf-8")
+        await producer.send_and_wait(self.s.topic_gaps, value=value, key=key.encode("utf-8"))
 
     async def close(self, app: web.Application) -> None:
         if self.producer is not None:
@@ -256,13 +334,17 @@ class _ResultsProducer:
                 await asyncio.wait_for(self.producer.stop(), SHUTDOWN_S)
 
 
+PRODUCER: web.AppKey[_Producer] = web.AppKey("producer", _Producer)
+
+
 def build_ops_app(s: Settings) -> web.Application:
     app = web.Application(middlewares=[_backends])
     app[SETTINGS] = s
     app.cleanup_ctx.append(_lifecycle)
-    results = _ResultsProducer(s)
-    add_webhook_routes(app, s, results.publish)
-    app.on_cleanup.append(results.close)
+    producer = _Producer(s)
+    app[PRODUCER] = producer
+    add_webhook_routes(app, s, producer.publish)
+    app.on_cleanup.append(producer.close)
     app.add_routes(
         [
             web.get("/", dashboard),
@@ -276,6 +358,10 @@ def build_ops_app(s: Settings) -> web.Application:
             web.get("/api/config", get_config),
             web.put("/api/config/threshold", put_threshold),
             web.post("/api/blocklist", add_blocked),
+            web.get("/api/gaps", get_gaps),
+            web.put("/api/gaps/target", put_gap_target),
+            web.post("/api/gaps/publish", publish_gaps),
+            web.get("/api/agreement", get_agreement),
         ]
     )
     return app

@@ -212,6 +212,53 @@ def _webhook(tool: str, body: dict[str, Any], check: str, **extra: Any) -> dict[
     }
 
 
+_GAP_TARGET = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "uniform": {"type": "boolean", "enum": [True]},
+        "shares": {
+            "type": "object",
+            "minProperties": 1,
+            "description": "cluster number (decimal digits) -> share",
+            "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+    },
+}
+_GAPS = {
+    "type": "object",
+    "required": ["topics_version", "target", "total", "distance", "clusters"],
+    "properties": {
+        "topics_version": {"type": "string"},
+        "target": {"type": "string", "enum": ["uniform", "set", "stale"]},
+        "shares": {"type": "object", "nullable": True},
+        "total": {"type": "integer"},
+        "distance": {"type": "number"},
+        "entropy_bits": {"type": "number"},
+        "max_entropy_bits": {"type": "number"},
+        "last_published": {"type": "object", "nullable": True},
+        "clusters": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["cluster", "words", "deficit", "real", "synthetic"],
+                "properties": {
+                    "cluster": {"type": "integer"},
+                    "label": {"type": "string"},
+                    "words": {"type": "array", "items": {"type": "string"}},
+                    "target_share": {"type": "number"},
+                    "share": {"type": "number"},
+                    "deficit": {"type": "integer"},
+                    "real": {"type": "integer"},
+                    "synthetic": {"type": "integer"},
+                    "synthetic_room": {"type": "integer"},
+                },
+            },
+        },
+    },
+}
+
+
 def _header(name: str) -> dict[str, Any]:
     return {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
 
@@ -314,6 +361,62 @@ OPENAPI: dict[str, Any] = {
                 "201",
                 {"type": "object", "properties": {"blocked": _PROMPT_ID}},
             )
+        },
+        "/api/gaps": {
+            "get": _read(
+                "Coverage gaps: the window per topic cluster against the target distribution "
+                "(deficits, distance, entropy, the last publication)",
+                _GAPS,
+            )
+        },
+        "/api/gaps/target": {
+            "put": _write(
+                "Set the target distribution over the current topic model's clusters "
+                '(shares summing to 1, clusters left out get 0; or {"uniform": true})',
+                _GAP_TARGET,
+                "200",
+                {
+                    "type": "object",
+                    "required": ["topics_version", "shares"],
+                    "properties": {
+                        "topics_version": {"type": "string"},
+                        "shares": {"type": "object", "nullable": True},
+                    },
+                },
+            )
+        },
+        "/api/gaps/publish": {
+            "post": {
+                "summary": "Publish the coverage gaps on the gaps topic now (as the timer does)",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": _json(
+                        "published (none while the window is below gaps_min_window)",
+                        {
+                            "type": "object",
+                            "required": ["published", "gaps"],
+                            "properties": {
+                                "published": {"type": "integer"},
+                                "gaps": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                    ),
+                    "401": _UNAUTHORIZED,
+                    "503": _json("Redis or the broker could not be reached", _ERROR),
+                },
+            }
+        },
+        "/api/agreement": {
+            "get": {
+                "summary": "Annotator agreement (Krippendorff's alpha per cluster) with the "
+                "per-annotator rows, which name annotators",
+                "security": [{"read": []}],
+                "responses": {
+                    "200": _json("OK", _OBJECT),
+                    "401": _UNAUTHORIZED,
+                    "503": _UNAVAILABLE,
+                },
+            }
         },
         "/webhooks/label-studio": {
             "post": _webhook(

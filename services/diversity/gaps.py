@@ -23,7 +23,7 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,7 +79,12 @@ def parse_target(body: Any, model: TopicModel) -> Target:
     to 1."""
     if not isinstance(body, dict):
         raise TargetRefused("a JSON object is expected")
-    if body.get("uniform") is True and "shares" not in body:
+    unknown = sorted(set(body) - {"uniform", "shares"})
+    if unknown:
+        raise TargetRefused(f"unknown field {unknown[0]!r}: expected uniform or shares")
+    if "uniform" in body:
+        if body["uniform"] is not True or "shares" in body:
+            raise TargetRefused('expected {"uniform": true} or {"shares": {...}}, not both')
         return Target(None, model.version)
     shares = body.get("shares")
     if not isinstance(shares, dict) or not shares:
@@ -144,7 +149,9 @@ def synthetic_room(win: Window, cluster: int, policy: QuotaPolicy, cap: int) -> 
     return room
 
 
-def coverage(win: Window, k: int, target: list[float], stale: bool, policy: QuotaPolicy) -> Coverage:
+def coverage(
+    win: Window, k: int, target: list[float], stale: bool, policy: QuotaPolicy
+) -> Coverage:
     """Per cluster of a ``k``-cluster model: deficit = round(target share x total - count)."""
     counted = sum(win.clusters[c] for c in range(k))
     shares = [win.clusters[c] / counted if counted else 0.0 for c in range(k)]
@@ -272,6 +279,17 @@ class GapStore:
             )
         return cov, out
 
+    async def published(self, round_: int, n: int, at: float | None = None) -> None:
+        """Record that round ``round_`` put ``n`` gap records on the topic."""
+        at = time.time() if at is None else at
+        await self.redis.set(
+            self.keys.gaps_last, json.dumps({"round": round_, "at": at, "gaps": n})
+        )
+
+    async def last_published(self) -> dict[str, Any] | None:
+        raw = await self.redis.get(self.keys.gaps_last)
+        return None if raw is None else json.loads(raw)
+
     async def bias(self, model: TopicModel, now: float | None = None) -> dict[int, Any]:
         """Duplicate rates per cluster and origin over the window (``bias_rates``)."""
         now = time.time() if now is None else now
@@ -286,6 +304,23 @@ class GapStore:
             for k, v in row.items():
                 fields[k.decode() if isinstance(k, bytes) else k] += int(v)
         return bias_rates(fields, tag(model.version))
+
+    async def publish(
+        self,
+        model: TopicModel,
+        policy: QuotaPolicy,
+        send: Callable[[str, GapRecord], Awaitable[None]],
+        examples: int,
+        min_window: int,
+    ) -> list[GapRecord]:
+        """Measure the gaps and hand each record to ``send(key, record)`` (a Kafka producer:
+        key ``<topics_version>:<cluster>``); the publication is recorded once all were sent."""
+        _, records = await self.records(model, policy, examples, min_window)
+        for rec in records:
+            await send(f"{rec.topics_version}:{rec.cluster}", rec)
+        if records:
+            await self.published(int(records[0].gap_id.rsplit(":", 1)[1]), len(records))
+        return records
 
     async def lock(self, ttl_s: float) -> bool:
         """One publisher per interval, whatever the number of ops replicas."""

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import statistics
 import time
 from collections import Counter, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -19,7 +21,11 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from services.diversity.quota import QuotaPolicy, RedisWindow, entropy_bits
+from services.contract.records import GapRecord
+from services.diversity.agreement import agreement_report, annotator_bias
+from services.diversity.gaps import GapStore, Target, cluster_words, parse_target
+from services.diversity.gaps import coverage as gap_coverage
+from services.diversity.quota import QuotaPolicy, RedisWindow, Window, entropy_bits
 from services.diversity.topics import RedisTopics, tag
 from services.embed.clusters import TopicModel
 from services.ops.lag import ERROR, STATUSES, UNKNOWN, LagMonitor, PartitionLag, worst
@@ -46,7 +52,14 @@ class OpsState:
         self.topics = TopicModel.load(s.topics_path or None)
         self.learned = RedisTopics(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
         self.window = RedisWindow(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
-        self.policy = QuotaPolicy(s.quota_max_share, s.mix_max_synthetic, s.quota_min_window)
+        self.policy = QuotaPolicy(
+            s.quota_max_share,
+            s.mix_max_synthetic,
+            s.quota_min_window,
+            s.mix_max_synthetic_per_cluster,
+            s.quota_min_cluster,
+        )
+        self.gaps = GapStore(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
 
     # --- lag ---------------------------------------------------------------------------
     def poll_lag(self) -> None:
@@ -153,7 +166,95 @@ class OpsState:
             "weights": {str(c): w for c, w in sorted(weights.items())},
             "votes": {"positive": votes.get("all:pos", 0), "negative": votes.get("all:neg", 0)},
             "blocklist_vectors": int(blocked),
+            "gaps": await self._gaps(topics, win),
+            "synthetic_balance": await self._synthetic_balance(topics, win),
+            "agreement": public_agreement(await agreement_report(self.redis, s.namespace), label),
         }
+
+    # --- coverage gaps, synthetic balance (services/diversity/gaps.py) -------------------
+    async def gaps_view(self) -> dict[str, Any]:
+        topics = await self._topics()
+        win = await self.window.load(self.policy, {}, tag=tag(topics.version))
+        return await self._gaps(topics, win)
+
+    async def _gaps(self, topics: TopicModel, win: Window) -> dict[str, Any]:
+        target = await self.gaps.target()
+        shares, stale = target.for_model(topics)
+        cov = gap_coverage(win, topics.k, shares, stale, self.policy)
+        kind = "stale" if stale else ("uniform" if target.shares is None else "set")
+        return {
+            "topics_version": topics.version,
+            "target": kind,
+            "shares": None
+            if target.shares is None or stale
+            else {str(c): v for c, v in target.shares.items()},
+            "total": cov.total,
+            "distance": cov.distance,
+            "entropy_bits": cov.entropy_bits,
+            "max_entropy_bits": cov.max_entropy_bits,
+            "min_window": self.s.gaps_min_window,
+            "interval_s": self.s.gaps_interval_s,
+            "last_published": await self.gaps.last_published(),
+            "clusters": [
+                {
+                    "cluster": g.cluster,
+                    "label": _label(topics, g.cluster),
+                    "words": cluster_words(topics, g.cluster),
+                    **{k: v for k, v in asdict(g).items() if k != "cluster"},
+                }
+                for g in cov.gaps
+            ],
+        }
+
+    async def set_gap_target(self, body: Any) -> Target:
+        """Checked against the current topic model (``TargetRefused`` with the reason)."""
+        target = parse_target(body, await self._topics())
+        await self.gaps.set_target(target)
+        return target
+
+    async def publish_gaps(
+        self, send: Callable[[str, GapRecord], Awaitable[None]]
+    ) -> list[GapRecord]:
+        s = self.s
+        topics = await self._topics()
+        return await self.gaps.publish(
+            topics, self.policy, send, s.gaps_examples, s.gaps_min_window
+        )
+
+    async def _synthetic_balance(self, topics: TopicModel, win: Window) -> list[dict[str, Any]]:
+        """Per cluster with synthetic prompts (accepted, decided or voted on): accepted counts,
+        near-duplicate rate and annotators' acceptance, synthetic beside real."""
+        t = tag(topics.version)
+        rates = await self.gaps.bias(topics)
+        votes = await annotator_bias(self.redis, self.s.namespace, t)
+        clusters = {c for c, n in win.synthetic_in.items() if n}
+        clusters |= {c for c, r in rates.items() if r.get("synthetic", {}).get("decided")}
+        clusters |= {c for c, v in votes.items() if sum(v["synthetic"].values())}
+        out = []
+        for c in sorted(clusters)[:MAX_BALANCE_ROWS]:
+            row: dict[str, Any] = {"cluster": c, "label": _label(topics, c)}
+            for origin in ("real", "synthetic"):
+                r = rates.get(c, {}).get(origin, {"decided": 0, "duplicates": 0})
+                voted = votes.get(c, {}).get(origin) or {}
+                pos, neg = voted.get("pos", 0), voted.get("neg", 0)
+                syn = win.synthetic_in[c]
+                row[origin] = {
+                    "accepted": syn if origin == "synthetic" else win.clusters[c] - syn,
+                    "decided": int(r["decided"]),
+                    "duplicates": int(r["duplicates"]),
+                    "duplicate_rate": round(r["duplicates"] / r["decided"], 4)
+                    if r["decided"]
+                    else None,
+                    "votes_pos": int(pos),
+                    "votes_neg": int(neg),
+                    "acceptance": round(pos / (pos + neg), 4) if pos + neg else None,
+                }
+            out.append(row)
+        return out
+
+    async def agreement(self) -> dict[str, Any]:
+        """The full agreement report, per-annotator rows included (read token only)."""
+        return await agreement_report(self.redis, self.s.namespace)
 
     async def _topics(self) -> TopicModel:
         """The topic model the curate workers use now (learned, or the cold start)."""
@@ -310,6 +411,84 @@ class _Snapshot:
         for c, w in div["weights"].items():
             weight.add_metric([c], w)
         yield weight
+        yield from _gap_metrics(div)
+
+
+def _gap_metrics(div: dict[str, Any]):
+    """Coverage gaps and the synthetic balance (the worker exports annotator alpha)."""
+    gaps = div.get("gaps")
+    if gaps:
+        distance = GaugeMetricFamily(
+            "flywheel_gap_distance",
+            "Total variation distance between the window's clusters and the target",
+        )
+        distance.add_metric([], gaps["distance"])
+        yield distance
+        deficit = GaugeMetricFamily(
+            "flywheel_gap_deficit",
+            "Accepted prompts a topic cluster lacks to reach its target share",
+            labels=["cluster"],
+        )
+        for g in gaps["clusters"]:
+            deficit.add_metric([str(g["cluster"])], g["deficit"])
+        yield deficit
+    dup = GaugeMetricFamily(
+        "flywheel_duplicate_rate",
+        "Near or exact duplicates among the prompts decided in the window, per cluster and origin",
+        labels=["cluster", "origin"],
+    )
+    acc = GaugeMetricFamily(
+        "flywheel_annotator_acceptance",
+        "Share of annotators' votes that were positive, per cluster and origin",
+        labels=["cluster", "origin"],
+    )
+    for row in div.get("synthetic_balance", []):
+        for origin in ("real", "synthetic"):
+            values = [str(row["cluster"]), origin]
+            if row[origin]["duplicate_rate"] is not None:
+                dup.add_metric(values, row[origin]["duplicate_rate"])
+            if row[origin]["acceptance"] is not None:
+                acc.add_metric(values, row[origin]["acceptance"])
+    yield from (dup, acc)
+
+
+MAX_BALANCE_ROWS = 64
+
+
+def _label(topics: TopicModel, cluster: int) -> str:
+    return topics.labels[cluster] if 0 <= cluster < len(topics.labels) else ""
+
+
+def public_agreement(report: dict[str, Any], labels: tuple[str, ...]) -> dict[str, Any]:
+    """The agreement report without annotators' names (they may be people's user names):
+    per cluster, the global figures, and the spread of the annotators' agreement."""
+    rates = sorted(
+        a["agreement"] for a in report["annotators"].values() if a.get("agreement") is not None
+    )
+    return {
+        "measure": report["measure"],
+        "mode": report["mode"],
+        "agree_min": report["agree_min"],
+        "max_rounds": report["max_rounds"],
+        "alpha": report["alpha"]["global"],
+        "chance_agreement": report["chance_agreement"],
+        "clusters": [
+            {
+                "cluster": c,
+                "label": labels[c] if 0 <= c < len(labels) else "",
+                "alpha": v["alpha"],
+                "prompts": v["prompts"],
+                "paired_prompts": v["paired_prompts"],
+            }
+            for c, v in sorted(report["clusters"].items())
+        ],
+        "items": report["items"],
+        "annotators": len(report["annotators"]),
+        "annotator_agreement": {
+            "min": rates[0] if rates else None,
+            "median": statistics.median(rates) if rates else None,
+        },
+    }
 
 
 def _text(value: bytes | str) -> str:

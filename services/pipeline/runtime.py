@@ -112,7 +112,7 @@ class Runtime:
             await vectors.check_model(BLOCKLIST_INDEX)
         except ModelMismatch as exc:
             raise ConfigError(str(exc)) from exc
-        policy = FeedbackPolicy(s.feedback_prior, s.feedback_weight_min, s.feedback_weight_max)
+        policy = FeedbackPolicy.from_settings(s)
         self.ingest = IngestStage(
             s,
             RedisSeenStore(self.redis, s.namespace, s.seen_ttl_s),

@@ -95,6 +95,11 @@ class Keys:
         """Publication counter (part of each gap_id)."""
         return self._k("gaps", "round")
 
+    @property
+    def gaps_last(self) -> str:
+        """The last publication: ``{"round", "at", "gaps"}`` (JSON)."""
+        return self._k("gaps", "last")
+
     # topic clusters learned from the accepted stream (services/diversity/topics.py)
     @property
     def topics_current(self) -> str:

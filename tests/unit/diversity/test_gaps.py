@@ -179,3 +179,12 @@ def test_cluster_words_skip_number_only_labels():
     m = model(3)
     assert cluster_words(m, 0) == ["invoice", "refund", "billing"]
     assert cluster_words(m, 1) == [] and cluster_words(m, 99) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"uniform": False}, {"uniform": True, "shares": {"0": 1.0}}, {"shares": {"0": 1}, "x": 1}],
+)
+def test_ambiguous_targets_are_refused(body):
+    with pytest.raises(TargetRefused):
+        parse_target(body, model(4))
