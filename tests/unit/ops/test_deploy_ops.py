@@ -32,6 +32,14 @@ def exported_names() -> set[str]:
                     "synthetic_share": 0.0,
                     "blocklist_vectors": 0,
                     "weights": {"3": 0.5},
+                    "gaps": {"distance": 0.2, "clusters": [{"cluster": 1, "deficit": 3}]},
+                    "synthetic_balance": [
+                        {
+                            "cluster": 1,
+                            "real": {"duplicate_rate": 0.1, "acceptance": 0.8},
+                            "synthetic": {"duplicate_rate": 0.4, "acceptance": 0.5},
+                        }
+                    ],
                 },
             },
             "g",
