@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -90,12 +91,38 @@ def tier(name: str):
     return Presidio()
 
 
+_WORD = re.compile(r"\w+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def pieces(text: str, value: str) -> set[str]:
+    """The parts of ``value`` that the rest of ``text`` does not contain: its words (a Latin
+    value) or its two-character pieces (a Chinese one)."""
+    rest = text.replace(value, " ")
+    if _CJK.search(value):
+        parts = {value[i : i + 2] for i in range(len(value) - 1)}
+        return {p for p in parts if _CJK.search(p) and p not in rest}
+    return {w for w in _WORD.findall(value) if len(w) > 1 and w not in _WORD.findall(rest)}
+
+
+def whole(text: str, value: str, out: str) -> bool:
+    """No part of the value is left in the redacted text (stricter than ``value not in out``,
+    which counts a half-redacted address as found)."""
+    if _CJK.search(value):
+        return not any(p in out for p in pieces(text, value))
+    left = set(_WORD.findall(out))
+    return not (pieces(text, value) & left)
+
+
 def recall(redactor, rows: list[tuple[str, str, str]]) -> dict[str, tuple[int, int]]:
     outs = redactor.redact_batch([t for t, _, _ in rows])
     hit, total = Counter(), Counter()
-    for (_, kind, value), (out, _) in zip(rows, outs, strict=True):
+    for (text, kind, value), (out, _) in zip(rows, outs, strict=True):
         total[kind] += 1
         hit[kind] += value not in out
+        if kind in ("PERSON", "ADDRESS"):
+            total[kind + ", whole"] += 1
+            hit[kind + ", whole"] += whole(text, value, out)
     return {k: (hit[k], total[k]) for k in total}
 
 
@@ -188,9 +215,11 @@ def main() -> None:
     if args.holdout:
         groups.append(("structured hold", {f"{k} (holdout)" for k in STRUCTURED}))
         groups.append(("names+addr hold", {"PERSON (holdout)", "ADDRESS (holdout)"}))
+        groups.append(("n+a hold whole", {"PERSON, whole (holdout)", "ADDRESS, whole (holdout)"}))
     if args.sealed:
         groups.append(("structured seal", {f"{k} (sealed)" for k in pii_sealed.STRUCTURED}))
         groups.append(("names+addr seal", {"PERSON (sealed)", "ADDRESS (sealed)"}))
+        groups.append(("n+a seal whole", {"PERSON, whole (sealed)", "ADDRESS, whole (sealed)"}))
     for group, members in groups:
         row = []
         for n in names:

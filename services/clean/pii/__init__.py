@@ -48,11 +48,11 @@ def placeholder(kind: str) -> str:
 def apply_detector(det: Detector, text: str, found: set[str]) -> str:
     """``text`` with every valid match of ``det`` replaced by its placeholder; adds its kind to
     ``found`` when it redacted anything."""
-    grouped = "v" in det.pattern.groupindex
-    alt = "w" in det.pattern.groupindex
+    groups = list(det.pattern.groupindex)  # alternatives name their value v, w, ...
+    grouped = bool(groups)
 
     def repl(m: re.Match[str]) -> str:
-        group = "v" if not alt or m.group("v") is not None else "w"
+        group = next((g for g in groups if m.group(g) is not None), "v") if grouped else "v"
         value = m.group(group) if grouped else m.group(0)
         if det.valid is not None and not det.valid(value):
             if not (det.context and named(m.string, m.start(), det.kind)):
