@@ -64,6 +64,10 @@ class Window:
     added: list[tuple[int | None, bool]] = field(default_factory=list)  # (cluster, synthetic)
     decided: Counter[str] = field(default_factory=Counter)  # bias fields (note_decided)
     examples: list[tuple[int, str]] = field(default_factory=list)  # (cluster, prompt_id)
+    # per "<topic>/<partition>": the highest input offset whose outcome is noted (a batch
+    # decided again after a crash notes nothing twice); ``noted`` = this batch's new marks
+    noted_upto: dict[str, int] = field(default_factory=dict)
+    noted: dict[str, int] = field(default_factory=dict)
     tag: str = (
         ""  # the topic model's tag in the window's field names (services/diversity/topics.py)
     )
@@ -95,6 +99,14 @@ class Window:
         self.added.append((cluster, synthetic))
         return None
 
+    def fresh_outcome(self, partition: str, offset: int) -> bool:
+        """Whether the outcome of input ``offset`` of ``partition`` is not noted yet (and now
+        is, once this batch commits)."""
+        if offset <= self.noted_upto.get(partition, -1):
+            return False
+        self.noted[partition] = max(offset, self.noted.get(partition, -1))
+        return True
+
     def note_decided(self, cluster: int, synthetic: bool, duplicate: bool) -> None:
         """One prompt of ``cluster`` went through de-duplication (a duplicate or not)."""
         origin = "syn" if synthetic else "real"
@@ -111,6 +123,7 @@ class Window:
             added=list(self.added),
             decided=Counter(self.decided),
             examples=list(self.examples),
+            noted=dict(self.noted),
         )
 
     def coverage(self) -> tuple[int, float]:
@@ -151,8 +164,12 @@ class RedisWindow:
         async with self.redis.pipeline(transaction=False) as pipe:
             for b in self._buckets(now):
                 pipe.hgetall(f"{self.prefix}{b}")
-            rows = await pipe.execute()
+            pipe.hgetall(self.keys.bias_noted)
+            *rows, marks = await pipe.execute()
         win = Window(policy, weights, tag=tag)
+        win.noted_upto = {
+            (k.decode() if isinstance(k, bytes) else k): int(v) for k, v in marks.items()
+        }
         prefix, syn_prefix = (f"c:{tag}:", f"s:{tag}:") if tag else ("c:", "s:")
         for row in rows:
             for k, v in row.items():
@@ -194,6 +211,8 @@ class RedisWindow:
             for k, n in win.decided.items():
                 pipe.hincrby(key, k, n)
             pipe.expire(key, ttl)
+        if win.noted:
+            pipe.hset(self.keys.bias_noted, mapping={p: n for p, n in win.noted.items()})
         by_cluster: dict[int, list[str]] = {}
         for cluster, pid in win.examples:
             by_cluster.setdefault(cluster, []).append(pid)

@@ -551,9 +551,9 @@ class _Batch:
             v, cluster = self.verdicts[i], self.quota_cluster[i]
             if cluster is None or v.reason is Reason.BLOCKLISTED:
                 continue
-            if v.decision is not None and v.decision.replayed:
-                continue  # decided (and noted) before a crash
-            item = self.items[i][1]
+            msg, item = self.items[i]
+            if not self.win.fresh_outcome(f"{msg.topic}/{msg.partition}", msg.offset):
+                continue  # noted before a crash, by the commit of this batch's first decision
             duplicate = v.reason in (Reason.NEAR_DUPLICATE, Reason.EXACT_DUPLICATE)
             self.win.note_decided(cluster, item.source == "synthetic", duplicate)
             if v.reason is None:

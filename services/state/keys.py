@@ -76,6 +76,11 @@ class Keys:
         (``n:<tag>:<cluster>:<syn|real>`` decided, ``d:…`` of them duplicates)."""
         return self._k("bias", "")
 
+    @property
+    def bias_noted(self) -> str:
+        """Per input partition, the highest offset whose outcome the bias buckets hold."""
+        return self._k("bias", "noted")
+
     def examples(self, tag: str, cluster: int) -> str:
         """Capped list of the latest accepted prompt_ids of one cluster (gap examples)."""
         return self._k("examples", tag or "v1", str(cluster))

@@ -14,6 +14,7 @@ from services.clean.text import normalize, prompt_id
 from services.contract.envelope import InMsg
 from services.contract.records import SCHEMA_VERSION, CurateItem
 from services.dev.generator import ChatLogGenerator
+from services.diversity.gaps import GapStore
 from services.diversity.quota import QuotaPolicy, RedisWindow
 from services.embed.clusters import TopicModel
 from services.embed.embedder import Embedder
@@ -134,7 +135,13 @@ async def test_a_replayed_batch_changes_nothing(fresh, redis):
     before = (await window.load(policy, {})).total
     logs = sorted([k async for k in redis.scan_iter(f"{s.namespace}:*")])
     lengths = {k: await redis.llen(k) for k in logs if await redis.type(k) == b"list"}
+    bias = GapStore(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
+    noted = await bias.bias(topics)  # decided and duplicate prompts per cluster and origin
+    decided = sum(o["decided"] for c in noted.values() for o in c.values())
+    duplicates = sum(o["duplicates"] for c in noted.values() for o in c.values())
+    assert decided == 8 and duplicates >= 1, noted  # the 8 English prompts
     second = {o.src: o.label for o in await stage().process(msgs)}
+    assert await bias.bias(topics) == noted  # a replay notes nothing again
     assert second == first
     labels = Counter(first.values())
     assert labels["accepted"] == before >= 3, labels
