@@ -178,10 +178,13 @@ async def publish_gaps(request: web.Request) -> web.Response:
     """Publish the gaps now (as the timer does); 503 when the broker cannot take them."""
     _require_token(request)
     try:
-        records = await _publish(request.app)
+        records, waiting = await _publish(request.app)
     except (KafkaError, TimeoutError) as exc:
         return web.json_response({"error": f"kafka unavailable: {type(exc).__name__}"}, status=503)
-    return web.json_response({"published": len(records), "gaps": [r.gap_id for r in records]})
+    body: dict[str, Any] = {"published": len(records), "gaps": [r.gap_id for r in records]}
+    if waiting:
+        body["waiting"] = waiting
+    return web.json_response(body)
 
 
 async def get_agreement(request: web.Request) -> web.Response:
@@ -193,11 +196,11 @@ async def get_agreement(request: web.Request) -> web.Response:
     return web.json_response(report)
 
 
-async def _publish(app: web.Application) -> list[GapRecord]:
-    records = await app[STATE].publish_gaps(app[PRODUCER].send_gap)
+async def _publish(app: web.Application) -> tuple[list[GapRecord], str | None]:
+    records, waiting = await app[STATE].publish_gaps(app[PRODUCER].send_gap)
     if records:
         log.info("published %d coverage gaps (%s)", len(records), records[0].topics_version)
-    return records
+    return records, waiting
 
 
 async def _gaps_forever(app: web.Application) -> None:

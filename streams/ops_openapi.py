@@ -237,6 +237,7 @@ _GAPS = {
         "entropy_bits": {"type": "number"},
         "max_entropy_bits": {"type": "number"},
         "last_published": {"type": "object", "nullable": True},
+        "waiting": {"type": "string", "nullable": True},
         "clusters": {
             "type": "array",
             "items": {
@@ -398,6 +399,7 @@ OPENAPI: dict[str, Any] = {
                             "properties": {
                                 "published": {"type": "integer"},
                                 "gaps": {"type": "array", "items": {"type": "string"}},
+                                "waiting": {"type": "string"},
                             },
                         },
                     ),

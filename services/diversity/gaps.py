@@ -31,7 +31,7 @@ import redis.asyncio as aioredis
 
 from services.contract.records import GapRecord, now_utc
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window, entropy_bits
-from services.diversity.topics import RedisTopics, tag
+from services.diversity.topics import RedisTopics, tag, words
 from services.embed.clusters import TopicModel
 from services.state.keys import Keys
 
@@ -208,9 +208,10 @@ def bias_rates(fields: Mapping[str, int], tag_: str) -> dict[int, dict[str, dict
 
 
 def cluster_words(model: TopicModel, cluster: int) -> list[str]:
-    """The cluster's characteristic words (none for a cluster labelled by its number only)."""
+    """The cluster's characteristic words without stop words ("she much her" says nothing to
+    a generator); none for a cluster labelled by its number only."""
     label = model.labels[cluster] if 0 <= cluster < len(model.labels) else ""
-    return [] if label.startswith("cluster ") else label.split()
+    return [] if label.startswith("cluster ") else [w for w in label.split() if words(w)]
 
 
 class GapStore:

@@ -195,6 +195,7 @@ class OpsState:
             "min_window": self.s.gaps_min_window,
             "interval_s": self.s.gaps_interval_s,
             "last_published": await self.gaps.last_published(),
+            "waiting": self.waiting(topics),
             "clusters": [
                 {
                     "cluster": g.cluster,
@@ -212,14 +213,27 @@ class OpsState:
         await self.gaps.set_target(target)
         return target
 
+    def waiting(self, topics: TopicModel) -> str | None:
+        """Why no gaps are published yet, if so: while clusters are to be learned from the
+        product's own traffic, gaps over the cold-start clusters would ask a generator for
+        topics the product never serves (measured: docs/feedback.md)."""
+        if self.s.topics_learn and not tag(topics.version):
+            return "waiting for the first topic model learned from the accepted stream"
+        return None
+
     async def publish_gaps(
         self, send: Callable[[str, GapRecord], Awaitable[None]]
-    ) -> list[GapRecord]:
+    ) -> tuple[list[GapRecord], str | None]:
+        """The records sent, or none and why not (``waiting``)."""
         s = self.s
         topics = await self._topics()
-        return await self.gaps.publish(
+        waiting = self.waiting(topics)
+        if waiting:
+            return [], waiting
+        records = await self.gaps.publish(
             topics, self.policy, send, s.gaps_examples, s.gaps_min_window
         )
+        return records, None
 
     async def _synthetic_balance(self, topics: TopicModel, win: Window) -> list[dict[str, Any]]:
         """Per cluster with synthetic prompts (accepted, decided or voted on): accepted counts,

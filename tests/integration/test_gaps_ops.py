@@ -83,6 +83,7 @@ async def test_gaps_target_publication_and_balance(fresh):
         gaps_min_window=20,
         gaps_interval_s=0,
         lag_poll_s=0.5,
+        topics_learn=False,  # the cold-start clusters are the model for good
     )
     redis = aioredis.from_url(s.redis_url.get_secret_value())
     await seed_window(s, redis)
@@ -163,7 +164,13 @@ async def test_gaps_target_publication_and_balance(fresh):
 
 
 async def test_the_timer_publishes_and_a_small_window_publishes_nothing(fresh):
-    s = fresh(partitions=1, ops_token="w-token", gaps_min_window=20, gaps_interval_s=1.0)
+    s = fresh(
+        partitions=1,
+        ops_token="w-token",
+        gaps_min_window=20,
+        gaps_interval_s=1.0,
+        topics_learn=False,
+    )
     redis = aioredis.from_url(s.redis_url.get_secret_value())
     port = free_port()
     runner = await serve(build_ops_app(s), port)
@@ -182,6 +189,25 @@ async def test_the_timer_publishes_and_a_small_window_publishes_nothing(fresh):
             assert stats["last_published"]["gaps"] == 61
         recs = await asyncio.to_thread(read_gaps, s, 61)
         assert len({r.cluster for r in recs}) == 61 and {r.gap_id[-2:] for r in recs} == {":1"}
+    finally:
+        await runner.cleanup()
+        await redis.aclose()
+
+
+async def test_no_gaps_over_the_cold_start_clusters_while_topics_are_to_be_learned(fresh):
+    s = fresh(partitions=1, ops_token="w-token", gaps_min_window=20, gaps_interval_s=0)
+    redis = aioredis.from_url(s.redis_url.get_secret_value())
+    await seed_window(s, redis)
+    port = free_port()
+    runner = await serve(build_ops_app(s), port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            gaps = await (await http.get(f"{url}/api/gaps")).json()
+            assert gaps["clusters"] and "learned" in gaps["waiting"]  # measured, not published
+            r = await http.post(f"{url}/api/gaps/publish", headers=WRITE)
+            body = await r.json()
+            assert body["published"] == 0 and "learned" in body["waiting"]
     finally:
         await runner.cleanup()
         await redis.aclose()
