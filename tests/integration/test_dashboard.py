@@ -123,6 +123,9 @@ BALANCE_CLUSTERS = (0, 3, 5, 7, 9, 12, 14, 19, 22, 28, 33, 38, 40, 44, 51, 56)
 ALPHAS = {3: 0.912, 7: 0.81, 12: 0.734, 19: 0.52, 22: -0.231, 33: None, 40: 0.688, 51: 0.95}
 
 
+WAITING = "waiting for the first topic model learned from the accepted stream"
+
+
 def gaps_payload(window: dict[int, int]) -> dict[str, Any]:
     """The gaps against a target set for the clusters short of it (``window``: accepted counts)."""
     clusters, total = [], sum(window.values())
@@ -288,7 +291,7 @@ def stats_payload(call: int, variant: str = "learned") -> dict[str, Any]:
     counts = {x["cluster"]: x["accepted"] for x in clusters}
     if variant in ("learned", "cold"):
         stats["diversity"] |= {
-            "gaps": gaps_payload(counts),
+            "gaps": gaps_payload(counts) | {"waiting": None if learned else WAITING},
             "synthetic_balance": balance_payload(counts),
             "agreement": agreement_payload(),
         }
@@ -494,7 +497,8 @@ async def test_dashboard_labels_are_whole_apart_and_inside_their_charts(tmp_path
     gaps_note = note(dom, "gaps-note")
     assert "17 clusters below target, 2 smaller gaps not shown" in gaps_note
     assert "distance to it 0.232" in gaps_note and "entropy 3.94 of 6.00 bits" in gaps_note
-    assert "round 3, 2 min ago (17 gaps)" in gaps_note
+    assert "round 3, 2 min ago (17 gaps); every 300 s." in gaps_note
+    assert f"not publishing now: {WAITING}" in note(locked, "gaps-note")  # the cold start
     # synthetic vs real: two bars a cluster (one n/a), 12 of the 16 clusters, in cluster order
     for chart in ("balance-dups", "balance-votes"):
         labels = texts(wide, chart)
