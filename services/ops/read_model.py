@@ -50,6 +50,7 @@ class OpsState:
         self.last_poll = 0.0
         self.error: str | None = None
         self.topics = TopicModel.load(s.topics_path or None)
+        self.cold_start = self.topics  # feedback and agreement are kept per cold-start cluster
         self.learned = RedisTopics(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
         self.window = RedisWindow(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
         self.policy = QuotaPolicy(
@@ -168,7 +169,9 @@ class OpsState:
             "blocklist_vectors": int(blocked),
             "gaps": await self._gaps(topics, win),
             "synthetic_balance": await self._synthetic_balance(topics, win),
-            "agreement": public_agreement(await agreement_report(self.redis, s.namespace), label),
+            "agreement": public_agreement(
+                await agreement_report(self.redis, s.namespace), self.cold_start
+            ),
         }
 
     # --- coverage gaps, synthetic balance (services/diversity/gaps.py) -------------------
@@ -473,14 +476,17 @@ def _label(topics: TopicModel, cluster: int) -> str:
     return topics.labels[cluster] if 0 <= cluster < len(topics.labels) else ""
 
 
-def public_agreement(report: dict[str, Any], labels: tuple[str, ...]) -> dict[str, Any]:
+def public_agreement(report: dict[str, Any], cold_start: TopicModel) -> dict[str, Any]:
     """The agreement report without annotators' names (they may be people's user names):
-    per cluster, the global figures, and the spread of the annotators' agreement."""
+    per cluster (of the cold-start model, labelled by its words), the global figures, and the
+    spread of the annotators' agreement."""
+    labels = cold_start.labels
     rates = sorted(
         a["agreement"] for a in report["annotators"].values() if a.get("agreement") is not None
     )
     return {
         "measure": report["measure"],
+        "clusters_model": cold_start.version,
         "mode": report["mode"],
         "agree_min": report["agree_min"],
         "max_rounds": report["max_rounds"],
