@@ -54,6 +54,8 @@ def apply_detector(det: Detector, text: str, found: set[str]) -> str:
     def repl(m: re.Match[str]) -> str:
         group = next((g for g in groups if m.group(g) is not None), "v") if grouped else "v"
         value = m.group(group) if grouped else m.group(0)
+        if det.around is not None and not det.around(m.string, m.start(), m.end()):
+            return m.group(0)
         if det.valid is not None and not det.valid(value):
             if not (det.context and named(m.string, m.start(), det.kind)):
                 return m.group(0)

@@ -169,7 +169,7 @@ _FIELD_LABELS = (
     "remitente", "titular", "nome completo", "destinatário", "remetente", "naam",
     "contactpersoon", "ontvanger",
 )  # fmt: skip
-_FIELD_START = r"(?:^|(?<=[\n|;,\[\](){}\t]))[ \t]{0,3}[\"']?"
+_FIELD_START = r"(?:^|(?<=[\n|;\[\](){}\t]))[ \t]{0,3}[\"']?"
 _FIELD_SEP = r"[\"']?[ \t]{0,2}(?:[:：=|\t]|[-–—](?= ))[ \t]{0,3}[\"']?"
 _ACT_LABELS = (
     "requester", "requested by", "reported by", "submitted by", "opened by", "created by",
@@ -188,14 +188,17 @@ _LABEL_ALT = "|".join(
 )
 _ACT_ALT = "|".join(re.escape(x).replace(r"\ ", " ") for x in _ACT_LABELS)
 EN_NAME_FIELD = (
-    rf"{_FIELD_START}(?i:{_LABEL_ALT}){_FIELD_SEP}(?!{_NOT_A_PERSON}(?![{LOWER}{UPPER}]))(?P<v>{_FULL})(?![{LOWER}])"
-    rf"|\b(?i:{_ACT_ALT})[ \t]{{0,2}}:?[ \t]{{1,3}}(?!{_NOT_A_PERSON}(?![{LOWER}{UPPER}]))(?P<w>{_FULL})(?![{LOWER}])"
+    rf"{_FIELD_START}(?i:{_LABEL_ALT}){_FIELD_SEP}(?!{_NOT_A_PERSON}(?![{LOWER}{UPPER}]))"
+    rf"(?P<v>{_FULL})(?![{LOWER}])"
 )
-_FIELD_HINT = re.compile(rf"(?i:{_LABEL_ALT}|{_ACT_ALT})")
-
-
-def _field(text: str) -> bool:
-    return _FIELD_HINT.search(text) is not None
+_ACT_VARIANTS = "|".join(v for x in _ACT_LABELS for v in {x, x.capitalize(), x.upper()}).replace(
+    " ", "[ ]"
+)
+EN_NAME_BY = (
+    rf"\b(?:{_ACT_VARIANTS})[ \t]{{0,2}}:?[ \t]{{1,3}}(?!{_NOT_A_PERSON}(?![{LOWER}{UPPER}]))"
+    rf"(?P<v>{_FULL})(?![{LOWER}])"
+)
+_BY_HINTS = tuple({x.split()[0] for x in _ACT_LABELS if len(x) > 3} | {"cc ", "bcc", "c/o"})
 
 
 # A full name as the object of a message or a contact verb, or the subject of one, in a request
@@ -203,19 +206,35 @@ def _field(text: str) -> bool:
 # landlord's office called"), or addressed at the start of a quotation or a greeting ("'…, you
 # missed", "Hi …,"). Stories and questions about public figures have the same shapes, so these
 # count only within 80 characters of a first-person word or "please" on the same line.
+def _cased(words: str) -> str:
+    """An alternation of each word as written, capitalised and upper-cased: cheaper to scan for
+    than a case-insensitive group."""
+    return "|".join(
+        v for w in words.split("|") for v in dict.fromkeys((w, w.capitalize(), w.upper()))
+    )
+
+
 _ME_OR_PLEASE = (
     r"\b(?:I|I'm|I've|I'd|I'll|[Mm]e|[Mm]y|[Ww]e|[Uu]s|[Oo]ur|[Pp]lease|[Pp]ls|[Cc]an u"
     r"|[Cc]an you|[Cc]ould you)\b"
 )
 _MESSAGE = (
-    r"(?i:note|message|email|e-mail|mail|letter|card|text|reply|response|invitation|invite"
-    r"|toast|speech|recommendation|reference|apology|thank-you note|thank you note|memo|dm)"
+    "(?:"
+    + _cased(
+        "note|message|email|e-mail|mail|letter|card|text|reply|response|invitation|invite|toast"
+        "|speech|recommendation|reference|apology|thank-you note|thank you note|memo|dm"
+    )
+    + ")"
 )
 _CONTACT_VERB = (
-    r"(?i:tell|ask|text|call|email|e-mail|remind|invite|thank|congratulate|message|ping|meet"
-    r"|meeting with|met with|talk to|talked to|spoke to|spoke with|speak to|speak with"
-    r"|reply to|respond to|apologi[sz]e to|write to|wrote to|introduce|introduce me to"
-    r"|forward (?:it|this) to|send (?:it|this) to|visit|pick up|drop off|fire|hire|pay)"
+    "(?:"
+    + _cased(
+        "tell|ask|text|call|email|e-mail|remind|invite|thank|congratulate|message|ping|meet"
+        "|meeting with|met with|talk to|talked to|spoke to|spoke with|speak to|speak with|reply to"
+        "|respond to|apologise to|apologize to|write to|wrote to|introduce|introduce me to"
+        "|forward it to|forward this to|send it to|send this to|visit|pick up|drop off|fire|hire|pay"
+    )
+    + ")"
 )
 _SUBJECT_VERB = (
     r"(?:just |also |already |finally |still |never )?"
@@ -229,30 +248,41 @@ def _name_act(g: str, h: str) -> str:
     return (
         rf"(?:\b{_MESSAGE}[ \t]{{1,2}}(?:to|for)|\b{_CONTACT_VERB})[ \t]{{1,2}}"
         rf"(?!{_NOT_A_PERSON}(?![{LOWER}{UPPER}])|Me\b|Us\b|Him\b|Them\b|You\b|It\b)(?P<{g}>{_FULL})(?![{LOWER}])"
-        rf"|(?:^|(?<=[.!?;:\n])|\b(?i:lol|omg|so|and|but|hey|ok|okay|btw|fyi|ugh|then|because)\b,?)"
+        rf"|(?:^|(?<=[.!?;:\n])|\b(?:lol|omg|so|and|but|hey|ok|okay|btw|fyi|ugh|then|because|Lol|Omg|So|And|But|Hey|Ok|Okay|Btw|Fyi|Ugh|Then|Because)\b,?)"
         rf"[ \t]{{0,3}}(?!{_NOT_A_PERSON}(?![{LOWER}{UPPER}]))(?P<{h}>{_FULL})(?:[ \t]{{1,2}}{_SUBJECT_VERB}"
         rf"|[ \t]from[ \t](?:the |our |my |your )?[^\n.!?]{{1,40}}?[ \t]{_SUBJECT_VERB})"
     )
 
 
-EN_NAME_ACT = (
-    rf"{_ME_OR_PLEASE}[^\n]{{0,80}}?(?:{_name_act('v', 'w')})"
-    rf"|(?:{_name_act('x', 'y')})(?=[^\n]{{0,80}}?{_ME_OR_PLEASE})"
-)
-# A full name addressed at the start of a quotation ("'Zsófia Iyer, you missed the deadline'")
-# or after a greeting ("Hi Aino Kim,").
-EN_NAME_ADDRESSED = (
-    rf"(?<=['\"“‘])(?!{_NOT_A_PERSON}(?![{LOWER}{UPPER}]))(?P<v>{_FULL}),[ \t](?i:you|your|please|thanks"
-    rf"|thank|we|i|can|could|would|will|just|don't|i'm|welcome|congratulations)\b"
-    rf"|\b(?:Hi|Hello|Hey|Good morning|Good afternoon|Good evening)[ \t,]{{1,2}}"
-    rf"(?!{_NOT_A_PERSON}(?![{LOWER}{UPPER}])|There\b|World\b)(?P<w>{_FULL})(?=[ \t]{{0,2}}[,!:\n])"
-)
-_TWO_CAPS = re.compile(rf"[{UPPER}][{LOWER}]{{1,20}} [{UPPER}]")
+EN_NAME_ACT = _name_act("v", "w")
 _ME_HINT = re.compile(_ME_OR_PLEASE)
+
+
+def _near_me(text: str, start: int, end: int) -> bool:
+    """A first-person word or "please" within 80 characters of the match, on its line."""
+    lo, hi = max(0, start - 80), min(len(text), end + 80)
+    nl = text.rfind("\n", lo, start)
+    lo = nl + 1 if nl != -1 else lo
+    nl = text.find("\n", end, hi)
+    hi = nl if nl != -1 else hi
+    return _ME_HINT.search(text, lo, hi) is not None
+
+
+_TWO_CAPS = re.compile(rf"[{UPPER}][{LOWER}]{{1,20}} [{UPPER}]")
 
 
 def _act(text: str) -> bool:
     return _TWO_CAPS.search(text) is not None and _ME_HINT.search(text) is not None
+
+
+# A full name addressed at the start of a quotation ("'Zsófia Iyer, you missed the deadline'")
+# or after a greeting ("Hi Aino Kim,").
+EN_NAME_ADDRESSED = (
+    rf"['\"“‘](?!{_NOT_A_PERSON}(?![{LOWER}{UPPER}]))(?P<v>{_FULL}),[ \t](?i:you|your|please|thanks"
+    rf"|thank|we|i|can|could|would|will|just|don't|i'm|welcome|congratulations)\b"
+    rf"|\b(?:Hi|Hello|Hey|Good morning|Good afternoon|Good evening)[ \t,]{{1,2}}"
+    rf"(?!{_NOT_A_PERSON}(?![{LOWER}{UPPER}])|There\b|World\b)(?P<w>{_FULL})(?=[ \t]{{0,2}}[,!:\n])"
+)
 
 
 # Chinese: labels of forms and tickets before a name, with "写的是/填的是" between ("收件人写的是…",
@@ -327,17 +357,18 @@ _CITY_TAIL = (
     r"(?:,? (?:[A-Z]{2} \d{5}(?:-\d{4})?(?!\d)|\d{4,6}(?!\d)|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}"
     r"|(?:[A-Z]{2} )?[A-Z]\d[A-Z] ?\d[A-Z]\d))?"
 )
-# Before the house number: a flat or unit and an optional building ("Flat 3, ", "Flat 402, Lotus
-# Apartments, "), or a block ("Blk 23 …", Singapore).
-_BEFORE_NUMBER = (
-    r"(?:\b(?:Flat|Apt|Apartment|Unit|Suite)\.? ?#?\d{1,5}[A-Z]?, "
+# Before an address found: a flat or unit and an optional building ("Flat 3, ", "Flat 402, Lotus
+# Apartments, "), or a block ("Blk 23 …", Singapore), taken into it.
+ADDRESS_PREFIX = (
+    r"\b(?:(?:Flat|Apt|Apartment|Unit|Suite)\.? ?#?\d{1,5}[A-Z]?, "
     r"(?:(?:[A-Z][A-Za-z'’\-]{1,20} ){1,3}(?:Apartments|Apts|Towers|House|Residency|Residences"
-    r"|Building|Mansions|Court|Heights|Complex),? )?|\b(?:Blk|Block)\.? )?"
+    r"|Building|Mansions|Court|Heights|Complex),? )?|(?:Blk|Block)\.? )\{\{ADDRESS\}\}"
 )
+
 # US directionals before and after the street name ("13 W Fullerton Ave", "… Street NE").
 _DIRECTION = r"(?:(?:N|S|E|W|NE|NW|SE|SW)\.? )?"
 EN_ADDRESS = (
-    rf"{_BEFORE_NUMBER}\b\d{{1,5}}[A-Za-z]?,? {_DIRECTION}(?:[{UPPER}][{LOWER}{UPPER}'’.\-]{{1,20}} ){{1,4}}"
+    rf"\b\d{{1,5}}[A-Za-z]?,? {_DIRECTION}(?:[{UPPER}][{LOWER}{UPPER}'’.\-]{{1,20}} ){{1,4}}"
     rf"{_STREET_EN}\b\.?(?: (?:N|S|E|W|NE|NW|SE|SW)\b| \d{{1,3}}\b)?{_UNIT}{_CITY_TAIL}"
 )
 _PREP = r"(?:de|del|de la|da|das|do|dos|di|della|dei|delle|des|du|la|le|van|von|der|den)"
@@ -467,13 +498,15 @@ DETECTORS: tuple[Detector, ...] = (
     ),  # fmt: skip
     Detector("ADDRESS", re.compile(EN_ADDRESS), _always, min_digits=1),
     Detector("ADDRESS", re.compile(DE_ADDRESS), _always, min_digits=1),
+    Detector("ADDRESS", re.compile(ADDRESS_PREFIX), has("{{address}}")),
     Detector("PERSON", re.compile(ZH_NAME), _has_cjk),
     Detector("PERSON", re.compile(ZH_NAME_WEAK), _zh_request),
     Detector("PERSON", re.compile(ZH_NAME_FIELD), _has_cjk),
     Detector("PERSON", re.compile(ZH_NAME_CONTEXT), _zh_request),
     Detector("PERSON", re.compile(ZH_LATIN_NAME), _zh_request),
-    Detector("PERSON", re.compile(EN_NAME_FIELD), _field),
-    Detector("PERSON", re.compile(EN_NAME_ACT), _act),
+    Detector("PERSON", re.compile(EN_NAME_FIELD), _always),
+    Detector("PERSON", re.compile(EN_NAME_BY), has(*_BY_HINTS)),
+    Detector("PERSON", re.compile(EN_NAME_ACT), _act, around=_near_me),
     Detector(
         "PERSON",
         re.compile(EN_NAME_ADDRESSED),

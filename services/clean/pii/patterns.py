@@ -27,6 +27,8 @@ class Detector:
     valid: Callable[[str], bool] | None = None
     min_digits: int = 0  # skip texts with fewer ASCII digits than this
     context: bool = False  # a failed ``valid`` is overruled by a context word (context.py)
+    # a check of the match's surroundings (text, start, end), run per match on a bounded slice
+    around: Callable[[str, int, int], bool] | None = None
 
 
 def _always(text: str) -> bool:

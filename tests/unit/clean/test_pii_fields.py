@@ -16,6 +16,8 @@ from tests.unit.clean.test_pii_linear import _walk
 
 NEW = [
     names.EN_NAME_FIELD,
+    names.EN_NAME_BY,
+    names.ADDRESS_PREFIX,
     names.EN_NAME_ACT,
     names.EN_NAME_ADDRESSED,
     names.ZH_NAME_FIELD,
