@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,7 @@ from services.clean.chain import Cleaned, Cleaner  # noqa: E402
 from services.dev.accounting import read_outputs  # noqa: E402
 from services.dev.devstack import DevStack, free_port  # noqa: E402
 from services.embed.embedder import Embedder  # noqa: E402
+from services.kafka.offsets import end_offsets_sync  # noqa: E402
 from services.kafka.topics import ensure_topics  # noqa: E402
 from services.settings import Settings  # noqa: E402
 from services.state.keys import Keys  # noqa: E402
@@ -59,12 +62,69 @@ def passing(s: Settings, texts: list[str]) -> list[str]:
     return out
 
 
+def output_count(consumer, tps) -> int:
+    """Records on the output topics: the sum of their end offsets (cheap, unlike reading them
+    back, which would take the worker's CPU on a small machine and slow what it measures)."""
+    return sum(end_offsets_sync(consumer, tps).values())
+
+
 def wait_total(s: Settings, n: int, proc, timeout_s: float) -> None:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=s.kafka_bootstrap, enable_auto_commit=False, group_id=None
+    )
     deadline = time.monotonic() + timeout_s
-    while read_outputs(s).total < n:
+    try:
+        topics = [s.topic_annotation, s.topic_rejected, s.topic_dlq]
+        tps = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        while output_count(consumer, tps) < n:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"worker did not keep up: {read_outputs(s).total}/{n}")
+            time.sleep(0.2)
+    finally:
+        consumer.close()
+    while read_outputs(s).total < n:  # the end offsets agree with the records on a healthy run
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"worker did not keep up: {read_outputs(s).total}/{n}")
         time.sleep(0.5)
+
+
+def start_profile(path: str, pid: int) -> subprocess.Popen:
+    spy = subprocess.Popen(
+        [
+            shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+        ]
+        + ["--nonblocking", "--output", path],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # attached before the clock starts
+    return spy
+
+
+def cpu_seconds(pid: int, task: int | None = None) -> float:
+    """User + system CPU seconds of a process (and its reaped children) so far; ``task``: of
+    that one thread only."""
+    path = f"/proc/{pid}/stat" if task is None else f"/proc/{pid}/task/{task}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_split(pids: dict[str, list[int]], main: int) -> dict[str, float]:
+    """CPU seconds per process kind, the worker's event-loop thread apart from its other
+    threads (the thread pool that cleans, embeds and searches; the libraries' own threads)."""
+    out = {k: sum(cpu_seconds(p) for p in v) for k, v in pids.items()}
+    out["worker: event-loop thread"] = cpu_seconds(main, main)
+    out["worker: other threads"] = out["worker"] - out["worker: event-loop thread"]
+    return out
 
 
 def raw_ceiling(emb: Embedder, texts: list[str], chunk: int) -> tuple[float, str]:
@@ -98,7 +158,10 @@ def wait_assigned(s: Settings, n: int, timeout_s: float = 120) -> None:
 
     client = redis.Redis.from_url(s.redis_url.get_secret_value())
     deadline = time.monotonic() + timeout_s
-    while len(list(client.scan_iter(Keys(s.namespace).stats_pattern))) < n and time.monotonic() < deadline:
+    while (
+        len(list(client.scan_iter(Keys(s.namespace).stats_pattern))) < n
+        and time.monotonic() < deadline
+    ):
         time.sleep(1)
     time.sleep(5)  # the last rebalance settles
 
@@ -113,7 +176,9 @@ def peak_rss_mb(pid: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2000)
-    ap.add_argument("--backend", default=None, help="torch | onnx | onnx-int8 (default: settings)")
+    ap.add_argument(
+        "--backend", default=None, help="torch | onnx | onnx-int8 | static (default: settings)"
+    )
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument(
         "--lang", choices=["en", "mixed"], default="en", help="prompt set (bench/common.py)"
@@ -127,6 +192,12 @@ def main() -> None:
     ap.add_argument("--baseline", action="store_true", help="also run the naive baseline")
     ap.add_argument("--workers", type=int, default=1, help="worker processes in the group")
     ap.add_argument("--json", default=None, help="append the figures to this JSON-lines file")
+    ap.add_argument(
+        "--profile",
+        default=None,
+        help="sample the worker with py-spy (pip install py-spy) during the timed part and write "
+        "its collapsed stacks here (one worker only)",
+    )
     args = ap.parse_args()
 
     texts, origin = public_prompts(2 * args.n + 400, args.lang)
@@ -167,9 +238,22 @@ def main() -> None:
         if args.workers > 1:  # every worker must own partitions before the clock starts
             wait_assigned(s, args.workers)
         before = embed_counters(s)
+        pids = {
+            "worker": [p.pid for p in procs],
+            "broker": [stack.broker_pid],
+            "redis": [stack.redis_pid],
+            "ops API": [ops.pid] if ops is not None else [],
+            "bench (produce, count)": [os.getpid()],
+        }
+        spy = start_profile(args.profile, proc.pid) if args.profile else None
+        cpu0 = cpu_split(pids, proc.pid)
         t0 = time.time()
         produce(s, events(texts, "ev"))
         wait_total(s, len(warm) + len(texts), proc, 600)
+        cpu1 = cpu_split(pids, proc.pid)
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
         out = read_outputs(s)
         time.sleep(2.5)  # one more stats publication
         after = embed_counters(s)
@@ -187,7 +271,11 @@ def main() -> None:
             stop_worker(p)
         if ops is not None:
             ops.terminate()
-            ops.wait(10)
+            try:
+                ops.wait(10)
+            except subprocess.TimeoutExpired:  # the figures matter more than a clean exit
+                ops.kill()
+                ops.wait(10)
         dev.down()
 
     lat = out.latencies_since(t0 * 1000)
@@ -209,6 +297,9 @@ def main() -> None:
         f"| accepted / rejected / dlq | {len(out.accepted)} / {len(out.rejected)} / {len(out.dlq)} |"
     )
     print(f"| worker peak RSS (MB) | {rss:.0f} |")
+    cpu_ms = {k: (cpu1[k] - cpu0[k]) * 1000 / len(texts) for k in cpu0}
+    for name, ms in cpu_ms.items():
+        print(f"| CPU ms per event: {name} | {ms:.3f} |")
     n_emb, secs_emb = after[0] - before[0], after[1] - before[1]
     wall = out.last_output_ms / 1000 - t0
     if secs_emb > 0:
@@ -238,6 +329,7 @@ def main() -> None:
             "rss_mb": rss,
             "workers": args.workers,
             "naive_eps": naive,
+            "cpu_ms_per_event": cpu_ms,
         }
         with open(args.json, "a") as fh:
             fh.write(json.dumps(result) + "\n")
