@@ -2,13 +2,15 @@
 the per-cluster mix rule cost and buy?
 
     .venv/bin/python bench/gaps.py [--n 800] [--rounds 2] [--streams skewed banking]
-        [--per-cluster 0.5 1.0] [--json [FILE]]
+        [--per-cluster 0.5 1.0] [--topics cold-start learned] [--json [FILE]]
 
 The embedded stack (Tansu + redis-server) is started for the run; every (stream, rule) pair gets
 its own topics, consumer group, Redis namespace, one ``flywheel worker`` process and an ops
-server in this process. Settings as shipped except: cold-start topic clusters only
-(``topics_learn`` off, so every figure is over the same 64 clusters), gaps published on demand
-from a window of 20. Steps:
+server in this process. Settings as shipped except: gaps published on demand from a window of
+20, and by default cold-start topic clusters only (``topics_learn`` off, so every figure is over
+the same 64 clusters); ``--topics learned`` lets the worker learn clusters from the stream's
+acceptances as shipped (the gaps wait for the first learned model, and the clusters may be
+re-learned between rounds: figures are over the model current when they are read). Steps:
 
 1. the real stream goes through the worker; ``GET /api/gaps`` gives the accepted window's
    entropy over the clusters (bits; the maximum is log2 64 = 6) and its total-variation
@@ -244,14 +246,30 @@ def client_round(s: Settings, seed: int) -> dict[str, int]:
     return client.run(args, client.TemplateGenerator(seed), emit=lambda _: None)
 
 
+async def learned(http: aiohttp.ClientSession, url: str, timeout_s: float = 120) -> dict:
+    """``/api/gaps`` once the worker has learned its first topic model (gaps wait for it)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        gaps = await (await http.get(f"{url}/api/gaps")).json()
+        if not gaps.get("waiting") or time.monotonic() > deadline:
+            return gaps
+        await asyncio.sleep(1)
+
+
 async def run_one(
-    stack: Any, state: Path, stream: str, texts: list[str], per_cluster: float, rounds: int
+    stack: Any,
+    state: Path,
+    stream: str,
+    texts: list[str],
+    per_cluster: float,
+    rounds: int,
+    learn: bool = False,
 ) -> dict[str, Any]:
     port = free_port()
     s = isolated_settings(
         stack,
         "gaps",
-        topics_learn=False,
+        topics_learn=learn,
         gaps_min_window=20,
         gaps_interval_s=0,
         mix_max_synthetic_per_cluster=per_cluster,
@@ -269,7 +287,7 @@ async def run_one(
         produce(s, events(texts, "r"))
         await asyncio.to_thread(wait_total, s, len(texts), proc, 900)
         async with aiohttp.ClientSession() as http:
-            before = await (await http.get(f"{url}/api/gaps")).json()
+            before = await learned(http, url)
             sent, per_round = 0, []
             for rnd in range(rounds):
                 r = await http.post(f"{url}/api/gaps/publish", headers=auth)
@@ -294,6 +312,9 @@ async def run_one(
     return {
         "stream": stream,
         "per_cluster": per_cluster,
+        "topics": "learned" if learn else "cold-start",
+        "topics_before": before["topics_version"],
+        "topics_after": after["topics_version"],
         "real_sent": len(texts),
         "window_before": before["total"],
         "window_after": after["total"],
@@ -321,6 +342,14 @@ def main() -> None:
     ap.add_argument("--streams", nargs="+", default=["skewed", "banking"])
     ap.add_argument("--per-cluster", nargs="+", type=float, default=[0.5, 1.0])
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument(
+        "--topics",
+        nargs="+",
+        choices=["cold-start", "learned"],
+        default=["cold-start"],
+        help="clusters the gaps are measured over: the 64 cold-start ones (topic learning "
+        "off), or those the worker learns from the stream's acceptances (as shipped)",
+    )
     ap.add_argument(
         "--json", nargs="?", const=str(OUT), default=None, help=f"append lines (default {OUT})"
     )
@@ -353,33 +382,36 @@ def main() -> None:
                 raise SystemExit(f"unknown stream {name!r}")
             print(f"# {name}: {streams[name][1]}")
         print(
-            "\n| stream | per-cluster rule | window before -> after | entropy bits before -> "
+            "\n| stream | clusters | per-cluster rule | window before -> after | entropy bits before -> "
             "after | TV distance before -> after | synthetic sent / accepted / in its gap's "
             "cluster | synthetic rejected mix / mix_cluster / near / exact / other | near-dup "
             "rate synthetic vs real | max synthetic share of a cluster (4+ prompts) | clusters > half "
             "synthetic (of them only synthetic) | s |"
-            "\n|---|---|---|---|---|---|---|---|---|---|---|"
+            "\n|---|---|---|---|---|---|---|---|---|---|---|---|"
         )
-        for name, (texts, _) in streams.items():
-            for per_cluster in args.per_cluster:
-                row = asyncio.run(run_one(stack, state, name, texts, per_cluster, args.rounds))
-                row |= {"date": stamp(), "machine": machine(), "n": args.n, "seed": args.seed}
-                rows.append(row)
-                print(
-                    f"| {name} | {per_cluster} | {row['window_before']} -> {row['window_after']} "
-                    f"| {row['entropy_before']:.2f} -> {row['entropy_after']:.2f} (max "
-                    f"{row['max_entropy_bits']:.0f}) | {row['distance_before']:.3f} -> "
-                    f"{row['distance_after']:.3f} | {row['synthetic_sent']} / "
-                    f"{row['synthetic_accepted']} / {row['synthetic_landed']} | "
-                    f"{reasons(row['synthetic_rejected'])} | "
-                    f"{row['near_dup_rate_synthetic']:.1%} vs {row['near_dup_rate_real']:.1%} | "
-                    f"{row['max_synthetic_share']:.0%} | {row['clusters_over_half_synthetic']} "
-                    f"({row['clusters_only_synthetic']}) | {row['seconds']:.0f} |",
-                    flush=True,
-                )
-                if args.json:
-                    with open(args.json, "a") as f:
-                        f.write(json.dumps(row) + "\n")
+        runs = [(n, t, p) for n in streams for t in args.topics for p in args.per_cluster]
+        for name, topics, per_cluster in runs:
+            texts = streams[name][0]
+            row = asyncio.run(
+                run_one(stack, state, name, texts, per_cluster, args.rounds, topics == "learned")
+            )
+            row |= {"date": stamp(), "machine": machine(), "n": args.n, "seed": args.seed}
+            rows.append(row)
+            print(
+                f"| {name} | {topics} | {per_cluster} | {row['window_before']} -> {row['window_after']} "
+                f"| {row['entropy_before']:.2f} -> {row['entropy_after']:.2f} (max "
+                f"{row['max_entropy_bits']:.0f}) | {row['distance_before']:.3f} -> "
+                f"{row['distance_after']:.3f} | {row['synthetic_sent']} / "
+                f"{row['synthetic_accepted']} / {row['synthetic_landed']} | "
+                f"{reasons(row['synthetic_rejected'])} | "
+                f"{row['near_dup_rate_synthetic']:.1%} vs {row['near_dup_rate_real']:.1%} | "
+                f"{row['max_synthetic_share']:.0%} | {row['clusters_over_half_synthetic']} "
+                f"({row['clusters_only_synthetic']}) | {row['seconds']:.0f} |",
+                flush=True,
+            )
+            if args.json:
+                with open(args.json, "a") as f:
+                    f.write(json.dumps(row) + "\n")
     finally:
         dev.down()
 
