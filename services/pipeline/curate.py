@@ -230,6 +230,7 @@ class CurateStage(Stage):
 
     async def process(self, msgs: Sequence[InMsg]) -> list[Out]:
         items: list[tuple[InMsg, CurateItem]] = []
+        decoded: list[np.ndarray | None] = []  # each vector decoded once, beside its item
         outs: list[Out] = []
         for msg in msgs:
             try:
@@ -238,21 +239,25 @@ class CurateStage(Stage):
                 detail = validation_detail(exc, locations=False)
                 outs.append(self.dead_letter(msg, "invalid_curate_item", detail))
                 continue
-            problem = self._check_vector(item)
+            vec, problem = self._check_vector(item)
             if problem is not None:  # e.g. a worker on another model during a rolling change
                 outs.append(self.dead_letter(msg, "invalid_curate_item", problem))
                 continue
             items.append((msg, item))
+            decoded.append(vec)
         if not items:
             return outs
         if self.s.order_by_priority:  # stable: equal priorities keep arrival order
-            items.sort(key=lambda mi: -priority(mi[1].quality or 0.0, mi[1].difficulty or 0.0))
+            order = sorted(
+                range(len(items)),
+                key=lambda i: -priority(items[i][1].quality or 0.0, items[i][1].difficulty or 0.0),
+            )
+            items = [items[i] for i in order]
+            decoded = [decoded[i] for i in order]
         learned = self._learned()
         win = await self.state.load_window(self.policy, tag(learned.version) if learned else "")
         await self.state.sync_vectors(BLOCKLIST_INDEX, self.blocklist)
-        vectors = {
-            i: _vector(it.vector) for i, (_, it) in enumerate(items) if it.vector is not None
-        }
+        vectors = {i: v for i, v in enumerate(decoded) if v is not None}
         quota_cluster = [it.cluster for _, it in items]  # the cold start: the v1 cluster
         if learned is not None and vectors:
             found = learned.assign(np.stack(list(vectors.values())))
@@ -417,17 +422,17 @@ class CurateStage(Stage):
                 )
         return out
 
-    def _check_vector(self, item: CurateItem) -> str | None:
-        """Why the item's vector cannot be used (None: it can, or it has none)."""
+    def _check_vector(self, item: CurateItem) -> tuple[np.ndarray | None, str | None]:
+        """The item's vector (None when it has none) and why it cannot be used (None: it can)."""
         if item.vector is None:
-            return None
+            return None, None
         try:
             v = _vector(item.vector)
         except ValueError as exc:
-            return str(exc)
+            return None, str(exc)
         if v.shape != (self.dim,):
-            return f"vector of {v.size} dimensions, the index holds {self.dim}"
-        return None
+            return None, f"vector of {v.size} dimensions, the index holds {self.dim}"
+        return v, None
 
     def _blocked(self, vecs: np.ndarray) -> list[tuple[str | None, float]]:
         """Nearest blocked prompt at or above the blocklist threshold, per vector."""

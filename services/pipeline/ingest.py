@@ -256,7 +256,6 @@ class IngestStage(Stage):
                 src=cand.msg.src,
                 in_ts_ms=cand.msg.timestamp_ms,
             )
-            self.count("forwarded")
             out = self._out(self.s.topic_curate, c.lang.encode(), item.model_dump_json(), cand.msg)
             out.label = "forwarded"
             # Near duplicates must meet: the partition is the semantic shard, or one partition
@@ -265,6 +264,7 @@ class IngestStage(Stage):
                 lexical_partition(c.lang, self.s.curate_partitions) if shard is None else shard
             )
             outs.append(out)
+        self.count("forwarded", len(outs))
         return outs
 
     def _embed(self, texts: list[str]) -> list[np.ndarray | None]:

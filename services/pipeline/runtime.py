@@ -104,6 +104,7 @@ class Runtime:
             FloodDetector(self.redis, s.namespace, s.flood_window_s, s.flood_max),
         )
         configure_faiss_threads(s.faiss_threads)
+        limit_blas_threads(s.faiss_threads)
         # the namespace's vector logs belong to one model: another model's are refused at start
         vectors = RedisVectorLog(
             self.redis, s.namespace, self.embedder.dim, model=self.embedder.fingerprint
@@ -317,6 +318,18 @@ class Runtime:
             await pipe.execute()
         self._recent.clear()
         self._published = time.monotonic()
+
+
+def limit_blas_threads(n: int) -> None:
+    """numpy's BLAS gets the FAISS thread count too. Its default (one thread per core) made
+    each small product of a batch (centroid assignment, 128 x 384 by 384 x 64) wake and spin a
+    second thread on a machine whose other core runs the thread pool: 3 ms a batch instead of
+    0.1 (bench/pipeline.py --profile)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # a transitive dependency (scikit-learn); without it the default stays
+        return
+    threadpool_limits(limits=n, user_api="blas")
 
 
 def input_latency(now_ms: float, in_ts: bytes | None) -> float | None:

@@ -36,7 +36,8 @@ class RedisSeenStore:
     that sends the same event twice makes two messages, and the second is a duplicate, while a
     replay of the same message after a crash is not its own duplicate. ``claim`` returns, per
     item, ``None`` when this message owns the prompt_id, else the owning message's coordinate.
-    One pipelined round trip per batch; ``SET NX GET`` makes each claim atomic.
+    One round trip per batch: a script runs ``SET NX GET`` for every item (each claim atomic,
+    as a pipeline of them was, without a command to pack and a reply to parse per item).
     """
 
     def __init__(
@@ -45,6 +46,7 @@ class RedisSeenStore:
         self.redis = redis
         self.prefix = Keys(namespace).seen_prefix if prefix is None else prefix
         self.ttl_s = ttl_s
+        self._claim = redis.register_script(_CLAIM)
 
     @classmethod
     def event_ids(cls, redis: aioredis.Redis, namespace: str, ttl_s: int) -> RedisSeenStore:
@@ -54,15 +56,24 @@ class RedisSeenStore:
     async def claim(self, items: Sequence[tuple[str, str]]) -> list[str | None]:
         if not items:
             return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for pid, owner in items:
-                pipe.set(self.prefix + pid, owner, nx=True, get=True, ex=self.ttl_s)
-            previous = await pipe.execute()
+        keys = [self.prefix + pid for pid, _ in items]
+        previous = await self._claim(keys, [self.ttl_s, *(owner for _, owner in items)])
         out: list[str | None] = []
         for (_, mine), prev in zip(items, previous, strict=True):
-            owner = prev.decode() if isinstance(prev, bytes) else prev
+            owner = prev.decode() if isinstance(prev, bytes) else None  # false: nobody had it
             out.append(None if owner is None or owner == mine else owner)
         return out
+
+
+# KEYS: the claims; ARGV: the TTL, then one owner per key. Per key: the previous owner, or false
+# (nil) when this call set it -- what ``SET key owner NX GET EX ttl`` answers.
+_CLAIM = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('SET', key, ARGV[i + 1], 'NX', 'GET', 'EX', ARGV[1])
+end
+return out
+"""
 
 
 class LogTrimmed(Exception):

@@ -125,3 +125,14 @@ def test_implausible_input_timestamps_are_left_out_of_latency():
     assert rt.input_latency(now, b"1") is None  # 1970
     assert rt.input_latency(now, b"not a number") is None
     assert rt.input_latency(now, str(int(now) + 2000).encode()) == 0.0  # small clock skew
+
+
+def test_blas_threads_follow_the_faiss_setting():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from services.pipeline.runtime import limit_blas_threads
+
+    with threadpool_limits():  # restores the process's limits afterwards
+        limit_blas_threads(1)
+        blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+        assert blas and all(p["num_threads"] == 1 for p in blas)
