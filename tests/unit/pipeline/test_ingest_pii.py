@@ -85,7 +85,7 @@ def test_one_batched_redaction_per_micro_batch_off_the_event_loop(fake, ner):
     (redactor,) = fake
     assert redactor.ner is ner
     batch = [
-        message(0, "Remind me to call Priya Schmidt tomorrow about the contract renewal."),
+        message(0, "Priya Schmidt will join us on Monday for the contract renewal."),
         message(1, None),  # dead-lettered before redaction
         message(2, "What is the difference between a mutex and a semaphore?"),
         message(3, "Please write to me at someone@example.com about the refund policy."),
