@@ -56,13 +56,16 @@ def apply_detector(det: Detector, text: str, found: set[str]) -> str:
         value = m.group(group) if grouped else m.group(0)
         if det.around is not None and not det.around(m.string, m.start(), m.end()):
             return m.group(0)
+        start = m.start(group) - m.start() if grouped else 0
+        end = m.end(group) - m.start() if grouped else m.end() - m.start()
+        if det.trim is not None:
+            cut = det.trim(value)
+            value, end = value[:cut], start + cut
         if det.valid is not None and not det.valid(value):
             if not (det.context and named(m.string, m.start(), det.kind)):
                 return m.group(0)
         found.add(det.kind)
-        if not grouped:
-            return placeholder(det.kind)
-        whole, start, end = m.group(0), m.start(group) - m.start(), m.end(group) - m.start()
+        whole = m.group(0)
         return whole[:start] + placeholder(det.kind) + whole[end:]
 
     return det.pattern.sub(repl, text)

@@ -16,7 +16,15 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
         "card", "credit", "debit", "visa", "mastercard", "amex", "卡号", "信用卡", "银行卡",
         "karte", "carte", "tarjeta", "cartão", "カード",
     ),
-    "IBAN": ("iban", "bank account", "account number", "konto", "账号", "账户", "compte"),
+    "IBAN": (
+        "iban", "bank account", "account number", "account no", "konto", "kontonummer",
+        "bankverbindung", "rib", "compte", "cuenta", "conto", "rekening", "rachunek", "账号",
+        "账户", "口座",
+    ),
+    "NATIONAL_ID": (
+        "dni", "nie", "codice fiscale", "pesel", "cpf", "bsn", "burgerservicenummer",
+        "personnummer", "aadhaar", "rrn", "주민등록번호", "id number", "nir", "sécurité sociale",
+    ),
     "CN_ID": ("身份证", "证件号", "id number", "id no", "id card", "identity"),
     "SSN": ("ssn", "social security", "社保", "社会保障"),
 }  # fmt: skip

@@ -29,6 +29,8 @@ class Detector:
     context: bool = False  # a failed ``valid`` is overruled by a context word (context.py)
     # a check of the match's surroundings (text, start, end), run per match on a bounded slice
     around: Callable[[str, int, int], bool] | None = None
+    # how many characters of the value are the identifier (the rest stays in the text)
+    trim: Callable[[str], int] | None = None
 
 
 def _always(text: str) -> bool:
@@ -59,13 +61,51 @@ _TLD = (
 )
 EMAIL = rf"(?<![A-Za-z0-9._%+\-])(?:{_LOCAL}|{_LOCAL_CJK})@(?:{_LABEL}\.){{1,8}}{_TLD}"
 
-_DATE = (
-    r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
-    r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mär|Mai|Okt|Dez)[a-zä]{0,6}\.? "
-    r"\d{1,2}(?:st|nd|rd|th)?,? \d{4}"
-    r"|\d{1,2}(?:st|nd|rd|th)?\.? (?:of )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mär|Mai"
-    r"|Okt|Dez|janv|févr|mars|avr|mai|juin|juil|août|sept|oct|nov|déc)[a-zäéû]{0,6}\.?,? \d{4}"
+_MONTHS = (
+    "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|jän|mär|mai|okt|dez|janv|févr|mars|avr|juin"
+    "|juil|août|déc|ene|abr|ago|dic|gen|mag|giu|lug|set|ott|fev|out|maa|mei|sty|lut|kwi|cze|lip"
+    "|sie|wrz|paź|lis|gru"
 )
+_DATE = (
+    r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{4}년 ?\d{1,2}월 ?\d{1,2}일|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    rf"|(?i:{_MONTHS})[a-zäéûçíóúñ]{{0,7}}\.? \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th|er|º)?\.? (?:of |de )?(?i:{_MONTHS})[a-zäéûçíóúñ]{{0,7}}\.?,?"
+    r" (?:de )?\d{4}"
+)
+
+PASSPORT_WORDS = (
+    "passport", "reisepass", "passnummer", "pass-nr", "passeport", "pasaporte", "passaporte",
+    "passaporto", "paszport", "paspoort", "pasaport", "паспорт", "护照", "護照", "旅券",
+    "パスポート", "여권", "hộ chiếu", "جواز",
+)  # fmt: skip
+# words naming a national id; "\\b" where the word is also a piece of others
+ID_WORDS = (
+    "id number", "id no\\b", "id card", "id-nr", "national id", "identity card",
+    "identity number", "identity no", "identification number", "personalausweis",
+    "ausweisnummer", "身份证", "证件号", "マイナンバー", "個人番号", "주민등록번호", "주민번호",
+    "aadhaar", "aadhar", "\\bdni\\b", "\\bnie\\b", "\\bbsn\\b", "burgerservicenummer",
+    "\\bcpf\\b", "\\bnric\\b", "carte d'identité", "numéro d'identité", "codice fiscale",
+    "\\bpesel\\b", "personnummer", "personal number", "\\brrn\\b", "resident registration",
+    "\\bnir\\b", "sécurité sociale", "national insurance", "social insurance number",
+    "\\bcurp\\b", "\\brut\\b", "cédula", "documento de identidad", "kimlik", "căn cước",
+    "\\bcccd\\b", "\\bnik\\b", "mykad", "emirates id", "sozialversicherungsnummer",
+    "henkilötunnus", "cpr-nummer", "fødselsnummer", "rodné číslo", "\\bami\\b",
+)  # fmt: skip
+BIRTH_WORDS = (
+    "\\bborn\\b", "date of birth", "birth ?date", "\\bd\\.?o\\.?b\\b", "birthday", "geboren",
+    "geburtsdatum", "geburtstag", "geboortedatum", "\\bnée?\\b", "date de naissance",
+    "fecha de nacimiento", "nacid[oa]", "\\bnat[oa]\\b", "data di nascita", "nascid[oa]",
+    "data de nascimento", "urodzon[ya]", "data urodzenia", "ngày sinh", "sinh ngày",
+    "дата рождения", "родил", "doğum", "تاريخ الميلاد", "fødselsdato", "födelsedatum",
+    "syntymäaika", "出生", "生日", "生年月日", "생년월일", "출생",
+)  # fmt: skip
+# the same as plain substrings of the case-folded text, for the precheck
+BIRTH_NEEDLES = (
+    "born", "birth", "dob", "d.o.b", "geboren", "geburt", "geboorte", "né", "naissance",
+    "nacimiento", "nacid", "nato", "nata", "nascita", "nascid", "nascimento", "urodz", "sinh",
+    "рождения", "родил", "doğum", "الميلاد", "fødsel", "födelse", "syntymä", "出生", "生日",
+    "生年月日", "생년월일", "출생",
+)  # fmt: skip
 
 # Order matters: secrets and structured ids first, so that a phone never eats part of a card
 # number or a key; context-named values before the bare numbers they contain.
@@ -112,11 +152,15 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("EMAIL", re.compile(EMAIL), lambda t: "@" in t),
     Detector(
         "IBAN",
-        re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", re.A),
+        re.compile(
+            r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \u00a0-]?[A-Za-z0-9]{4}){2,7}"
+            r"(?:[ \u00a0-]?[A-Za-z0-9]{1,4})?(?![A-Za-z0-9])"
+        ),
         _always,
-        v.iban_ok,
-        min_digits=10,
+        v.iban_value_ok,
+        min_digits=4,
         context=True,
+        trim=v.iban_trim,
     ),
     Detector(
         "CN_ID",
@@ -132,23 +176,14 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "PASSPORT",
         re.compile(
-            r"(?i:passport|reisepass|passeport|pasaporte|passaporto|paspoort|护照|パスポート|여권)"
-            r"[^0-9A-Z\n]{0,40}?(?<![A-Za-z0-9])(?P<v>[A-Z]{0,2}\d{6,9}|[A-Z]\d{2}[A-Z0-9]{4,6}"
-            r"|[A-Z0-9]{2}\d{7}|\d{2}[A-Z]{2}\d{5})(?![A-Za-z0-9])"
+            rf"(?i:{'|'.join(PASSPORT_WORDS)})[^0-9\n]{{0,40}}?(?<![A-Za-z0-9])"
+            r"(?P<v>[A-Z]{1,3}[ -][0-9]{6,9}|(?=[A-Za-z0-9]{0,11}[0-9])[A-Za-z0-9]{1,12}"
+            r"(?:[ -][0-9]{2,9}){0,2})(?![A-Za-z0-9])"
         ),
-        has(
-            "passport",
-            "reisepass",
-            "passeport",
-            "pasaporte",
-            "passaporto",
-            "paspoort",
-            "护照",
-            "パスポート",
-            "여권",
-        ),
-        min_digits=5,
-    ),  # fmt: skip
+        has(*PASSPORT_WORDS),
+        v.passport_ok,
+        min_digits=3,
+    ),
     Detector(
         "TAX_ID",
         re.compile(
@@ -163,52 +198,35 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "NATIONAL_ID",
         re.compile(
-            r"(?i:id number|id no\b|id card|national id|identity (?:card|number)|personalausweis"
-            r"|ausweisnummer|身份证|证件号|マイナンバー|주민등록번호|aadhaar|\bdni\b|\bnie\b|\bbsn\b"
-            r"|\bcpf\b|\bnric\b|carte d'identité|numéro d'identité)"
-            r"[^0-9A-Z\n]{0,30}?(?<![A-Za-z0-9])(?P<v>[A-Z0-9][A-Z0-9 .\-]{4,22}[0-9A-Z])"
-            r"(?![A-Za-z0-9])"
+            rf"(?i:{'|'.join(ID_WORDS)})[^0-9\n]{{0,30}}?(?<![A-Za-z0-9])"
+            r"(?P<v>(?=[A-Za-z]{0,6}[0-9]|[A-Z]{1,3}[ .-][0-9])[A-Za-z0-9]"
+            r"(?:[A-Za-z0-9]|[.\-/](?=[A-Za-z0-9])){2,24}"
+            r"(?: (?=[0-9])(?:[A-Za-z0-9]|[.\-](?=[A-Za-z0-9])){1,12}){0,7})(?![A-Za-z0-9])"
         ),
-        has(
-            "id",
-            "ausweis",
-            "身份证",
-            "证件号",
-            "マイナンバー",
-            "주민등록번호",
-            "aadhaar",
-            "dni",
-            "nie",
-            "bsn",
-            "cpf",
-            "nric",
-            "identité",
-        ),
+        has(*(w.replace("\\b", "") for w in ID_WORDS)),
         lambda m: sum(ch.isdigit() for ch in m) >= 5,
         min_digits=5,
-    ),  # fmt: skip
+    ),
+    Detector(
+        "NATIONAL_ID",
+        re.compile(
+            r"(?<![A-Za-z0-9.\-/+])(?<![0-9] )(?P<v>\d{8}-?[A-Z]|[XYZ]-?\d{7}-?[A-Z]"
+            r"|[A-Z]{6}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z]|\d{3}\.\d{3}\.\d{3}-\d{2}"
+            r"|(?:19|20)?\d{6}[-+]\d{4}|[2-9]\d{3} \d{4} \d{4}|\d{6}-[1-8]\d{6}|\d{13}"
+            r"|[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2})(?![A-Za-z0-9]|[.\-/ ]\d)",
+            re.I | re.A,
+        ),
+        _always,
+        v.national_id_ok,
+        min_digits=7,
+        context=True,
+    ),
     Detector(
         "DATE_OF_BIRTH",
-        re.compile(
-            r"(?i:\bborn\b|date of birth|birth ?date|\bd\.?o\.?b\b|birthday|geboren|geburtsdatum"
-            r"|geburtstag|\bnée?\b|date de naissance|fecha de nacimiento|出生|生日)"
-            rf"[^0-9\n]{{0,24}}?(?P<v>{_DATE})"
-        ),
-        has(
-            "born",
-            "birth",
-            "dob",
-            "d.o.b",
-            "geboren",
-            "geburt",
-            "né",
-            "naissance",
-            "nacimiento",
-            "出生",
-            "生日",
-        ),
+        re.compile(rf"(?i:{'|'.join(BIRTH_WORDS)})[^0-9\n]{{0,24}}?(?P<v>{_DATE})"),
+        has(*BIRTH_NEEDLES),
         min_digits=4,
-    ),  # fmt: skip
+    ),
     Detector(
         "CREDIT_CARD",
         re.compile(
