@@ -13,13 +13,13 @@ Redaction runs before anything is hashed, logged or stored: raw values never lea
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from services.clean.pii import names, phones
 from services.clean.pii.context import named
 from services.clean.pii.ner import Ner, NerUnavailable, apply
 from services.clean.pii.patterns import DETECTORS as PATTERN_DETECTORS
-from services.clean.pii.patterns import Detector
+from services.clean.pii.patterns import Detector, Has
 from services.clean.pii.validators import cn_id_ok, iban_ok, luhn_ok
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
 # Structured values first (a phone must not eat a card number), then phones, then addresses
 # before names (a street named after a person is an address).
 DETECTORS: tuple[Detector, ...] = PATTERN_DETECTORS + names.DETECTORS
-_DIGIT = re.compile(r"[0-9]")
 
 
 def placeholder(kind: str) -> str:
@@ -48,6 +47,9 @@ def placeholder(kind: str) -> str:
 def apply_detector(det: Detector, text: str, found: set[str]) -> str:
     """``text`` with every valid match of ``det`` replaced by its placeholder; adds its kind to
     ``found`` when it redacted anything."""
+    m0 = det.pattern.search(text)
+    if m0 is None:  # the common case: no closure, no substitution
+        return text
     groups = list(det.pattern.groupindex)  # alternatives name their value v, w, ...
     grouped = bool(groups)
 
@@ -68,7 +70,7 @@ def apply_detector(det: Detector, text: str, found: set[str]) -> str:
         whole = m.group(0)
         return whole[:start] + placeholder(det.kind) + whole[end:]
 
-    return det.pattern.sub(repl, text)
+    return det.pattern.sub(repl, text)  # from the start: lookbehinds and context see it all
 
 
 def redact(
@@ -77,18 +79,45 @@ def redact(
     """Text with every value the pattern tier detects replaced by its placeholder, and the
     sorted kinds found. Never raises on a string; linear in its length."""
     found: set[str] = set()
-    digits = len(_DIGIT.findall(text))
-    for det in PATTERN_DETECTORS:
-        if digits >= det.min_digits and det.precheck(text):
-            text = apply_detector(det, text, found)
+    digits = sum(map(text.count, "0123456789"))
+    low = text.casefold()  # one case-folded copy for every keyword precheck
+    for min_digits, hit, pre, det in _PATTERN_PLAN:
+        if digits >= min_digits and (hit(low) if hit is not None else pre(text)):
+            out = apply_detector(det, text, found)
+            if out is not text:
+                text, low = out, out.casefold()
     if digits >= 7:
         text, phone = phones.redact_phones(text, phone_regions)
         if phone:
             found.add("PHONE")
-    for det in names.DETECTORS:
-        if digits >= det.min_digits and det.precheck(text):
-            text = apply_detector(det, text, found)
+            low = text.casefold()
+    for min_digits, hit, pre, det in _NAMES_PLAN:
+        if digits >= min_digits and (hit(low) if hit is not None else pre(text)):
+            out = apply_detector(det, text, found)
+            if out is not text:
+                text, low = out, out.casefold()
     return text, sorted(found)
+
+
+_Plan = tuple[tuple[int, Callable[[str], bool] | None, Callable[[str], bool], Detector], ...]
+
+
+def _plan(dets: tuple[Detector, ...]) -> _Plan:
+    """Each detector's gate, looked up once: its digit minimum and its keyword precheck on the
+    case-folded text (``Has.hit``) or its own precheck on the text."""
+    return tuple(
+        (d.min_digits, d.precheck.hit if isinstance(d.precheck, Has) else None, d.precheck, d)
+        for d in dets
+    )
+
+
+_PATTERN_PLAN = _plan(PATTERN_DETECTORS)
+_NAMES_PLAN = _plan(names.DETECTORS)
+
+
+def _pre(det: Detector, text: str, low: str) -> bool:
+    pre = det.precheck
+    return pre.hit(low) if isinstance(pre, Has) else pre(text)
 
 
 class Redactor:

@@ -461,20 +461,27 @@ def _always(text: str) -> bool:
     return True
 
 
-def _signoff(text: str) -> bool:
-    return "\n" in text and has(
-        "regards",
-        "wishes",
-        "thank",
-        "cheers",
-        "best",
-        "sincerely",
-        "yours",
-        "cordially",
-        "respectfully",
-        "warmly",
-        "take care",
-    )(text)
+_SEPARATORS = (":", "=", "|", "\t", "：", "- ", "– ", "— ")
+
+
+def field_sep(text: str) -> bool:
+    """A field label needs a separator after it (``_FIELD_SEP``)."""
+    return any(s in text for s in _SEPARATORS)
+
+
+# every alternative of DE_ADDRESS has one of these words
+_STREET_WORDS = has(
+    "straße", "strasse", "str.", "weg", "allee", "platz", "gasse", "damm", "ufer", "rue",
+    "boulevard", "bd", "chemin", "allée", "impasse", "quai", "avenue", "place", "calle",
+    "avenida", "av.", "plaza", "paseo", "via", "viale", "piazza", "corso", "rua", "travessa",
+    "praça", "alameda", "largo", "estrada",
+)  # fmt: skip
+
+
+_signoff = has(
+    "regards", "wishes", "thank", "cheers", "best", "sincerely", "yours", "cordially",
+    "respectfully", "warmly", "take care", require="\n",
+)  # fmt: skip
 
 
 DETECTORS: tuple[Detector, ...] = (
@@ -493,18 +500,24 @@ DETECTORS: tuple[Detector, ...] = (
             "dirección",
             "vivo en",
             "住所",
+            "street",
+            "anschrift",
+            "endereço",
+            "indirizzo",
+            "adres",
+            "adresse",
         ),
         min_digits=1,
     ),  # fmt: skip
     Detector("ADDRESS", re.compile(EN_ADDRESS), _always, min_digits=1),
-    Detector("ADDRESS", re.compile(DE_ADDRESS), _always, min_digits=1),
+    Detector("ADDRESS", re.compile(DE_ADDRESS), _STREET_WORDS, min_digits=1),
     Detector("ADDRESS", re.compile(ADDRESS_PREFIX), has("{{address}}")),
     Detector("PERSON", re.compile(ZH_NAME), _has_cjk),
     Detector("PERSON", re.compile(ZH_NAME_WEAK), _zh_request),
     Detector("PERSON", re.compile(ZH_NAME_FIELD), _has_cjk),
     Detector("PERSON", re.compile(ZH_NAME_CONTEXT), _zh_request),
     Detector("PERSON", re.compile(ZH_LATIN_NAME), _zh_request),
-    Detector("PERSON", re.compile(EN_NAME_FIELD), _always),
+    Detector("PERSON", re.compile(EN_NAME_FIELD), field_sep),
     Detector("PERSON", re.compile(EN_NAME_BY), has(*_BY_HINTS)),
     Detector("PERSON", re.compile(EN_NAME_ACT), _act, around=_near_me),
     Detector(

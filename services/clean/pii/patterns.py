@@ -37,15 +37,31 @@ def _always(text: str) -> bool:
     return True
 
 
-def has(*needles: str) -> Callable[[str], bool]:
+class Has:
     """A precheck: some needle occurs in the case-folded text. ``in`` runs in C at a few ns per
-    character, so a detector whose cue is absent costs almost nothing."""
+    character, so a detector whose cue is absent costs almost nothing. ``redact`` case-folds a
+    text once and calls ``hit`` for every such precheck; an ASCII text (``isascii`` is O(1)) is
+    only searched for the ASCII needles. ``require``: a substring that must also occur."""
 
-    def check(text: str) -> bool:
-        low = text.casefold()
-        return any(n in low for n in needles)
+    def __init__(self, needles: tuple[str, ...], require: str = "") -> None:
+        self.needles = needles
+        self.ascii = tuple(n for n in needles if n.isascii())
+        self.require = require
 
-    return check
+    def hit(self, low: str) -> bool:
+        if self.require and self.require not in low:
+            return False
+        for n in self.ascii if low.isascii() else self.needles:  # a loop: no generator frame
+            if n in low:
+                return True
+        return False
+
+    def __call__(self, text: str) -> bool:
+        return self.hit(text.casefold())
+
+
+def has(*needles: str, require: str = "") -> Has:
+    return Has(tuple(dict.fromkeys(n.casefold() for n in needles)), require)
 
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -106,6 +122,35 @@ BIRTH_NEEDLES = (
     "рождения", "родил", "doğum", "الميلاد", "fødsel", "födelse", "syntymä", "出生", "生日",
     "生年月日", "생년월일", "출생",
 )  # fmt: skip
+
+_ID_LONG = has(*(w for w in ID_WORDS if "\\b" not in w))
+# three- and four-letter acronyms as written (DNI, Cpf): a substring test of their lower case
+# ("nie", "ami") would pass most texts, and a word-boundary search costs more than all the rest
+_ID_SHORT = tuple(
+    v
+    for w in ID_WORDS
+    if "\\b" in w
+    for v in (w.replace("\\b", "").upper(), w.replace("\\b", "").capitalize())
+)
+
+
+def id_hint(text: str) -> bool:
+    return any(a in text for a in _ID_SHORT) or _ID_LONG(text)
+
+
+# an IPv4 address has a digit, a dot and one to three digits and a dot; an IPv6 address with
+# two groups or more has "::" or ":h:" (bench/pii.py: the full patterns cost 10x these scans)
+_V4_HINT = re.compile(r"\d\.\d{1,3}\.\d", re.A)
+_V6_HINT = re.compile(r":[0-9A-Fa-f]{1,4}:", re.A)
+
+
+def v4_hint(text: str) -> bool:
+    return text.count(".") >= 3 and _V4_HINT.search(text) is not None
+
+
+def v6_hint(text: str) -> bool:
+    return text.count(":") >= 2 and ("::" in text or _V6_HINT.search(text) is not None)
+
 
 # Order matters: secrets and structured ids first, so that a phone never eats part of a card
 # number or a key; context-named values before the bare numbers they contain.
@@ -203,7 +248,7 @@ DETECTORS: tuple[Detector, ...] = (
             r"(?:[A-Za-z0-9]|[.\-/](?=[A-Za-z0-9])){2,24}"
             r"(?: (?=[0-9])(?:[A-Za-z0-9]|[.\-](?=[A-Za-z0-9])){1,12}){0,7})(?![A-Za-z0-9])"
         ),
-        has(*(w.replace("\\b", "") for w in ID_WORDS)),
+        id_hint,
         lambda m: sum(ch.isdigit() for ch in m) >= 5,
         min_digits=5,
     ),
@@ -253,14 +298,15 @@ DETECTORS: tuple[Detector, ...] = (
             r"(?<![0-9.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![0-9.])",
             re.A,
         ),
-        lambda t: t.count(".") >= 3,
+        v4_hint,
+        min_digits=4,
     ),
     Detector(
         "IP",
         re.compile(
             r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])", re.A
         ),
-        lambda t: t.count(":") >= 2,
+        v6_hint,
         v.ipv6_ok,
     ),
 )
