@@ -100,7 +100,9 @@ def compare(ref: np.ndarray, mine: np.ndarray) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--backend", nargs="+", default=["torch", "onnx", "onnx-int8", "static"])
+    ap.add_argument(
+        "--backend", nargs="+", default=["torch", "onnx", "onnx-int8", "openvino", "static"]
+    )
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--product", type=int, default=1000)
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)

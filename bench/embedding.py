@@ -1,12 +1,14 @@
 """Raw embedding throughput and agreement of the backends, measured in one run.
 
-    .venv/bin/python bench/embedding.py [--n 2000] [--repeat 3]
+    .venv/bin/python bench/embedding.py [--n 2000] [--repeat 3] [--backends torch onnx openvino]
 
 For each backend: prompts/s (best of --repeat passes after a warm-up) encoding the prompts the
 way the worker does (calls of one micro-batch, FLYWHEEL_BATCH_MAX, each split into encoder
-batches of --batch), mean and minimum cosine of its vectors to torch fp32, and how many greedy
-near-duplicate decisions (at the default threshold) differ from torch fp32's on the same prompts.
-``--scan`` also prints the effect of the encoder batch and the call size for the chosen backend.
+batches of --batch), mean and minimum cosine of its vectors to the first backend's (torch fp32
+by default), and how many greedy near-duplicate decisions (at the default threshold) differ from
+the first backend's on the same prompts. FLYWHEEL_ONNX_THREADS, FLYWHEEL_ONNX_SPINNING and
+FLYWHEEL_OPENVINO_PRECISION apply as in the worker. ``--scan`` also prints the effect of the
+encoder batch and the call size for the chosen backend.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=None, help="encoder batch (default: settings)")
     ap.add_argument("--lang", choices=["en", "mixed"], default="en")
     ap.add_argument("--scan", default=None, help="backend whose batch sizes to scan")
+    ap.add_argument(
+        "--backends",
+        nargs="+",
+        default=["torch", "onnx", "onnx-int8", "openvino"],
+        help="the first is the reference the others are compared with",
+    )
     args = ap.parse_args()
     s = Settings()
     batch = args.batch or s.embed_batch_size
@@ -40,15 +48,15 @@ def main() -> None:
     print(f"# {len(texts)} prompts from {origin}; calls of {s.batch_max}, encoder batch {batch}")
     vecs: dict[str, np.ndarray] = {}
     print(f"{'backend':<10} {'prompts/s':>10} {'mean cos':>9} {'min cos':>8} {'decisions≠':>10}")
-    for backend in ("torch", "onnx", "onnx-int8"):
+    for backend in args.backends:
         emb = Embedder(s.embedding_model, backend, s.state_dir / "models", batch).setup()
         emb.encode(texts[:128])
         best, out = 0.0, emb.encode(texts)
         for _ in range(args.repeat):
             best = max(best, rate(emb, texts, s.batch_max))
         vecs[backend] = out
-        cos = np.sum(out * vecs["torch"], axis=1)
-        ref = greedy_reference(vecs["torch"], s.near_dup_threshold)
+        cos = np.sum(out * vecs[args.backends[0]], axis=1)
+        ref = greedy_reference(vecs[args.backends[0]], s.near_dup_threshold)
         mine = greedy_reference(out, s.near_dup_threshold)
         diff = sum(a != b for a, b in zip(ref, mine, strict=True))
         print(f"{backend:<10} {best:>10.1f} {cos.mean():>9.4f} {cos.min():>8.4f} {diff:>10d}")

@@ -177,7 +177,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument(
-        "--backend", default=None, help="torch | onnx | onnx-int8 | static (default: settings)"
+        "--backend",
+        default=None,
+        help="torch | onnx | onnx-int8 | openvino | static (default: settings)",
     )
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument(

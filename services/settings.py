@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EmbeddingBackend = Literal["torch", "onnx", "onnx-int8", "static"]
+EmbeddingBackend = Literal["torch", "onnx", "onnx-int8", "openvino", "static"]
 
 # Cosines of a distilled static model are not the transformer's (its vectors are means of
 # token vectors, so unrelated prompts sit closer): it gets its own defaults, calibrated by
@@ -132,6 +132,23 @@ class Settings(BaseSettings):
         le=1024,
         description="encoder batch inside a micro-batch; small batches of length-sorted texts "
         "waste little on padding (bench/embedding.py measures it)",
+    )
+    onnx_threads: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="ONNX Runtime intra-op threads of the onnx backends; 0 = one per core "
+        "(docs/benchmarks.md, transformer backends against the ceiling)",
+    )
+    onnx_spinning: bool = Field(
+        True,
+        description="let ONNX Runtime's idle intra-op threads spin-wait for work (its default); "
+        "off gives the core back to the event loop, the broker and Redis between operators",
+    )
+    openvino_precision: Literal["", "bf16", "f32"] = Field(
+        "",
+        description="inference precision of the openvino backend; empty = the CPU's default "
+        "(bf16 where the CPU has AMX or AVX-512 BF16, f32 elsewhere)",
     )
     max_unknown_token_ratio: float = Field(
         0.3,

