@@ -31,7 +31,7 @@ import redis.asyncio as aioredis
 
 from services.contract.records import GapRecord, now_utc
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window, entropy_bits
-from services.diversity.topics import RedisTopics, tag, words
+from services.diversity.topics import tag, words
 from services.embed.clusters import TopicModel
 from services.state.keys import Keys
 
@@ -221,16 +221,8 @@ class GapStore:
         self.redis = redis
         self.keys = Keys(namespace)
         self.window = RedisWindow(redis, namespace, window_s, bucket_s)
-        self.topics = RedisTopics(redis, namespace, window_s, bucket_s)
         self.window_s = window_s
         self.bucket_s = bucket_s
-
-    async def model(self, base: TopicModel) -> TopicModel:
-        """The topic model the curate workers use now: the current learned one, else ``base``."""
-        version = await self.topics.current()
-        if not version or version == base.version:
-            return base
-        return await self.topics.load(version)
 
     async def target(self) -> Target:
         return Target.from_json(await self.redis.get(self.keys.gaps_target))
@@ -238,36 +230,41 @@ class GapStore:
     async def set_target(self, target: Target) -> None:
         await self.redis.set(self.keys.gaps_target, target.to_json())
 
-    async def coverage(self, model: TopicModel, policy: QuotaPolicy) -> tuple[Coverage, Window]:
+    async def coverage(self, model: TopicModel, policy: QuotaPolicy) -> Coverage:
         win = await self.window.load(policy, {}, tag=tag(model.version))
         shares, stale = (await self.target()).for_model(model)
-        return coverage(win, model.k, shares, stale, policy), win
+        return coverage(win, model.k, shares, stale, policy)
 
-    async def examples(self, tag_: str, cluster: int, n: int) -> list[str]:
+    async def examples(self, tag_: str, clusters: list[int], n: int) -> list[list[str]]:
+        """The latest ``n`` accepted prompt ids of each cluster, in one round trip."""
         if n <= 0:
-            return []
-        raw = await self.redis.lrange(self.keys.examples(tag_, cluster), 0, n - 1)
-        return [r.decode() if isinstance(r, bytes) else str(r) for r in raw]
+            return [[] for _ in clusters]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for c in clusters:
+                pipe.lrange(self.keys.examples(tag_, c), 0, n - 1)
+            rows = await pipe.execute()
+        return [[r.decode() if isinstance(r, bytes) else str(r) for r in row] for row in rows]
 
     async def records(
         self, model: TopicModel, policy: QuotaPolicy, examples: int, min_window: int
     ) -> tuple[Coverage, list[GapRecord]]:
         """The coverage and one gap record per cluster with a deficit (none while the window
         holds fewer than ``min_window`` prompts)."""
-        cov, _ = await self.coverage(model, policy)
+        cov = await self.coverage(model, policy)
         if cov.total < min_window or not cov.gaps:
             return cov, []
         n = int(await self.redis.incr(self.keys.gaps_round))
-        t, ts = tag(model.version), now_utc()
+        ts = now_utc()
+        ids = await self.examples(tag(model.version), [g.cluster for g in cov.gaps], examples)
         out = []
-        for g in cov.gaps:
+        for g, ex in zip(cov.gaps, ids, strict=True):
             out.append(
                 GapRecord(
                     gap_id=f"{model.version}:{g.cluster}:{n}",
                     cluster=g.cluster,
                     topics_version=model.version,
                     words=cluster_words(model, g.cluster),
-                    examples=await self.examples(t, g.cluster, examples),
+                    examples=ex,
                     target_share=g.target_share,
                     share=g.share,
                     deficit=g.deficit,
