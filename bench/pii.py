@@ -7,12 +7,13 @@ and ``presidio`` (presidio-analyzer 2.2 with the same spaCy model, when installe
 by side comparison.
 
     .venv/bin/python bench/pii.py [--tiers regex,regex+ner,presidio] [--n 10000] [--seed 7]
-                                  [--no-adversarial] [--holdout] [--sealed]
+                                  [--no-adversarial] [--holdout] [--sealed] [--blind]
                                   [--out bench/pii_results.jsonl --label before]
 
 bench/pii_sealed.py is the headline set: committed with its "before" figures before the rules it
 measures were written, and never tuned on; this script prints its recall per type, never its
-misses.
+misses. bench/pii_blind.py (names of fourteen other groups, frames without naming cues) is the
+set the name dictionary tier was measured on before it was written; the same holds for it.
 
 The NER tier's rules were tuned on ``--seed 11`` of bench/pii_ood.py (same templates, other names
 and pairings) and on the even-numbered public prompts; the figures to report are ``--seed 7``,
@@ -33,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from bench import pii_fresh, pii_holdout, pii_sealed  # noqa: E402
+from bench import pii_blind, pii_fresh, pii_holdout, pii_sealed  # noqa: E402
 from bench.common import SHARED  # noqa: E402
 from bench.pii_ood import STRUCTURED, cases  # noqa: E402
 from services.clean.pii import DETECTORS, Redactor, apply_detector, phones  # noqa: E402
@@ -171,6 +172,11 @@ def main() -> None:
         help="also bench/pii_sealed.py (the headline set: never tuned on, misses not printed)",
     )
     ap.add_argument(
+        "--blind",
+        action="store_true",
+        help="also bench/pii_blind.py (names, never tuned on, misses not printed)",
+    )
+    ap.add_argument(
         "--out", type=Path, help="append one JSON line per tier (bench/pii_results.jsonl)"
     )
     ap.add_argument("--label", default="", help="a label for the --out records")
@@ -192,6 +198,9 @@ def main() -> None:
         if args.sealed:
             sealed = recall(r, pii_sealed.cases())
             rec.update({f"{k} (sealed)": v for k, v in sealed.items()})
+        if args.blind:
+            blind = recall(r, pii_blind.cases())
+            rec.update({f"{k} (blind)": v for k, v in blind.items()})
         r.redact_batch(prompts[:50])  # warm up
         t = time.perf_counter()
         outs = r.redact_batch(prompts)
@@ -220,6 +229,9 @@ def main() -> None:
         groups.append(("structured seal", {f"{k} (sealed)" for k in pii_sealed.STRUCTURED}))
         groups.append(("names+addr seal", {"PERSON (sealed)", "ADDRESS (sealed)"}))
         groups.append(("n+a seal whole", {"PERSON, whole (sealed)", "ADDRESS, whole (sealed)"}))
+    if args.blind:
+        groups.append(("names blind", {"PERSON (blind)"}))
+        groups.append(("names blind whole", {"PERSON, whole (blind)"}))
     for group, members in groups:
         row = []
         for n in names:
