@@ -2,7 +2,8 @@
 
 Two tiers. The pattern tier (``redact``) runs on every prompt: bounded patterns with checksums
 and context words (patterns.py, context.py), phone numbers of every region (phones.py), names
-and addresses by cue and shape (names.py); linear time on any input and ~10^4 prompts/s on one
+and addresses by cue and shape (names.py), names without a cue by dictionary near a
+first-person word (dictionary.py); linear time on any input and ~10^4 prompts/s on one
 core (bench/pii.py). The NER tier (``Redactor(ner=True).redact_batch``) adds names that come
 without a cue, with a spaCy model; it costs milliseconds per prompt, so it takes whole batches,
 in a worker thread.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from services.clean.pii import names, phones
+from services.clean.pii import dictionary, names, phones
 from services.clean.pii.context import named
 from services.clean.pii.ner import Ner, NerUnavailable, apply
 from services.clean.pii.patterns import DETECTORS as PATTERN_DETECTORS
@@ -96,6 +97,9 @@ def redact(
             out = apply_detector(det, text, found)
             if out is not text:
                 text, low = out, out.casefold()
+    text, listed = dictionary.redact_names(text, placeholder("PERSON"))
+    if listed:
+        found.add("PERSON")
     return text, sorted(found)
 
 
@@ -128,6 +132,7 @@ class Redactor:
         self, ner: bool = False, phone_regions: Sequence[str] = phones.DEFAULT_REGIONS
     ) -> None:
         self.phone_regions = tuple(phone_regions)
+        dictionary.lists()  # the name lists load here, at start, or fail with one clear line
         self.ner = Ner() if ner else None
 
     def redact(self, text: str) -> tuple[str, list[str]]:

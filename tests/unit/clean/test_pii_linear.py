@@ -21,6 +21,7 @@ import phonenumbers
 import pytest
 
 import services.clean.pii as pii
+import services.clean.pii.dictionary as dictionary_mod
 import services.clean.pii.ner as ner_mod
 import services.clean.pii.phones as phones_mod
 from services.clean.pii import DETECTORS, redact
@@ -33,7 +34,12 @@ NER_PATTERNS = [
     ner_mod.FIRST_PERSON,
     ner_mod.PUBLIC_CUE,
 ]
-PATTERNS = [d.pattern for d in DETECTORS] + [CANDIDATE] + NER_PATTERNS
+PATTERNS = (
+    [d.pattern for d in DETECTORS]
+    + [CANDIDATE]
+    + NER_PATTERNS
+    + [dictionary_mod.TOKEN, dictionary_mod.TWO_CAPS]
+)
 REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT)
 
 

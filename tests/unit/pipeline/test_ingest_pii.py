@@ -23,7 +23,7 @@ S = Settings(topic_dlq="dlq", topic_rejected="rej", topic_curate="cur", curate_p
 
 
 class FakeNerRedactor:
-    """The pattern tier, then "Priya Schmidt" as a name wherever it stands (the model's part)."""
+    """The pattern tier, then "Zorvath Quellin" (in no name list) as a name wherever it stands (the model's part)."""
 
     instances: list[FakeNerRedactor] = []
 
@@ -37,9 +37,9 @@ class FakeNerRedactor:
         self.calls.append((list(texts), threading.current_thread().name))
         out = []
         for text, kinds in self.patterns.redact_batch(texts):
-            if self.ner and "Priya Schmidt" in text:
+            if self.ner and "Zorvath Quellin" in text:
                 text, kinds = (
-                    text.replace("Priya Schmidt", "{{PERSON}}"),
+                    text.replace("Zorvath Quellin", "{{PERSON}}"),
                     sorted({*kinds, "PERSON"}),
                 )
             out.append((text, kinds))
@@ -85,7 +85,7 @@ def test_one_batched_redaction_per_micro_batch_off_the_event_loop(fake, ner):
     (redactor,) = fake
     assert redactor.ner is ner
     batch = [
-        message(0, "Priya Schmidt will join us on Monday for the contract renewal."),
+        message(0, "Zorvath Quellin will join us on Monday for the contract renewal."),
         message(1, None),  # dead-lettered before redaction
         message(2, "What is the difference between a mutex and a semaphore?"),
         message(3, "Please write to me at someone@example.com about the refund policy."),
@@ -96,7 +96,7 @@ def test_one_batched_redaction_per_micro_batch_off_the_event_loop(fake, ner):
     assert len(texts) == 3 and thread != threading.main_thread().name
     items = {o.src: CurateItem.model_validate_json(o.value) for o in outs if o.topic == "cur"}
     first, third = items["chat.events/0/0"], items["chat.events/0/3"]
-    assert ("Priya Schmidt" in first.text) is not ner
+    assert ("Zorvath Quellin" in first.text) is not ner
     assert first.pii == (["PERSON"] if ner else [])
     assert "someone@example.com" not in third.text and third.pii == ["EMAIL"]
 
