@@ -10,8 +10,9 @@ a given name is followed by a capitalised word that is neither an English word n
 that are not English words, four at most ("Maria Dela Cruz").
 
 As for the NER tier, a name is personal data only about the writer's own life: it is taken only
-within 100 characters of a first-person word or "please", and not when introduced as an author,
-performer or quoted speaker (ner.personal's context, without the model). Word pairs of place
+within 100 characters of a word that makes the text the writer's (``PERSONAL``: first or second
+person, "please", a request verb opening a sentence), and not when introduced as an author,
+performer or quoted speaker (the NER tier's ``PUBLIC_CUE``). Word pairs of place
 names ("Sri Lanka", "Costa Rica", "San Diego") are not names. Linear time: one pass
 of a bounded token pattern and set look-ups.
 
@@ -29,7 +30,7 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 
-from services.clean.pii.ner import _NEAR, FIRST_PERSON, PUBLIC_CUE
+from services.clean.pii.ner import _NEAR, PUBLIC_CUE
 from services.errors import ConfigError
 
 _LETTER_UP = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u1e00-\u1eff"
@@ -44,6 +45,19 @@ TWO_CAPS = re.compile(rf"[{_LETTER_UP}][{_LETTER_LOW}]{{1,24}} [{_LETTER_UP}]")
 _FOLD = str.maketrans({"ı": "i", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D",
                        "ß": "ss", "’": "'", "æ": "ae", "œ": "oe"})  # fmt: skip
 MAX_WORDS = 4
+# Whose life the text is about: the writer's ("I", "my", "we", "please") or the one the writer
+# asks the assistant to act in ("can you", "your", a sentence that starts with a verb of dealing
+# with someone: "Draft", "Forward", "Remind" ...; not "Summarize" or "Write", which are about
+# texts and their characters). Broader than the NER tier's first-person words: "Draft a reminder
+# to <name>" names the writer's contact as surely as "my colleague <name>" does, and the lists
+# only take names, never capitalised words in general.
+PERSONAL = re.compile(
+    r"\b(?:I|I'm|I've|I'd|I'll|[Mm]e|[Mm]y|[Mm]ine|[Ww]e|[Uu]s|[Oo]ur|[Oo]urs|[Pp]lease|[Pp]ls"
+    r"|[Yy]ou|[Yy]our)\b"
+    r"|(?:^|(?<=[.!?\n]))[ \t]{0,3}(?:Draft|Send|Forward|Remind|Ask|Tell|Email|E-mail|Message"
+    r"|Text|Call|Invite|Thank|Add|Cc|CC|Book|Schedule|Reply|Respond|Remove|Move|Assign|Notify"
+    r"|Congratulate)\b"
+)
 
 
 def key(word: str) -> str:
@@ -140,14 +154,14 @@ def spans(text: str) -> list[tuple[int, int]]:
 
 
 def personal_spans(text: str) -> list[tuple[int, int]]:
-    """The names of ``spans`` that stand near a first-person word and are not introduced as a
+    """The names of ``spans`` that stand near a ``PERSONAL`` word and are not introduced as a
     public figure's."""
-    if FIRST_PERSON.search(text) is None:
+    if PERSONAL.search(text) is None:
         return []
     found = spans(text)
     if not found:
         return []
-    near = [m.start() for m in FIRST_PERSON.finditer(text)]
+    near = [m.start() for m in PERSONAL.finditer(text)]
     out = []
     for s, e in found:
         k = bisect.bisect_left(near, s - _NEAR)

@@ -38,7 +38,7 @@ PATTERNS = (
     [d.pattern for d in DETECTORS]
     + [CANDIDATE]
     + NER_PATTERNS
-    + [dictionary_mod.TOKEN, dictionary_mod.TWO_CAPS]
+    + [dictionary_mod.TOKEN, dictionary_mod.TWO_CAPS, dictionary_mod.PERSONAL]
 )
 REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT)
 
