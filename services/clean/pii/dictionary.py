@@ -46,14 +46,14 @@ _FOLD = str.maketrans({"ı": "i", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "�
                        "ß": "ss", "’": "'", "æ": "ae", "œ": "oe"})  # fmt: skip
 MAX_WORDS = 4
 # Whose life the text is about: the writer's ("I", "my", "we", "please") or the one the writer
-# asks the assistant to act in ("can you", "your", a sentence that starts with a verb of dealing
+# asks the assistant to act in ("can you", "could you", a sentence that starts with a verb of dealing
 # with someone: "Draft", "Forward", "Remind" ...; not "Summarize" or "Write", which are about
 # texts and their characters). Broader than the NER tier's first-person words: "Draft a reminder
 # to <name>" names the writer's contact as surely as "my colleague <name>" does, and the lists
 # only take names, never capitalised words in general.
 PERSONAL = re.compile(
     r"\b(?:I|I'm|I've|I'd|I'll|[Mm]e|[Mm]y|[Mm]ine|[Ww]e|[Uu]s|[Oo]ur|[Oo]urs|[Pp]lease|[Pp]ls"
-    r"|[Yy]ou|[Yy]our)\b"
+    r"|(?:[Cc]an|[Cc]ould|[Ww]ould|[Ww]ill) (?:you|u))\b"
     r"|(?:^|(?<=[.!?\n]))[ \t]{0,3}(?:Draft|Send|Forward|Remind|Ask|Tell|Email|E-mail|Message"
     r"|Text|Call|Invite|Thank|Add|Cc|CC|Book|Schedule|Reply|Respond|Remove|Move|Assign|Notify"
     r"|Congratulate)\b"
