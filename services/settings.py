@@ -12,7 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EmbeddingBackend = Literal["torch", "onnx", "onnx-int8", "openvino", "static"]
+EmbeddingBackend = Literal["torch", "onnx", "onnx-int8", "openvino", "static", "cascade"]
+TransformerBackend = Literal["torch", "onnx", "onnx-int8", "openvino"]
 
 # Cosines of a distilled static model are not the transformer's (its vectors are means of
 # token vectors, so unrelated prompts sit closer): it gets its own defaults, calibrated by
@@ -21,6 +22,12 @@ EmbeddingBackend = Literal["torch", "onnx", "onnx-int8", "openvino", "static"]
 BACKEND_DEFAULTS: dict[str, dict[str, object]] = {
     "static": {
         "near_dup_threshold": 0.91,
+        "blocklist_threshold": 0.91,
+        "topics_path": str(Path(__file__).parent / "embed" / "data" / "topics-static-v1.npz"),
+    },
+    # the cascade's indexes, blocklist and topics are the static model's; its near-duplicate
+    # threshold is the transformer's, which verifies every static candidate (docs/benchmarks.md)
+    "cascade": {
         "blocklist_threshold": 0.91,
         "topics_path": str(Path(__file__).parent / "embed" / "data" / "topics-static-v1.npz"),
     },
@@ -150,6 +157,35 @@ class Settings(BaseSettings):
         description="inference precision of the openvino backend; empty = the CPU's default "
         "(bf16 where the CPU has AMX or AVX-512 BF16, f32 elsewhere)",
     )
+    cascade_verifier: TransformerBackend = Field(
+        "onnx", description="the cascade backend's transformer, which verifies static candidates"
+    )
+    cascade_floor: float = Field(
+        0.80,
+        ge=0.3,
+        le=1,
+        description="static cosine at or above which an accepted prompt is a candidate the "
+        "cascade's transformer verifies (recall-safe: bench/cascade.py chose it)",
+    )
+    cascade_k: int = Field(
+        8, ge=1, le=256, description="static candidates verified per prompt, most similar first"
+    )
+    cascade_fallback_threshold: float = Field(
+        0.91,
+        ge=0.5,
+        le=1,
+        description="static cosine at which a candidate whose text is gone (accepted before "
+        "the cascade, or past its retention) counts as a near duplicate unverified",
+    )
+    cascade_cache: int = Field(
+        50_000, ge=0, description="transformer vectors of accepted prompts kept in memory"
+    )
+    cascade_ttl_s: int = Field(
+        0,
+        ge=0,
+        description="retention of the cascade's redacted accepted texts and transformer vectors "
+        "in Redis; 0 = the dedup horizon (dedup_horizon_days), or forever without one",
+    )
     max_unknown_token_ratio: float = Field(
         0.3,
         ge=0,
@@ -246,10 +282,14 @@ class Settings(BaseSettings):
         "the window, over max(cluster count + 1, quota_min_cluster)); 1 = no per-cluster rule",
     )
     quota_min_cluster: int = Field(
-        4, ge=1, description="the per-cluster synthetic share applies to max(cluster count + 1, this)"
+        4,
+        ge=1,
+        description="the per-cluster synthetic share applies to max(cluster count + 1, this)",
     )
     gaps_interval_s: float = Field(
-        300.0, ge=0, description="the ops server publishes coverage gaps this often; 0 = on demand only"
+        300.0,
+        ge=0,
+        description="the ops server publishes coverage gaps this often; 0 = on demand only",
     )
     gaps_min_window: int = Field(
         50, ge=1, description="no gaps are published before the window holds this many prompts"

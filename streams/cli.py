@@ -14,9 +14,9 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, get_args
 
-from services.settings import BACKEND_DEFAULTS, Settings
+from services.settings import BACKEND_DEFAULTS, EmbeddingBackend, Settings
 from services.settings_load import SettingsError, load_settings, unknown_variables
 
 CONNECT_TIMEOUT_S = 10.0  # how long a command waits for the broker before giving up
@@ -194,7 +194,12 @@ def cmd_model(args: argparse.Namespace) -> int:
 
     s = Settings()
     for backend in args.backend or [s.embedding_backend]:
-        emb = Embedder(s.embedding_model, backend, s.state_dir / "models").setup()
+        emb = Embedder(
+            s.embedding_model,
+            backend,
+            s.state_dir / "models",
+            verifier_backend=s.cascade_verifier,
+        ).setup()
         print(
             json.dumps(
                 {
@@ -260,6 +265,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
             target.embedding_backend,
             target.state_dir / "models",
             target.embed_batch_size,
+            verifier_backend=target.cascade_verifier,
         )
         await asyncio.to_thread(emb.setup)
         topics = await asyncio.to_thread(TopicModel.load, target.topics_path or None)
@@ -442,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--backend",
         action="append",
-        choices=["torch", "onnx", "onnx-int8", "static"],
+        choices=list(get_args(EmbeddingBackend)),
         help="backend to prepare (repeatable; default FLYWHEEL_EMBEDDING_BACKEND)",
     )
     p.set_defaults(fn=cmd_model)
@@ -456,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--backend",
-        choices=["torch", "onnx", "onnx-int8", "static"],
+        choices=list(get_args(EmbeddingBackend)),
         help="backend of the new workers (default FLYWHEEL_EMBEDDING_BACKEND)",
     )
     p.add_argument(

@@ -168,6 +168,11 @@ class CurateItem(BaseModel):
     user: str | None
     pii: list[str] = Field(default_factory=list)
     vector: str | None = Field(description="base64 float32 unit vector; None = skip semantic check")
+    verify_text: str | None = Field(
+        None,
+        description="cascade backend: what the transformer reads when it is not ``text`` (the "
+        "text the static vector was computed from, a shared preamble stripped)",
+    )
     cluster: int | None = Field(None, description="topic cluster (None without a vector)")
     shard: int | None = Field(None, description="curate shard = partition (None: lexical path)")
     quality: float | None = None

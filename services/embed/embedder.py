@@ -84,6 +84,7 @@ class Embedder:
         cache_dir: Path,
         batch_size: int = 64,
         options: EngineOptions | None = None,
+        verifier_backend: str = "onnx",
     ) -> None:
         self.model_name = model or default_model_path()
         self.backend = backend
@@ -93,21 +94,38 @@ class Embedder:
         self._model = None
         self._static: StaticEncoder | None = None
         self._openvino: OpenVinoEncoder | None = None
+        self.verifier_backend = verifier_backend
+        self.verifier: Embedder | None = None  # the cascade's transformer
         self.dim = 0
         self.fingerprint = ""
 
     def setup(self) -> Embedder:
         if self._model is not None or self._static is not None or self._openvino is not None:
             return self
+        if self.backend not in ("torch", "onnx", "onnx-int8", "openvino", "static", "cascade"):
+            raise ValueError(f"unknown embedding backend {self.backend!r}")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         source = resolve_source(self.model_name)
-        if self.backend == "static":
+        if self.backend in ("static", "cascade"):
             from services.embed.static import StaticEncoder, ensure
 
             self._static = StaticEncoder(*ensure(source, self.cache_dir))
             self.dim, self.fingerprint = self._static.dim, self._static.fingerprint
             log.info("embedding model %s backend=static dim=%d", self.fingerprint, self.dim)
+            if self.backend == "cascade":
+                if self.verifier_backend in ("static", "cascade"):
+                    raise ValueError(
+                        f"the cascade verifies with a transformer, not {self.verifier_backend}"
+                    )
+                self.verifier = Embedder(
+                    self.model_name,
+                    self.verifier_backend,
+                    self.cache_dir,
+                    self.batch_size,
+                    self.options,
+                ).setup()
+                log.info("cascade: static candidates verified by %s", self.verifier.fingerprint)
             return self
         from sentence_transformers import SentenceTransformer
 

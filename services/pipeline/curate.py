@@ -47,6 +47,7 @@ from services.contract.records import (
     Scores,
     now_utc,
 )
+from services.dedup.cascade import CascadeIndex, Verifier, plan, verify
 from services.dedup.greedy import Candidate, Decision, GreedyCurator, NearIndex
 from services.dedup.index import VectorIndex
 from services.dedup.lsh import LshIndex
@@ -88,7 +89,12 @@ class CurateState(Protocol):
     async def sync_signatures(self, name: str, index: LshIndex) -> int: ...
 
     async def commit(
-        self, vectors: Entries, signatures: Entries, accepted: Mapping[str, bytes], win: Window
+        self,
+        vectors: Entries,
+        signatures: Entries,
+        accepted: Mapping[str, bytes],
+        win: Window,
+        cascade: tuple[Mapping[str, str], Mapping[str, np.ndarray]] | None = None,
     ) -> None: ...
 
     async def maybe_snapshot(self, name: str, index: VectorIndex) -> bool: ...
@@ -133,9 +139,11 @@ class CurateStage(Stage):
         dim: int,
         topics: TopicsState | None = None,
         base_topics: TopicModel | None = None,
+        cascade: Verifier | None = None,
     ) -> None:
         super().__init__(settings)
         self.state = state
+        self.cascade = cascade  # the cascade backend: the transformer verifies static candidates
         self.dim = dim
         self.topics = topics if settings.topics_learn else None
         self.topic_model = base_topics  # the cold start until a learned model is current
@@ -287,7 +295,10 @@ class CurateStage(Stage):
         d.note_outcomes()
         vec_entries, sig_entries, acc, win = d.vec_entries, d.sig_entries, d.acc, d.win
         verdicts = d.verdicts
-        await self.state.commit(vec_entries, sig_entries, acc, win)
+        if self.cascade is None:
+            await self.state.commit(vec_entries, sig_entries, acc, win)
+        else:
+            await self.state.commit(vec_entries, sig_entries, acc, win, cascade=d.cascade_commit())
         for pending in d.pending.values():
             pending.flush()
         for name in vec_entries:  # the index now holds exactly its log: a valid snapshot
@@ -355,6 +366,9 @@ class CurateStage(Stage):
         cands = [Candidate(it.prompt_id, it.src, vecs[j]) for j, it in enumerate(group)]
         todo = [j for j in range(len(group)) if blocked[j][0] is None]
         admit = d.admit_fn(rows)
+        if self.cascade is not None and todo:
+            sub = [cands[j] for j in todo]
+            index = await self._verified(self.cascade, d, index, sub, [group[j] for j in todo])
         decisions = await asyncio.get_running_loop().run_in_executor(
             None,
             self._decide,
@@ -375,6 +389,37 @@ class CurateStage(Stage):
                     group[j].cluster, vecs[j], synthetic=group[j].source == "synthetic"
                 )
 
+    async def _verified(
+        self,
+        c: Verifier,
+        d: _Batch,
+        index: NearIndex,
+        cands: list[Candidate],
+        group: list[CurateItem],
+    ) -> NearIndex:
+        """The cascade: the group's static candidates, their transformer vectors, and the index
+        the greedy rule then decides against (services/dedup/cascade.py)."""
+        loop = asyncio.get_running_loop()
+        queries = np.stack([cand.vector for cand in cands])
+        pids = [cand.prompt_id for cand in cands]
+        p = await loop.run_in_executor(None, plan, index, queries, pids, c.k, c.floor)
+        verified, computed = await verify(
+            p,
+            pids,
+            [it.verify_text or it.text for it in group],
+            d.texts,
+            c.cache,
+            c.source,
+            c.encode,
+            asyncio.to_thread,
+        )
+        d.computed.update(computed)
+        self.count("cascade_candidates", sum(len(x) for x in p.cands) + len(p.pairs))
+        self.count("cascade_encoded", len(computed))
+        if verified.unverified:
+            self.count("cascade_unverifiable", len(verified.unverified))
+        return CascadeIndex(index, p, verified, c.floor, c.fallback, self.threshold)  # type: ignore[arg-type]
+
     async def _raced(self, d: _Batch) -> bool:
         """Whether another shard committed, since this batch synced, a near duplicate of one of
         the batch's acceptances (the replicas are brought up to date first). Only then is the
@@ -388,9 +433,11 @@ class CurateStage(Stage):
                 continue
             vecs = np.stack([v for _, v, _ in entries])
             pids = [p for p, _, _ in entries]
+            # static cosines: with the cascade, any pair its transformer might call near
+            close = self.threshold if self.cascade is None else self.cascade.floor
             for part in fresh:
                 for _, sim in part.nearest_other(vecs, pids):
-                    raced = raced or sim >= self.threshold
+                    raced = raced or sim >= close
         return raced
 
     async def _near_index(self, name: str, lang: str, pending: Pending | None = None) -> NearIndex:
@@ -541,6 +588,19 @@ class _Batch:
         self.sig_entries: dict[str, list[tuple[str, np.ndarray, str]]] = defaultdict(list)
         self.acc: dict[str, bytes] = {}
         self.pending: dict[str, Pending] = {}
+        # the cascade: what the transformer reads per prompt, the vectors it computed
+        self.texts = {it.prompt_id: it.verify_text or it.text for _, it in items}
+        self.computed: dict[str, np.ndarray] = {}
+
+    def cascade_commit(self) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+        """Texts of the batch's embedded acceptances, and the transformer vectors computed for
+        them or for earlier acceptances (never for the batch's duplicates)."""
+        accepted = {pid for entries in self.vec_entries.values() for pid, _, _ in entries}
+        texts = {pid: self.texts[pid] for pid in accepted}
+        vectors = {
+            pid: v for pid, v in self.computed.items() if pid in accepted or pid not in self.texts
+        }
+        return texts, vectors
 
     def admit_fn(self, rows: list[int]) -> Admit:
         def admit(j: int) -> Reason | None:

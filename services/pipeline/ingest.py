@@ -236,7 +236,8 @@ class IngestStage(Stage):
             for (i, _), c in zip(embedded, assigned.tolist(), strict=True):
                 clusters[i] = c
         outs = []
-        for cand, vec, cluster in zip(cands, vectors, clusters, strict=True):
+        cascade = self.s.embedding_backend == "cascade"
+        for cand, vec, cluster, read in zip(cands, vectors, clusters, texts, strict=True):
             c = cand.clean
             shard = None if cluster is None else int(self.shard_of[cluster])
             quality, difficulty = score(c.text, c.lang)
@@ -249,6 +250,7 @@ class IngestStage(Stage):
                 user=c.user,
                 pii=c.pii,
                 vector=None if vec is None else base64.b64encode(vec.tobytes()).decode(),
+                verify_text=read if cascade and vec is not None and read != c.text else None,
                 cluster=cluster,
                 shard=shard,
                 quality=quality,

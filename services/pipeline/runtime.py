@@ -24,6 +24,7 @@ import redis.asyncio as aioredis
 
 from services.clean.guards import BlockedPrompts, FloodDetector, RedisRateLimiter
 from services.contract.envelope import IN_TS_HEADER, InMsg, Out, Sender
+from services.dedup.cascade import VectorCache, Verifier
 from services.dedup.index import configure_faiss_threads
 from services.diversity.topics import RedisTopics
 from services.embed.embedder import Embedder
@@ -44,6 +45,7 @@ from services.pipeline.ingest import Guards, IngestStage
 from services.pipeline.runner import StageRunner
 from services.pipeline.stage import Stage
 from services.settings import Settings
+from services.state.cascade_store import RedisCascadeStore, retention_s
 from services.state.curate_state import RedisCurateState
 from services.state.keys import Keys
 from services.state.ledger import EmitLedger
@@ -95,7 +97,11 @@ class Runtime:
         await self.redis.ping()
         if not hasattr(self, "embedder"):
             self.embedder = Embedder(
-                s.embedding_model, s.embedding_backend, s.state_dir / "models", s.embed_batch_size
+                s.embedding_model,
+                s.embedding_backend,
+                s.state_dir / "models",
+                s.embed_batch_size,
+                verifier_backend=s.cascade_verifier,
             )
             await asyncio.to_thread(self.embedder.setup)
         guards = Guards(
@@ -127,11 +133,25 @@ class Runtime:
             if s.preamble_min_count
             else None,
         )
+        cascade_store, verifier = None, None
+        if self.embedder.verifier is not None:  # the cascade backend
+            cascade_store = RedisCascadeStore(
+                self.redis, s.namespace, self.embedder.verifier.fingerprint, retention_s(s)
+            )
+            verifier = Verifier(
+                self.embedder.verifier.encode,
+                cascade_store,
+                VectorCache(s.cascade_cache),
+                s.cascade_floor,
+                s.cascade_k,
+                s.cascade_fallback_threshold,
+            )
         self.curate = CurateStage(
             s,
-            RedisCurateState(self.redis, s, vectors),
+            RedisCurateState(self.redis, s, vectors, cascade=cascade_store),
             self.embedder.dim,
             topics=RedisTopics(self.redis, s.namespace, s.quota_window_s, s.quota_bucket_s),
+            cascade=verifier,
         )
         self.feedback = FeedbackStage(s, FeedbackStore(self.redis, s.namespace, vectors, policy))
         stages: list[Stage] = [self.ingest, self.curate, self.feedback]

@@ -20,6 +20,7 @@ from services.dedup.lsh import LshIndex
 from services.dedup.minhash import MinHasher
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window
 from services.settings import Settings
+from services.state.cascade_store import RedisCascadeStore
 from services.state.keys import Keys
 from services.state.stores import RedisSignatureLog, RedisVectorLog
 
@@ -33,8 +34,10 @@ class RedisCurateState:
         settings: Settings,
         vectors: RedisVectorLog,
         hasher: MinHasher | None = None,
+        cascade: RedisCascadeStore | None = None,
     ) -> None:
         self.redis = redis
+        self.cascade = cascade
         self.s = settings
         self.keys = Keys(settings.namespace)
         self.vectors = vectors
@@ -59,10 +62,16 @@ class RedisCurateState:
         return await self.signatures.sync(name, index)
 
     async def commit(
-        self, vectors: Entries, signatures: Entries, accepted: Mapping[str, bytes], win: Window
+        self,
+        vectors: Entries,
+        signatures: Entries,
+        accepted: Mapping[str, bytes],
+        win: Window,
+        cascade: tuple[Mapping[str, str], Mapping[str, np.ndarray]] | None = None,
     ) -> None:
-        """The batch's acceptances, atomically: logs, window counts, feedback lookup keys."""
-        if not accepted and not win.decided:
+        """The batch's acceptances, atomically: logs, window counts, feedback lookup keys, and
+        with the cascade backend the accepted texts and the transformer vectors computed."""
+        if not accepted and not win.decided and not (cascade and cascade[1]):
             return
         async with self.redis.pipeline(transaction=True) as pipe:
             for name, entries in vectors.items():
@@ -73,6 +82,8 @@ class RedisCurateState:
             ttl = self.s.feedback_ttl_s
             for pid, value in accepted.items():
                 pipe.set(self.keys.accepted(pid), value, ex=ttl)
+            if cascade is not None and self.cascade is not None:
+                self.cascade.queue(pipe, *cascade)
             await pipe.execute()
 
     async def maybe_snapshot(self, name: str, index: VectorIndex) -> bool:

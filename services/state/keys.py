@@ -2,10 +2,12 @@
 
 All keys start with the namespace (``FLYWHEEL_NAMESPACE``), so several deployments or test runs
 share one Redis. Keys and values hold hashes, ids, vectors and counts only: never prompt text,
-user ids or other personal data (the two exceptions are ``recent``, a capped list of accepted
-prompts that were redacted before they got there, served only with the read token, and
+user ids or other personal data (the exceptions are ``recent``, a capped list of accepted
+prompts that were redacted before they got there, served only with the read token,
 ``topics_sample``, a capped sample of the same redacted accepted texts with their vectors, from
-which the topic model learns its clusters and their characteristic words).
+which the topic model learns its clusters and their characteristic words, and, with the cascade
+backend only, ``cascade_text``: the redacted text of each accepted prompt, which the
+transformer reads when a later prompt comes close to it).
 """
 
 from __future__ import annotations
@@ -68,6 +70,16 @@ class Keys:
     def accepted(self, prompt_id: str) -> str:
         """Cluster and vector of an accepted prompt, for the feedback stage."""
         return self._k("acc", prompt_id)
+
+    # the cascade backend (services/dedup/cascade.py)
+    def cascade_text(self, prompt_id: str) -> str:
+        """Redacted text of an accepted prompt, for the transformer to verify candidates."""
+        return self._k("cascade", "text", prompt_id)
+
+    def cascade_vector(self, model: str, prompt_id: str) -> str:
+        """float16 transformer vector of an accepted prompt; ``model``: a digest of the
+        transformer's fingerprint, so another model's vectors are never read."""
+        return self._k("cascade", "vec", model, prompt_id)
 
     # coverage gaps and the synthetic balance (services/diversity/gaps.py)
     @property

@@ -58,6 +58,7 @@ from services.embed.preamble import Preambles, RedisPreambleCounts
 from services.kafka.offsets import end_offsets_sync
 from services.pipeline.feedback import BLOCKLIST_INDEX, encode_accepted
 from services.settings import Settings
+from services.state.cascade_store import RedisCascadeStore, retention_s
 from services.state.curate_state import RedisCurateState
 from services.state.keys import Keys
 from services.state.stores import RedisSeenStore, RedisVectorLog
@@ -268,7 +269,13 @@ class Reindexer:
         self.shard_of = topics.shards(s.curate_partitions, s.shard_slack)
         self.hasher = MinHasher()
         self.vlog = RedisVectorLog(redis, s.namespace, encoder.dim, model=encoder.fingerprint)
-        self.state = RedisCurateState(redis, s, self.vlog, self.hasher)
+        verifier = getattr(encoder, "verifier", None)  # the cascade: keep texts to verify with
+        self.cascade = (
+            RedisCascadeStore(redis, s.namespace, verifier.fingerprint, retention_s(s))
+            if verifier is not None
+            else None
+        )
+        self.state = RedisCurateState(redis, s, self.vlog, self.hasher, cascade=self.cascade)
         self.seen = RedisSeenStore(redis, s.namespace, s.seen_ttl_s)
         self.preambles = (
             Preambles(
@@ -356,7 +363,17 @@ class Reindexer:
             self.hasher,
         )
         await self.seen.claim(plan.claims)  # NX: a claim the target holds already stands
-        await self.state.commit(plan.vectors, plan.signatures, plan.accepted, self.window)
+        if self.cascade is None:
+            await self.state.commit(plan.vectors, plan.signatures, plan.accepted, self.window)
+        else:
+            read = {
+                r.prompt_id: t
+                for r, t in zip(todo, texts, strict=True)
+                if r.prompt_id in plan.embedded
+            }
+            await self.state.commit(
+                plan.vectors, plan.signatures, plan.accepted, self.window, cascade=(read, {})
+            )
         self.summary.vectors += sum(len(v) for v in plan.vectors.values())
         self.summary.lexical += sum(len(v) for v in plan.signatures.values())
         self.summary.blocked += await self._carry_blocks(plan)
