@@ -161,14 +161,21 @@ class Settings(BaseSettings):
         "onnx", description="the cascade backend's transformer, which verifies static candidates"
     )
     cascade_floor: float = Field(
-        0.80,
+        0.75,
         ge=0.3,
         le=1,
         description="static cosine at or above which an accepted prompt is a candidate the "
         "cascade's transformer verifies (recall-safe: bench/cascade.py chose it)",
     )
     cascade_k: int = Field(
-        8, ge=1, le=256, description="static candidates verified per prompt, most similar first"
+        32, ge=1, le=256, description="static candidates verified per prompt, most similar first"
+    )
+    cascade_sure: float = Field(
+        0.99,
+        ge=0,
+        le=1,
+        description="static cosine at or above which a candidate is a near duplicate without "
+        "the transformer (0 = always verify; bench/cascade.py)",
     )
     cascade_fallback_threshold: float = Field(
         0.91,

@@ -6,7 +6,9 @@ finds close. The greedy rule is the transformer's: a prompt is a near duplicate 
 prompt is at or above ``near_dup_threshold`` in transformer cosine. It is applied only to the
 pairs whose static cosine reaches the floor (``cascade_floor``), at most ``k`` per prompt, most
 similar first: a pair the transformer calls duplicates but the static model puts below the floor
-is missed (bench/cascade.py measures how often, against the transformer on every pair).
+is missed (bench/cascade.py measures how often, against the transformer on every pair). A
+candidate at or above ``sure`` (``cascade_sure``) in static cosine is a duplicate without asking
+the transformer: on streams where most prompts repeat, that saves half its work.
 
 Per group of a curate batch (``prepare``): the static candidates of each prompt (in the indexes,
 the batch's pending acceptances, and the group itself); the transformer vectors of the prompts
@@ -117,12 +119,25 @@ class Plan:
     others: list[str]  # candidates outside the group whose transformer vector is needed
 
 
-def plan(index: object, queries: np.ndarray, pids: Sequence[str], k: int, floor: float) -> Plan:
+def plan(
+    index: object,
+    queries: np.ndarray,
+    pids: Sequence[str],
+    k: int,
+    floor: float,
+    sure: float | None = None,
+) -> Plan:
+    """A prompt whose best index candidate reaches ``sure`` is a duplicate without the
+    transformer: neither it nor its index candidates need a transformer vector for its sake."""
     cands = static_candidates(index, queries, pids, k, floor)
     pairs = local_pairs(queries, floor)
-    rows = {i for i, c in enumerate(cands) if c} | {x for p in pairs for x in p}
+    settled = {i for i, c in enumerate(cands) if sure is not None and c and c[0][1] >= sure}
+    rows = {i for i, c in enumerate(cands) if c and i not in settled}
+    rows |= {x for p in pairs for x in p}
     group = set(pids)
-    others = sorted({q for c in cands for q, _ in c if q not in group})
+    others = sorted(
+        {q for i, c in enumerate(cands) if i not in settled for q, _ in c if q not in group}
+    )
     return Plan(cands, pairs, sorted(rows), others)
 
 
@@ -146,8 +161,10 @@ class CascadeIndex:
         floor: float,
         fallback: float,
         threshold: float,
+        sure: float | None = None,
     ) -> None:
         self.inner = inner
+        self.sure = sure
         self.plan = plan
         self.verified = verified
         self.floor = floor
@@ -164,6 +181,8 @@ class CascadeIndex:
         """Any threshold: the candidates were gathered at the floor, not at the threshold."""
 
     def _sim(self, a: str, b: str, static: float) -> float:
+        if self.sure is not None and static >= self.sure:
+            return max(self.threshold, static)  # so close the transformer is not asked
         va, vb = self.verified.vectors.get(a), self.verified.vectors.get(b)
         if va is not None and vb is not None:
             return float(va @ vb)
@@ -279,21 +298,32 @@ class Verifier:
     floor: float
     k: int
     fallback: float
+    sure: float | None = None
 
 
 def cascade_reference(
-    static: np.ndarray, transformer: np.ndarray, floor: float, threshold: float, k: int
+    static: np.ndarray,
+    transformer: np.ndarray,
+    floor: float,
+    threshold: float,
+    k: int,
+    sure: float | None = None,
 ) -> list[bool]:
     """Brute force: keep i iff, among the kept j < i whose static cosine is >= ``floor`` (the
-    ``k`` most similar of them), none has transformer cosine >= ``threshold``."""
+    ``k`` most similar of them), none has transformer cosine >= ``threshold``; with ``sure``,
+    a static cosine at or above it is a duplicate without the transformer."""
     kept: list[int] = []
     out: list[bool] = []
     for i in range(static.shape[0]):
         keep = True
         if kept:
             s = static[kept] @ static[i]
-            close = [kept[j] for j in np.argsort(-s, kind="stable")[:k] if s[j] >= floor]
-            keep = not any(float(transformer[j] @ transformer[i]) >= threshold for j in close)
+            order = np.argsort(-s, kind="stable")[:k]
+            close = [kept[j] for j in order if s[j] >= floor]
+            if sure is not None and close and float(s[order[0]]) >= sure:
+                keep = False
+            else:
+                keep = not any(float(transformer[j] @ transformer[i]) >= threshold for j in close)
         out.append(keep)
         if keep:
             kept.append(i)

@@ -402,7 +402,7 @@ class CurateStage(Stage):
         loop = asyncio.get_running_loop()
         queries = np.stack([cand.vector for cand in cands])
         pids = [cand.prompt_id for cand in cands]
-        p = await loop.run_in_executor(None, plan, index, queries, pids, c.k, c.floor)
+        p = await loop.run_in_executor(None, plan, index, queries, pids, c.k, c.floor, c.sure)
         verified, computed = await verify(
             p,
             pids,
@@ -418,7 +418,8 @@ class CurateStage(Stage):
         self.count("cascade_encoded", len(computed))
         if verified.unverified:
             self.count("cascade_unverifiable", len(verified.unverified))
-        return CascadeIndex(index, p, verified, c.floor, c.fallback, self.threshold)  # type: ignore[arg-type]
+        cascade = CascadeIndex(index, p, verified, c.floor, c.fallback, self.threshold, c.sure)  # type: ignore[arg-type]
+        return cascade
 
     async def _raced(self, d: _Batch) -> bool:
         """Whether another shard committed, since this batch synced, a near duplicate of one of

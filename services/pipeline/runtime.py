@@ -145,6 +145,7 @@ class Runtime:
                 s.cascade_floor,
                 s.cascade_k,
                 s.cascade_fallback_threshold,
+                s.cascade_sure or None,
             )
         self.curate = CurateStage(
             s,

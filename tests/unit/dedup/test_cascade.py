@@ -45,7 +45,7 @@ def spaces(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return static, transformer
 
 
-def run_cascade(static, transformer, floor, threshold, k, batch=16, union=False):
+def run_cascade(static, transformer, floor, threshold, k, batch=16, union=False, sure=None):
     own = VectorIndex(static.shape[1])
     pids = [f"{i:032x}" for i in range(len(static))]
     tvec = {pid: transformer[i] for i, pid in enumerate(pids)}
@@ -56,9 +56,10 @@ def run_cascade(static, transformer, floor, threshold, k, batch=16, union=False)
         pending = Pending() if union else None
         inner = UnionIndex(own, [], pending) if union else own
         q = np.stack([c.vector for c in cands])
-        p = plan(inner, q, [c.prompt_id for c in cands], k, floor)
-        verified = Verified({pid: tvec[pid] for pid in pids})
-        index = CascadeIndex(inner, p, verified, floor, 0.99, threshold)
+        p = plan(inner, q, [c.prompt_id for c in cands], k, floor, sure)
+        needed = {pids[start + r] for r in p.batch_rows} | set(p.others)
+        verified = Verified({pid: tvec[pid] for pid in needed})
+        index = CascadeIndex(inner, p, verified, floor, 0.99, threshold, sure)
         out += [d.accepted for d in GreedyCurator(index, threshold).decide(cands)]
         if pending is not None:
             pending.flush()
@@ -73,6 +74,18 @@ def test_the_curator_over_the_cascade_makes_the_brute_force_decisions(seed, unio
     got = run_cascade(static, transformer, floor, threshold, k=300, union=union)
     assert got == cascade_reference(static, transformer, floor, threshold, k=300)
     assert 30 < got.count(False) < 270  # the stream has duplicates and keeps most topics
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_sure_static_cosine_decides_without_the_transformer(seed):
+    static, transformer = spaces(300, seed)
+    got = run_cascade(static, transformer, 0.7, 0.8, k=300, union=True, sure=0.9)
+    assert got == cascade_reference(static, transformer, 0.7, 0.8, k=300, sure=0.9)
+    # a pair the static model cannot tell apart is a duplicate, whatever the transformer says
+    same = unit(np.array([[1.0, 0.0], [1.0, 0.0]]))
+    apart = unit(np.array([[1.0, 0.0], [0.0, 1.0]]))
+    assert run_cascade(same, apart, 0.7, 0.8, k=2, sure=0.95) == [True, False]
+    assert run_cascade(same, apart, 0.7, 0.8, k=2) == [True, True]
 
 
 def test_with_every_pair_a_candidate_the_decisions_are_the_transformers():
