@@ -1,9 +1,12 @@
 """The cascade's decisions against the transformer's, and how much transformer work it keeps.
 
-    .venv/bin/python bench/cascade.py [--n 3000] [--product 1500] [--k 8]
-                                      [--floors 0.6 0.65 0.7 0.75 0.8 0.85] [--json]
+    .venv/bin/python bench/cascade.py [--n 3000] [--product 1500] [--k 32]
+                                      [--floors 0.6 0.65 0.7 0.75 0.8 0.85] [--sure 0 0.99]
+                                      [--json]
 
-Both models encode the same prompts once: --n distinct public English prompts, and --product
+Both models encode the same prompts once: --n distinct public English prompts, --n prompts of
+bench/ood_streams.py's mixed stream (a shared tool preamble, long notes, code behind a shared
+header, signed tickets; most prompts repeat an earlier request in other words), and --product
 prompts of bench/product_stream.py (one product, a long shared preamble, five languages; greedy
 per language over the texts the transformer can read, as the worker does; the preamble is left
 in, the static model's worst case: the worker strips a preamble it has seen often). For each
@@ -78,13 +81,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--product", type=int, default=1500)
-    ap.add_argument("--k", type=int, default=8)
+    ap.add_argument("--k", type=int, default=Settings().cascade_k)
     ap.add_argument("--floors", type=float, nargs="+", default=[0.6, 0.65, 0.7, 0.75, 0.8, 0.85])
     ap.add_argument(
         "--sure",
         type=float,
         nargs="+",
-        default=[0.0],
+        default=[0.0, Settings().cascade_sure],
         help="static cosines at or above which a candidate is a duplicate unverified (0 = off)",
     )
     ap.add_argument("--json", action="store_true")

@@ -1,6 +1,6 @@
 """End-to-end throughput and latency of the pipeline against the raw embedding ceiling.
 
-    .venv/bin/python bench/pipeline.py [--n 2000] [--backend onnx]
+    .venv/bin/python bench/pipeline.py [--n 2000] [--backend onnx] [--stream public|ood]
 
 One run, on the embedded stack (Tansu + redis-server started for the run): a worker process is
 started and warmed up, then N distinct prompts are produced to chat.events as fast as possible.
@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,7 +180,15 @@ def main() -> None:
     ap.add_argument(
         "--backend",
         default=None,
-        help="torch | onnx | onnx-int8 | openvino | static (default: settings)",
+        help="torch | onnx | onnx-int8 | openvino | static | cascade (default: settings)",
+    )
+    ap.add_argument(
+        "--stream",
+        choices=["public", "ood"],
+        default="public",
+        help="public: distinct public prompts (--lang); ood: bench/ood_streams.py's mixed stream "
+        "(a shared tool preamble, long notes, code behind a shared header, signed tickets; most "
+        "prompts are near duplicates of an earlier one)",
     )
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument(
@@ -202,7 +211,12 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    texts, origin = public_prompts(2 * args.n + 400, args.lang)
+    if args.stream == "ood":
+        from bench.ood_streams import stream
+
+        texts, origin = [t for t, _ in stream("mixed", 2 * args.n + 400)], "ood_streams mixed"
+    else:
+        texts, origin = public_prompts(2 * args.n + 400, args.lang)
     texts = passing(Settings(), texts)[: args.n + 200]
     warm, texts = texts[:200], texts[200:]
     state = Path(tempfile.mkdtemp(prefix="flywheel-bench-"))
@@ -298,6 +312,8 @@ def main() -> None:
     print(
         f"| accepted / rejected / dlq | {len(out.accepted)} / {len(out.rejected)} / {len(out.dlq)} |"
     )
+    reasons = Counter(r["reason"] for r in out.rejected)
+    print(f"| rejected by reason | {', '.join(f'{k} {v}' for k, v in reasons.most_common())} |")
     print(f"| worker peak RSS (MB) | {rss:.0f} |")
     cpu_ms = {k: (cpu1[k] - cpu0[k]) * 1000 / len(texts) for k in cpu0}
     for name, ms in cpu_ms.items():
@@ -323,6 +339,13 @@ def main() -> None:
             "prompts": len(texts),
             "origin": origin,
             "backend": s.embedding_backend,
+            "stream": args.stream,
+            **(
+                {"cascade_floor": s.cascade_floor, "cascade_k": s.cascade_k}
+                if s.embedding_backend == "cascade"
+                else {}
+            ),
+            "rejected": dict(reasons),
             "pipeline_eps": eps,
             "ceiling": ceiling,
             "ceiling_how": how,
