@@ -93,7 +93,13 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     s = Settings(embedding_backend="cascade")
-    emb = Embedder(s.embedding_model, "cascade", s.state_dir / "models", s.embed_batch_size).setup()
+    emb = Embedder(
+        s.embedding_model,
+        "cascade",
+        s.state_dir / "models",
+        s.embed_batch_size,
+        verifier_backend=s.cascade_verifier,
+    ).setup()
     assert emb.verifier is not None
     threshold = s.near_dup_threshold
     rows = []

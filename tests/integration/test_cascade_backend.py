@@ -21,6 +21,7 @@ from services.dedup.cascade import cascade_reference
 from services.dedup.greedy import greedy_reference
 from services.dev.generator import ChatLogGenerator
 from services.embed.embedder import Embedder
+from services.settings import Settings
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 from tests.integration.test_static_backend import unreadable_events
 
@@ -33,7 +34,10 @@ BORDERLINE = 1e-4  # float noise between batched and unbatched encoding
 def cascade_embedder():
     from tests.conftest import ROOT
 
-    return Embedder("", "cascade", ROOT / ".flywheel" / "models", 16).setup()
+    verifier = Settings(embedding_backend="cascade").cascade_verifier
+    return Embedder(
+        "", "cascade", ROOT / ".flywheel" / "models", 16, verifier_backend=verifier
+    ).setup()
 
 
 def settings(fresh):

@@ -52,11 +52,13 @@ def reference(s, raw_events, reached):
     return accepted, near, borderline, lexical
 
 
-def test_one_partition_decisions_equal_brute_force_greedy(fresh, tmp_path):
-    # Arrival order, no quotas and no mix: the plain greedy rule.
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_one_partition_decisions_equal_brute_force_greedy(fresh, tmp_path, backend):
+    # Arrival order, no quotas and no mix: the plain greedy rule, for each transformer engine.
     s = fresh(
         partitions=1,
         curate_partitions=1,
+        embedding_backend=backend,
         order_by_priority=False,
         quota_max_share=1.0,
         mix_max_synthetic=1.0,

@@ -122,4 +122,4 @@ def test_the_target_takes_the_new_backend_defaults_unless_they_were_chosen():
     assert (target.topics_path, target.near_dup_threshold) == ("/x.npz", 0.8)
     assert target.embedding_model == "/models/other"
     same = reindex_target(Settings(namespace="fw", curate_partitions=8), "fw2", None, None)
-    assert same.embedding_backend == "onnx" and same.curate_partitions == 8
+    assert same.embedding_backend == "openvino" and same.curate_partitions == 8
