@@ -16,13 +16,13 @@ import pytest
 import redis as redis_sync
 
 from bench.ood_streams import events as ood_events
-from services.clean.chain import Cleaned, Cleaner
 from services.dedup.cascade import cascade_reference
 from services.dedup.greedy import greedy_reference
 from services.dev.generator import ChatLogGenerator
 from services.embed.embedder import Embedder
 from services.settings import Settings
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+from tests.integration.test_greedy_equivalence import screened
 from tests.integration.test_static_backend import unreadable_events
 
 pytestmark = pytest.mark.integration
@@ -57,12 +57,7 @@ def reference(s, emb, raw_events, reached):
     """Expected accepted and near-duplicate event ids under the cascade rule, the transformer's
     own decisions on the same texts, and the ids to ignore (cosines within float noise of the
     floor, the sure cosine or the threshold; texts the model cannot read)."""
-    cleaner = Cleaner(s)
-    cands = []
-    for raw in raw_events:
-        cand = cleaner.screen(raw)
-        if isinstance(cand, Cleaned) and cand.event.event_id in reached:
-            cands.append((cand.event.event_id, cand.text, cand.lang))
+    cands = screened(s, raw_events, reached)
     ratios = emb.unknown_token_ratio([t for _, t, _ in cands])
     readable = [c for c, r in zip(cands, ratios, strict=True) if r <= s.max_unknown_token_ratio]
     ignore = {c[0] for c, r in zip(cands, ratios, strict=True) if r > s.max_unknown_token_ratio}

@@ -16,6 +16,18 @@ pytestmark = pytest.mark.integration
 BORDERLINE = 1e-4  # float noise between batched and unbatched encoding
 
 
+def screened(s, raw_events, reached) -> list[tuple[str, str, str]]:
+    """(event id, cleaned text, language) of the events in ``reached``, from the ingest stage's
+    own screening."""
+    cleaner = Cleaner(s)
+    cands = []
+    for raw in raw_events:
+        cand = cleaner.screen(raw)
+        if isinstance(cand, Cleaned) and cand.event.event_id in reached:
+            cands.append((cand.event.event_id, cand.text, cand.lang))
+    return cands
+
+
 def reference(s, raw_events, reached):
     """Expected accepted and near-duplicate event ids, plus the ones to ignore: borderline
     cosines, and texts the model cannot read (they take the lexical path, tested elsewhere).
@@ -23,12 +35,7 @@ def reference(s, raw_events, reached):
     ``reached``: the events the pipeline sent through the semantic check (accepted or
     near_duplicate); the stages before it are other tests' business. Their cleaned text comes
     from the ingest stage's own screening."""
-    cleaner = Cleaner(s)
-    cands = []
-    for raw in raw_events:
-        cand = cleaner.screen(raw)
-        if isinstance(cand, Cleaned) and cand.event.event_id in reached:
-            cands.append((cand.event.event_id, cand.text, cand.lang))
+    cands = screened(s, raw_events, reached)
     emb = Embedder(s.embedding_model, s.embedding_backend, s.state_dir / "models", 16).setup()
     ratios = emb.unknown_token_ratio([t for _, t, _ in cands])
     readable = [c for c, r in zip(cands, ratios, strict=True) if r <= s.max_unknown_token_ratio]
