@@ -1,6 +1,7 @@
 """End-to-end throughput and latency of the pipeline against the raw embedding ceiling.
 
     .venv/bin/python bench/pipeline.py [--n 2000] [--backend onnx] [--stream public|ood]
+                                       [--rate EVENTS_PER_S]
 
 One run, on the embedded stack (Tansu + redis-server started for the run): a worker process is
 started and warmed up, then N distinct prompts are produced to chat.events as fast as possible.
@@ -200,6 +201,12 @@ def main() -> None:
         default="on",
         help="on: worker metrics and stats, and the ops API sampling lag every 2 s; off: none",
     )
+    ap.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="produce at this many events/s (0: all at once); latency at a given load",
+    )
     ap.add_argument("--baseline", action="store_true", help="also run the naive baseline")
     ap.add_argument("--workers", type=int, default=1, help="worker processes in the group")
     ap.add_argument("--json", default=None, help="append the figures to this JSON-lines file")
@@ -264,7 +271,7 @@ def main() -> None:
         spy = start_profile(args.profile, proc.pid) if args.profile else None
         cpu0 = cpu_split(pids, proc.pid)
         t0 = time.time()
-        produce(s, events(texts, "ev"))
+        produce(s, events(texts, "ev"), rate=args.rate)
         wait_total(s, len(warm) + len(texts), proc, 600)
         cpu1 = cpu_split(pids, proc.pid)
         if spy is not None:
@@ -346,6 +353,7 @@ def main() -> None:
                 else {}
             ),
             "rejected": dict(reasons),
+            "rate": args.rate,
             "pipeline_eps": eps,
             "ceiling": ceiling,
             "ceiling_how": how,
