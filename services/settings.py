@@ -136,6 +136,13 @@ class Settings(BaseSettings):
         "measurement (docs/benchmarks.md, choosing the default backend)",
     )
     batch_max: int = Field(128, ge=1, le=4096, description="micro-batch size (stream.take)")
+    fetch_max_wait_ms: int = Field(
+        100,
+        ge=1,
+        le=1500,
+        description="how long the worker's consumers let the broker hold a fetch for more data "
+        "(Faust's own 1500 adds up to 1.5 s per hop on the embedded broker; docs/benchmarks.md)",
+    )
     batch_within_s: float = Field(0.25, gt=0, le=10, description="max wait to fill a micro-batch")
     embed_batch_size: int = Field(
         16,

@@ -40,7 +40,31 @@ def _take(stream: faust.StreamT, n: int, within: float) -> AsyncIterator[Sequenc
     return cast(faust.Stream, stream).take_events(n, within=within)
 
 
+def limit_fetch_wait(ms: int) -> None:
+    """Faust creates its consumers with ``fetch_max_wait_ms=1500`` and no setting for it. A broker
+    that holds a fetch until that wait is over when few bytes are ready (Tansu, the embedded
+    default) then adds up to 1.5 s per consumer hop to every event's latency; Apache Kafka
+    answers as soon as ``fetch_min_bytes`` (1) is there, so a lower wait costs it nothing but
+    more frequent empty fetches when idle. Set once per process, before the app's consumers
+    are created (docs/benchmarks.md, latency at a steady rate)."""
+    import aiokafka
+
+    cls: Any = aiokafka.AIOKafkaConsumer
+    if getattr(cls, "_flywheel_fetch_wait", None) == ms:
+        return
+    init = getattr(cls, "_flywheel_init", cls.__init__)
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs["fetch_max_wait_ms"] = ms
+        init(self, *args, **kwargs)
+
+    cls._flywheel_init = init
+    cls._flywheel_fetch_wait = ms
+    cls.__init__ = __init__
+
+
 def build_app(settings: Settings) -> faust.App:
+    limit_fetch_wait(settings.fetch_max_wait_ms)
     datadir = settings.state_dir / "faust"
     datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = faust.App(

@@ -30,3 +30,23 @@ def test_to_env_round_trips_through_the_environment(monkeypatch):
     again = Settings()
     assert again.lang_allow == ["en", "fr"] and again.near_dup_threshold == 0.8
     assert again.redis_url.get_secret_value() == "redis://:pw@h:1/0"
+
+
+def test_the_fetch_wait_reaches_every_consumer_faust_creates() -> None:
+    import asyncio
+
+    import aiokafka
+
+    from streams.app import limit_fetch_wait
+
+    async def made() -> int:
+        consumer = aiokafka.AIOKafkaConsumer(
+            bootstrap_servers="127.0.0.1:1", fetch_max_wait_ms=1500
+        )
+        return consumer._fetch_max_wait_ms  # noqa: SLF001 - what aiokafka will send
+
+    limit_fetch_wait(42)
+    limit_fetch_wait(42)  # once per process, idempotent
+    assert asyncio.run(made()) == 42
+    limit_fetch_wait(Settings().fetch_max_wait_ms)
+    assert asyncio.run(made()) == Settings().fetch_max_wait_ms == 100
