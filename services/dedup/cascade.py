@@ -38,6 +38,8 @@ from services.dedup.union import Pending, UnionIndex
 class Searchable(Protocol):
     """What candidates are searched in: a ``VectorIndex`` or a ``UnionIndex``."""
 
+    def queries(self, batch: Sequence[Candidate]) -> np.ndarray: ...
+
     def owners_of(self, pids: Sequence[str]) -> list[str | None]: ...
 
     def add_kept(self, queries: np.ndarray, pids: Sequence[str], owners: Sequence[str]) -> None: ...
@@ -174,8 +176,8 @@ class CascadeIndex:
         self.fallbacks = 0  # decisions that used a static cosine unverified
 
     def queries(self, batch: Sequence[Candidate]) -> np.ndarray:
-        self._pids = [c.prompt_id for c in batch]
-        return np.stack([np.asarray(c.vector, dtype=np.float32) for c in batch])
+        self._pids = [c.prompt_id for c in batch]  # the rows the plan was made for, in order
+        return self.inner.queries(batch)
 
     def check_threshold(self, threshold: float) -> None:
         """Any threshold: the candidates were gathered at the floor, not at the threshold."""
@@ -196,16 +198,12 @@ class CascadeIndex:
         out: list[tuple[str | None, float]] = []
         for i, pid in enumerate(pids):
             best: tuple[str | None, float] = (None, -np.inf)
-            for other, static in self.plan.cands[self._row(pid, i)]:
+            for other, static in self.plan.cands[i]:
                 sim = self._sim(pid, other, static)
                 if sim > best[1]:
                     best = (other, sim)
             out.append(best)
         return out
-
-    def _row(self, pid: str, i: int) -> int:
-        # the curator passes the same batch it gave ``queries``, in order
-        return i if i < len(self._pids) and self._pids[i] == pid else self._pids.index(pid)
 
     def similarities(self, queries: np.ndarray, rows: list[int], i: int) -> np.ndarray:
         static = queries[rows] @ queries[i]

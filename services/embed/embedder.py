@@ -16,11 +16,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 import numpy as np
 
 from services.embed.fingerprint import resolve_source, transformer_fingerprint
+from services.settings import EmbeddingBackend, TransformerBackend
 
 if TYPE_CHECKING:
     from services.embed.openvino_backend import OpenVinoEncoder
@@ -102,7 +103,7 @@ class Embedder:
     def setup(self) -> Embedder:
         if self._model is not None or self._static is not None or self._openvino is not None:
             return self
-        if self.backend not in ("torch", "onnx", "onnx-int8", "openvino", "static", "cascade"):
+        if self.backend not in get_args(EmbeddingBackend):
             raise ValueError(f"unknown embedding backend {self.backend!r}")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -114,7 +115,7 @@ class Embedder:
             self.dim, self.fingerprint = self._static.dim, self._static.fingerprint
             log.info("embedding model %s backend=static dim=%d", self.fingerprint, self.dim)
             if self.backend == "cascade":
-                if self.verifier_backend in ("static", "cascade"):
+                if self.verifier_backend not in get_args(TransformerBackend):
                     raise ValueError(
                         f"the cascade verifies with a transformer, not {self.verifier_backend}"
                     )

@@ -32,6 +32,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -295,10 +296,8 @@ class CurateStage(Stage):
         d.note_outcomes()
         vec_entries, sig_entries, acc, win = d.vec_entries, d.sig_entries, d.acc, d.win
         verdicts = d.verdicts
-        if self.cascade is None:
-            await self.state.commit(vec_entries, sig_entries, acc, win)
-        else:
-            await self.state.commit(vec_entries, sig_entries, acc, win, cascade=d.cascade_commit())
+        cascade = d.cascade_commit() if self.cascade is not None else None
+        await self.state.commit(vec_entries, sig_entries, acc, win, cascade=cascade)
         for pending in d.pending.values():
             pending.flush()
         for name in vec_entries:  # the index now holds exactly its log: a valid snapshot
@@ -418,8 +417,7 @@ class CurateStage(Stage):
         self.count("cascade_encoded", len(computed))
         if verified.unverified:
             self.count("cascade_unverifiable", len(verified.unverified))
-        cascade = CascadeIndex(index, p, verified, c.floor, c.fallback, self.threshold, c.sure)  # type: ignore[arg-type]
-        return cascade
+        return CascadeIndex(index, p, verified, c.floor, c.fallback, self.threshold, c.sure)  # type: ignore[arg-type]
 
     async def _raced(self, d: _Batch) -> bool:
         """Whether another shard committed, since this batch synced, a near duplicate of one of
@@ -589,9 +587,12 @@ class _Batch:
         self.sig_entries: dict[str, list[tuple[str, np.ndarray, str]]] = defaultdict(list)
         self.acc: dict[str, bytes] = {}
         self.pending: dict[str, Pending] = {}
-        # the cascade: what the transformer reads per prompt, the vectors it computed
-        self.texts = {it.prompt_id: it.verify_text or it.text for _, it in items}
-        self.computed: dict[str, np.ndarray] = {}
+        self.computed: dict[str, np.ndarray] = {}  # the cascade's transformer vectors
+
+    @cached_property
+    def texts(self) -> dict[str, str]:
+        """The cascade: what the transformer reads per prompt (built only when asked)."""
+        return {it.prompt_id: it.verify_text or it.text for _, it in self.items}
 
     def cascade_commit(self) -> tuple[dict[str, str], dict[str, np.ndarray]]:
         """Texts of the batch's embedded acceptances, and the transformer vectors computed for

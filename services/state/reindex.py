@@ -363,17 +363,14 @@ class Reindexer:
             self.hasher,
         )
         await self.seen.claim(plan.claims)  # NX: a claim the target holds already stands
-        if self.cascade is None:
-            await self.state.commit(plan.vectors, plan.signatures, plan.accepted, self.window)
-        else:
-            read = {
-                r.prompt_id: t
-                for r, t in zip(todo, texts, strict=True)
-                if r.prompt_id in plan.embedded
-            }
-            await self.state.commit(
-                plan.vectors, plan.signatures, plan.accepted, self.window, cascade=(read, {})
-            )
+        # the cascade keeps the texts its transformer will read
+        read: tuple[dict[str, str], dict[str, np.ndarray]] | None = None
+        if self.cascade is not None:
+            embedded = zip(todo, texts, strict=True)
+            read = ({r.prompt_id: t for r, t in embedded if r.prompt_id in plan.embedded}, {})
+        await self.state.commit(
+            plan.vectors, plan.signatures, plan.accepted, self.window, cascade=read
+        )
         self.summary.vectors += sum(len(v) for v in plan.vectors.values())
         self.summary.lexical += sum(len(v) for v in plan.signatures.values())
         self.summary.blocked += await self._carry_blocks(plan)

@@ -60,7 +60,7 @@ class FakeState:
             )
         return len(todo)
 
-    async def commit(self, vectors, signatures, accepted, win):
+    async def commit(self, vectors, signatures, accepted, win, cascade=None):
         if not accepted:
             return
         for entries in (vectors, signatures):
