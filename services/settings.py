@@ -144,6 +144,11 @@ class Settings(BaseSettings):
         "(Faust's own 1500 adds up to 1.5 s per hop on the embedded broker; docs/benchmarks.md)",
     )
     batch_within_s: float = Field(0.25, gt=0, le=10, description="max wait to fill a micro-batch")
+    look_ahead: bool = Field(
+        True,
+        description="clean and embed the next ingest micro-batch while the previous one waits "
+        "for its outputs' acknowledgements (docs/benchmarks.md, look-ahead)",
+    )
     embed_batch_size: int = Field(
         16,
         ge=1,

@@ -7,6 +7,7 @@ a micro-batch (``take_events`` with a time bound), hands it to the service runti
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
@@ -15,6 +16,7 @@ import faust
 
 from services.contract.envelope import InMsg
 from services.ops.metrics import REBALANCES
+from services.pipeline.ingest import IngestStage
 from services.pipeline.runtime import Runtime
 from services.settings import Settings
 
@@ -38,6 +40,34 @@ def _raw_topic(app: faust.App, name: str) -> faust.TopicT:
 def _take(stream: faust.StreamT, n: int, within: float) -> AsyncIterator[Sequence[Any]]:
     """Micro-batches of events (with their messages); acked only after the loop body ran."""
     return cast(faust.Stream, stream).take_events(n, within=within)
+
+
+async def run_ahead(
+    stream: faust.StreamT, n: int, within: float, runtime: Runtime, stage: IngestStage
+) -> None:
+    """The ingest loop with look-ahead: each micro-batch's cleaning and embedding starts as soon
+    as it is taken, while the batch before it is still producing its outputs and waiting for
+    their acknowledgements. Batches still *run* one at a time and in order (ledger, claims,
+    outputs), and each is acked only after its run, as ``take_events`` would; only the pure work
+    overlaps (``IngestStage.look_ahead``)."""
+    s = cast(faust.Stream, stream)
+    running: asyncio.Task[None] | None = None
+
+    async def run(events: Sequence[Any], msgs: list[InMsg]) -> None:
+        await runtime.run(stage, msgs)
+        for event in events:
+            await s.ack(event)
+
+    try:
+        async for events in s.noack_take(n, within=within):
+            msgs = [_msg(e) for e in events]
+            stage.look_ahead(msgs)
+            if running is not None:
+                await running  # the batch before: its failure stops the agent, as without
+            running = asyncio.create_task(run(list(events), msgs))
+    finally:
+        if running is not None and not running.done():
+            await running
 
 
 def limit_fetch_wait(ms: int) -> None:
@@ -110,6 +140,9 @@ def build_app(settings: Settings) -> faust.App:
     @app.agent(events)
     async def ingest(stream: faust.StreamT) -> None:
         await runtime.setup()
+        if settings.look_ahead:
+            await run_ahead(stream, n, within, runtime, runtime.ingest)
+            return
         async for batch in _take(stream, n, within):
             await runtime.run(runtime.ingest, [_msg(e) for e in batch])
 

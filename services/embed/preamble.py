@@ -57,6 +57,8 @@ def digest(prefix: str) -> str:
 class Counts(Protocol):
     async def incr(self, fields: Sequence[str]) -> list[int]: ...
 
+    async def get(self, fields: Sequence[str]) -> list[int]: ...
+
 
 class MemoryCounts:
     """The counts in memory (one process: benchmarks, tests); ``frozen`` reads without adding."""
@@ -72,6 +74,9 @@ class MemoryCounts:
                 self.c[f] += 1
             out.append(self.c[f])
         return out
+
+    async def get(self, fields: Sequence[str]) -> list[int]:
+        return [self.c[f] for f in fields]
 
 
 class RedisPreambleCounts:
@@ -92,6 +97,12 @@ class RedisPreambleCounts:
             res = await pipe.execute()
         return [int(x) for x in res[:-1]]
 
+    async def get(self, fields: Sequence[str]) -> list[int]:
+        if not fields:
+            return []
+        res = await self.redis.hmget(self.key, list(fields))
+        return [int(x or 0) for x in res]
+
 
 class Preambles:
     """A cut is a preamble when ``min_count`` prompts began with it *and* at least ``share`` of
@@ -108,13 +119,15 @@ class Preambles:
         self.min_rest = min_rest
         self.share = share
 
-    async def strip(self, texts: Sequence[str]) -> list[str]:
+    async def strip(self, texts: Sequence[str], count: bool = True) -> list[str]:
         """What the model should read of each text: after its longest known preamble. Two
         rounds of counts: the coarse cuts, then the word boundaries between the longest cut that
-        qualifies and the next one (the preamble ends somewhere in there)."""
+        qualifies and the next one (the preamble ends somewhere in there). ``count=False``
+        reads the counts as if the batch were counted, without counting it (a guess made ahead
+        of the batch: the ingest stage's look-ahead)."""
         per_text = [cuts(t, min_rest=self.min_rest) for t in texts]
         fields = [digest(t[:c]) for t, cs in zip(texts, per_text, strict=True) for c in cs]
-        counts = iter(await self._final(fields))
+        counts = iter(await self._final(fields, count))
         best: list[int] = []
         at_best: list[int] = []
         words: list[list[int]] = []
@@ -130,7 +143,7 @@ class Preambles:
             at_best.append(nb)
             words.append(_word_starts(t, b, nxt) if b else [])
         fields = [digest(t[:w]) for t, ws in zip(texts, words, strict=True) for w in ws]
-        counts = iter(await self._final(fields) if fields else [])
+        counts = iter(await self._final(fields, count) if fields else [])
         out = []
         for t, b, nb, ws in zip(texts, best, at_best, words, strict=True):
             for w in ws:
@@ -140,10 +153,18 @@ class Preambles:
             out.append(t[b:] if b else t)
         return out
 
-    async def _final(self, fields: list[str]) -> list[int]:
+    async def _final(self, fields: list[str], count: bool = True) -> list[int]:
         """Counts after the whole batch (a batch that brings a preamble to its count strips it
         from all its prompts, not only from those after the one that reached it)."""
-        counts = await self.counts.incr(fields)
+        if count:
+            counts = await self.counts.incr(fields)
+        else:
+            seen: Counter[str] = Counter()
+            stored = await self.counts.get(fields)
+            counts = []
+            for f, n in zip(fields, stored, strict=True):
+                seen[f] += 1
+                counts.append(n + seen[f])
         final: dict[str, int] = {}
         for f, n in zip(fields, counts, strict=True):
             final[f] = max(final.get(f, 0), n)

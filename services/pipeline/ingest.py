@@ -16,9 +16,11 @@ import base64
 import hashlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -68,6 +70,23 @@ class _Candidate:
     clean: Cleaned
 
 
+@dataclass
+class _Ahead:
+    """What ``look_ahead`` worked out for a micro-batch before it ran: each message's cleaning
+    verdict (by input coordinate) and the vector of each text the model read (None: unreadable)."""
+
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    vectors: dict[str, np.ndarray | None] = field(default_factory=dict)
+
+    def merge(self, other: _Ahead) -> None:
+        self.verdicts.update(other.verdicts)
+        self.vectors.update(other.vectors)
+
+
+_T = TypeVar("_T")
+AHEAD_MAX = 4  # batches whose look-ahead is kept; an older one is dropped unused
+
+
 class IngestStage(Stage):
     name = "ingest"
 
@@ -91,6 +110,11 @@ class IngestStage(Stage):
         self.topics = topics
         self.shard_of: np.ndarray | None = None
         self.embed_seconds = 0.0  # time inside the model: how busy the embedding stage is
+        self.model_texts = 0  # texts the model encoded (look-ahead included)
+        # One thread owns the model: look-ahead and in-batch encodes queue there in order, never
+        # two at once (an OpenVINO infer request is not re-entrant).
+        self._model = ThreadPoolExecutor(1, thread_name_prefix="flywheel-model")
+        self._ahead: deque[tuple[frozenset[str], asyncio.Task[_Ahead]]] = deque()
 
     def output_topics(self) -> list[str]:
         return [self.s.topic_curate, self.s.topic_rejected, self.s.topic_dlq]
@@ -111,13 +135,69 @@ class IngestStage(Stage):
         self.shard_of = await asyncio.to_thread(topics.shards, s.curate_partitions, s.shard_slack)
         self.topics = topics
 
+    async def teardown(self) -> None:
+        self.reset()
+        self._model.shutdown(wait=False, cancel_futures=True)
+
+    def reset(self) -> None:
+        for _, task in self._ahead:
+            task.cancel()
+        self._ahead.clear()
+
+    def look_ahead(self, msgs: Sequence[InMsg]) -> None:
+        """Start cleaning and embedding ``msgs`` now, while the batch before them is still
+        producing its outputs and waiting for their acknowledgements; ``process`` then takes
+        what is ready. Pure work only: the Redis checks, the claims and the routing still happen
+        in ``process``, in batch order. A text that ``process`` reads differently (a preamble
+        that reached its count in between) is encoded again there; exact duplicates, which
+        ``process`` drops before the model, are encoded here for nothing."""
+        if not msgs:
+            return
+        task = asyncio.ensure_future(self._prepare(list(msgs)))
+        task.add_done_callback(_quiet)
+        self._ahead.append((frozenset(m.src for m in msgs), task))
+        while len(self._ahead) > AHEAD_MAX:
+            self._ahead.popleft()[1].cancel()
+
+    async def _prepare(self, msgs: list[InMsg]) -> _Ahead:
+        verdicts = await asyncio.to_thread(self._verdicts, msgs)
+        ahead = _Ahead({m.src: v for m, v in zip(msgs, verdicts, strict=True)})
+        texts = [v.text for v in verdicts if isinstance(v, Cleaned)]
+        if texts and self.preambles is not None:
+            texts = await self.preambles.strip(texts, count=False)
+        texts = list(dict.fromkeys(texts))  # a text repeated in the batch is read once
+        if texts:
+            vectors = await self._in_model(self._encode_readable, texts)
+            ahead.vectors = dict(zip(texts, vectors, strict=True))
+        return ahead
+
+    async def _taken(self, msgs: Sequence[InMsg]) -> _Ahead:
+        """The look-ahead of ``msgs``' batches (empty when there was none or it failed)."""
+        srcs = {m.src for m in msgs}
+        ahead = _Ahead()
+        kept: deque[tuple[frozenset[str], asyncio.Task[_Ahead]]] = deque()
+        for covered, task in self._ahead:
+            if covered & srcs:
+                try:
+                    ahead.merge(await task)
+                except Exception as exc:  # the batch does the work itself; no event is lost
+                    log.warning("ingest look-ahead failed (%s); screening in batch", exc)
+            else:
+                kept.append((covered, task))
+        self._ahead = kept
+        return ahead
+
+    async def _in_model(self, fn: Callable[[list[str]], _T], texts: list[str]) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._model, fn, texts)
+
     async def process(self, msgs: Sequence[InMsg]) -> list[Out]:
         outs: list[Out] = []
         cands: list[_Candidate] = []
+        ahead = await self._taken(msgs) if self._ahead else _Ahead()
         # CPU-bound cleaning (regexes, language id, the NER tier's one nlp.pipe pass over the
         # batch when FLYWHEEL_PII_NER is on) off the event loop: heartbeats, other partitions'
         # batches and the ops timers keep running while a batch is screened.
-        screened = await asyncio.to_thread(self._screen_all, msgs)
+        screened = await asyncio.to_thread(self._screen_all, msgs, ahead.verdicts)
         for msg, result in zip(msgs, screened, strict=True):
             if isinstance(result, Out):
                 outs.append(result)
@@ -136,7 +216,7 @@ class IngestStage(Stage):
         fresh = await self._claim(
             cands, outs, self.seen, lambda c: c.pid, Reason.EXACT_DUPLICATE, by_prompt=True
         )
-        outs += await self._embed_and_route(fresh)
+        outs += await self._embed_and_route(fresh, ahead.vectors)
         return outs
 
     def screen(self, msg: InMsg) -> Out | Cleaned:
@@ -144,12 +224,22 @@ class IngestStage(Stage):
         prompt. Pure (no Redis, no model)."""
         return self._to_output(msg, self.cleaner.screen(msg.value))
 
-    def _screen_all(self, msgs: Sequence[InMsg]) -> list[Out | Cleaned]:
+    def _screen_all(
+        self, msgs: Sequence[InMsg], known: dict[str, Verdict] | None = None
+    ) -> list[Out | Cleaned]:
+        known = known or {}
+        todo = [m for m in msgs if m.src not in known]
+        verdicts = dict(known)
+        verdicts.update(zip((m.src for m in todo), self._verdicts(todo), strict=True))
+        return [self._to_output(m, verdicts[m.src]) for m in msgs]
+
+    def _verdicts(self, msgs: Sequence[InMsg]) -> list[Verdict]:
+        if not msgs:
+            return []
         try:
-            verdicts = self.cleaner.screen_batch([m.value for m in msgs])
+            return self.cleaner.screen_batch([m.value for m in msgs])
         except Exception:
-            verdicts = [self._screen_one(m) for m in msgs]
-        return [self._to_output(m, v) for m, v in zip(msgs, verdicts, strict=True)]
+            return [self._screen_one(m) for m in msgs]
 
     def _screen_one(self, msg: InMsg) -> Verdict:
         try:
@@ -220,7 +310,9 @@ class IngestStage(Stage):
                 outs.append(self._reject(cand.msg, c.event, reason, c.lang, duplicate_of=dup))
         return kept
 
-    async def _embed_and_route(self, cands: list[_Candidate]) -> list[Out]:
+    async def _embed_and_route(
+        self, cands: list[_Candidate], known: dict[str, np.ndarray | None]
+    ) -> list[Out]:
         if not cands:
             return []
         if self.topics is None or self.shard_of is None:
@@ -228,7 +320,7 @@ class IngestStage(Stage):
         texts = [c.clean.text for c in cands]
         if self.preambles is not None:  # the model reads the question, not the boilerplate
             texts = await self.preambles.strip(texts)
-        vectors = await asyncio.to_thread(self._embed, texts)
+        vectors = await self._embed(texts, known)
         embedded = [(i, v) for i, v in enumerate(vectors) if v is not None]
         clusters: list[int | None] = [None] * len(cands)
         if embedded:  # one centroid assignment for the batch
@@ -269,9 +361,25 @@ class IngestStage(Stage):
         self.count("forwarded", len(outs))
         return outs
 
-    def _embed(self, texts: list[str]) -> list[np.ndarray | None]:
+    async def _embed(
+        self, texts: list[str], known: dict[str, np.ndarray | None]
+    ) -> list[np.ndarray | None]:
+        """Each text's vector: from the look-ahead (``known``) or encoded now."""
+        todo = [t for t in dict.fromkeys(texts) if t not in known]
+        vectors = dict(known)
+        if todo:
+            vectors.update(
+                zip(todo, await self._in_model(self._encode_readable, todo), strict=True)
+            )
+        out = [vectors[t] for t in texts]
+        self.count("embedded", sum(v is not None for v in out))
+        return out
+
+    def _encode_readable(self, texts: list[str]) -> list[np.ndarray | None]:
         """Vectors for the texts the model can read; None for the others (mostly [UNK] tokens),
         which are not embedded at all: their cosines would be meaningless."""
+        if not texts:
+            return []
         readable = [
             i
             for i, ratio in enumerate(self.embedder.unknown_token_ratio(texts))
@@ -281,7 +389,7 @@ class IngestStage(Stage):
         vecs = self.embedder.encode([texts[i] for i in readable])
         EMBED_BATCH.observe(len(readable))
         spent = time.perf_counter() - t0
-        self.count("embedded", len(readable))
+        self.model_texts += len(readable)
         self.embed_seconds += spent
         log.debug("embedded %d of %d in %.3fs", len(readable), len(texts), spent)
         out: list[np.ndarray | None] = [None] * len(texts)
@@ -311,6 +419,12 @@ class IngestStage(Stage):
 
     def _out(self, topic: str, key: bytes, value: str, msg: InMsg) -> Out:
         return Out(topic, key, value.encode(), msg.src, in_ts_headers(msg.timestamp_ms))
+
+
+def _quiet(task: asyncio.Task) -> None:
+    """A look-ahead's failure is reported when its batch takes it, or never if it is dropped."""
+    if not task.cancelled():
+        task.exception()
 
 
 def event_key(event_id: str) -> str:

@@ -330,7 +330,7 @@ class Runtime:
             INDEX_SIZE.labels(name).set(size)
         async with self.redis.pipeline(transaction=False) as pipe:
             snap = self.stats.snapshot(
-                sizes, self.ingest.counts["embedded"], self.ingest.embed_seconds
+                sizes, self.ingest.model_texts, self.ingest.embed_seconds
             )
             pipe.set(self.keys.stats(worker_id()), snap, ex=60)
             if self._recent:
