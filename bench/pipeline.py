@@ -347,6 +347,7 @@ def main() -> None:
             "origin": origin,
             "backend": s.embedding_backend,
             "stream": args.stream,
+            "look_ahead": s.look_ahead,
             **(
                 {"cascade_floor": s.cascade_floor, "cascade_k": s.cascade_k}
                 if s.embedding_backend == "cascade"

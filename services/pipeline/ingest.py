@@ -144,6 +144,11 @@ class IngestStage(Stage):
             task.cancel()
         self._ahead.clear()
 
+    @property
+    def looking_ahead(self) -> list[asyncio.Task[_Ahead]]:
+        """The look-aheads not yet taken by their batch (at most ``AHEAD_MAX``)."""
+        return [task for _, task in self._ahead]
+
     def look_ahead(self, msgs: Sequence[InMsg]) -> None:
         """Start cleaning and embedding ``msgs`` now, while the batch before them is still
         producing its outputs and waiting for their acknowledgements; ``process`` then takes
@@ -172,19 +177,17 @@ class IngestStage(Stage):
         return ahead
 
     async def _taken(self, msgs: Sequence[InMsg]) -> _Ahead:
-        """The look-ahead of ``msgs``' batches (empty when there was none or it failed)."""
+        """The look-ahead of ``msgs``' batches (empty when there was none or it failed). Taken
+        out before waiting: the next batch's look-ahead may be added meanwhile."""
         srcs = {m.src for m in msgs}
+        mine = [task for covered, task in self._ahead if covered & srcs]
+        self._ahead = deque(x for x in self._ahead if not x[0] & srcs)
         ahead = _Ahead()
-        kept: deque[tuple[frozenset[str], asyncio.Task[_Ahead]]] = deque()
-        for covered, task in self._ahead:
-            if covered & srcs:
-                try:
-                    ahead.merge(await task)
-                except Exception as exc:  # the batch does the work itself; no event is lost
-                    log.warning("ingest look-ahead failed (%s); screening in batch", exc)
-            else:
-                kept.append((covered, task))
-        self._ahead = kept
+        for task in mine:
+            try:
+                ahead.merge(await task)
+            except Exception as exc:  # the batch does the work itself; no event is lost
+                log.warning("ingest look-ahead failed (%s); screening in batch", exc)
         return ahead
 
     async def _in_model(self, fn: Callable[[list[str]], _T], texts: list[str]) -> _T:

@@ -60,7 +60,11 @@ PROMPTS = [
 def batch(prompts: Sequence[str] = PROMPTS, first: int = 0) -> list[InMsg]:
     out = []
     for i, p in enumerate(prompts, start=first):
-        value = p.encode() if p.startswith("{") else json.dumps({"event_id": f"e{i}", "prompt": p}).encode()
+        value = (
+            p.encode()
+            if p.startswith("{")
+            else json.dumps({"event_id": f"e{i}", "prompt": p}).encode()
+        )
         out.append(InMsg("chat.events", 0, i, f"k{i}".encode(), value, 1000))
     return out
 
@@ -115,7 +119,7 @@ def test_the_next_batch_is_prepared_while_the_current_one_runs():
     a, b, read_by_first = asyncio.run(go())
     assert [o.topic for o in a + b] == ["cur"] * 5
     assert read_by_first == 5  # both batches were encoded ahead, the second batch needed nothing
-    assert not st._ahead  # taken look-aheads are forgotten
+    assert not st.looking_ahead  # taken look-aheads are forgotten
 
 
 def test_a_failed_look_ahead_leaves_the_work_to_the_batch():
@@ -136,8 +140,9 @@ def test_a_preamble_guessed_ahead_is_not_counted_and_a_wrong_guess_is_encoded_ag
     counts = MemoryCounts()
     enc = TextEncoder()
     st = stage(enc, Preambles(counts, min_count=3))
-    first, second = batch([preamble + q for q in questions[:2]]), batch(
-        [preamble + q for q in questions[2:]], 10
+    first, second = (
+        batch([preamble + q for q in questions[:2]]),
+        batch([preamble + q for q in questions[2:]], 10),
     )
 
     async def go():
@@ -166,11 +171,32 @@ def test_look_aheads_never_taken_are_dropped_and_reset_cancels_them():
     async def go():
         for k in range(AHEAD_MAX + 3):
             st.look_ahead(batch(PROMPTS[:2], 100 * k))
-        assert len(st._ahead) == AHEAD_MAX
-        tasks = [t for _, t in st._ahead]
+        assert len(st.looking_ahead) == AHEAD_MAX
+        tasks = st.looking_ahead
         st.reset()
         await asyncio.sleep(0)
         return tasks
 
     tasks = asyncio.run(go())
-    assert not st._ahead and all(t.done() for t in tasks)
+    assert not st.looking_ahead and all(t.done() for t in tasks)
+
+
+def test_a_batch_taken_while_the_one_before_runs_is_kept_for_its_own_run():
+    """The worker's loop: the next batch's look-ahead starts while the current batch's
+    ``process`` is waiting for its own look-ahead."""
+    enc = TextEncoder()
+    st = stage(enc)
+    first, second = batch(PROMPTS[:3]), batch(PROMPTS[5:] + ["Summarise the plot of Hamlet."], 10)
+
+    async def go():
+        st.look_ahead(first)
+        running = asyncio.create_task(st.process(first))
+        await asyncio.sleep(0)  # the run is now waiting for its look-ahead
+        st.look_ahead(second)
+        a = await running
+        b = await st.process(second)
+        return a, b
+
+    a, b = asyncio.run(go())
+    assert [o.topic for o in a + b] == ["cur"] * 5
+    assert len(enc.read) == 5 and st.counts["embedded"] == 5
