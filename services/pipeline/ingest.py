@@ -6,7 +6,8 @@ micro-batch (one Redis round trip each): blocked prompt ids, per-user rate limit
 of near-identical prompts, exact-duplicate claims. Then embed the survivors in one batch, give
 each its topic cluster and quality/difficulty scores, and route it to the curate partition of its
 semantic shard so that near duplicates meet in one place. docs/filters.md lists the order and
-the reasons.
+the reasons. ``look_ahead`` does a batch's pure part (cleaning, embedding) before its turn, while
+the batch before it waits for its acknowledgements (``streams.app.run_ahead``).
 """
 
 from __future__ import annotations
