@@ -6,7 +6,8 @@ maintainer, not at install or start (the output is committed):
 
 Given names and surnames: every Latin-script token of the person providers of Faker 40.63.0 (MIT;
 86 locales: Nigerian, Kenyan, Ghanaian, Indian, Vietnamese, Turkish, Persian, Indonesian, ...,
-with the romanised lists of the Japanese, Chinese and Korean locales). English words: the
+with the romanised lists of the Japanese and Chinese locales, and the common Latin spellings of the
+Cyrillic, Greek and Hangul names: romanize.py). English words: the
 lower-case entries of SCOWL's american-english list (Debian's wamerican; see README.md), the
 words that a capital letter at the start of a sentence does not make a name ("Forward",
 "Please"). A name that is also such a word ("Will", "Grace", "Park") is marked ambiguous.
@@ -22,6 +23,7 @@ import pkgutil
 import re
 from pathlib import Path
 
+from services.clean.pii.data.romanize import romanize
 from services.clean.pii.dictionary import key
 
 OUT = Path(__file__).with_name("names.txt.gz")
@@ -54,6 +56,8 @@ def faker_names() -> tuple[set[str], set[str]]:
                 for tok in str(name).split():
                     if len(tok) >= 2 and tok[0].isupper() and _LATIN.match(tok):
                         into.add(key(tok))
+                    else:  # Cyrillic, Greek, Hangul: their common Latin spellings
+                        into.update(key(r) for r in romanize(tok, m.name))
     return given, family
 
 
