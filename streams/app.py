@@ -43,6 +43,15 @@ def _take(stream: faust.StreamT, n: int, within: float) -> AsyncIterator[Sequenc
     return cast(faust.Stream, stream).take_events(n, within=within)
 
 
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """Logged by type only: an error's message may quote the input."""
+    exc = None if task.cancelled() else task.exception()
+    if exc is not None:
+        log.critical(
+            "ingest: a batch failed outside the runtime's handling (%s)", type(exc).__name__
+        )
+
+
 async def run_ahead(
     stream: faust.StreamT, n: int, within: float, runtime: Runtime, stage: IngestStage
 ) -> None:
@@ -66,6 +75,7 @@ async def run_ahead(
             if running is not None:
                 await running  # the batch before: its failure stops the agent, as without
             running = asyncio.create_task(run(list(events), msgs))
+            running.add_done_callback(_report_failure)  # seen at once, not at the next batch
     finally:
         if running is not None and not running.done():
             await running
