@@ -3,7 +3,8 @@
 ``ingest`` consumes ``chat.events``, ``curate`` the internal curate topic and ``feedback`` the
 annotation results (``annotations.results``). Each takes
 a micro-batch (``take_events`` with a time bound), hands it to the service runtime and moves on;
-ingest looks ahead (``run_ahead``): it embeds the next batch while the last one is acknowledged.
+with FLYWHEEL_LOOK_AHEAD, ingest looks ahead (``run_ahead``): it embeds the next batch while the
+last one is acknowledged.
 """
 
 from __future__ import annotations
