@@ -68,8 +68,9 @@ def main() -> None:
     export = s.state_dir / "models" / "model-onnx"
     source = Path(ref.model_name)
     texts, _ = public_prompts(args.n, "en")
-    prod = [t for t, _, _ in product_prompts(args.product)]
-    langs = np.array([lang for _, lang, _ in product_prompts(args.product)])
+    stream = product_prompts(args.product)
+    prod = [t for t, _, _ in stream]
+    langs = np.array([lang for _, lang, _ in stream])
     rpub, rprod = ref.encode(texts), ref.encode(prod)
     readable = np.array(ref.unknown_token_ratio(prod)) <= s.max_unknown_token_ratio
     groups = [np.flatnonzero(readable & (langs == g)) for g in sorted(set(langs))]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 import unicodedata
-from collections.abc import Iterable
 
 MAX_SPELLINGS = 6
 
@@ -163,18 +162,11 @@ def _hangul(name: str) -> list[str]:
     if name in SURNAMES_KO:
         return list(SURNAMES_KO[name])
     syllables = [_syllable(ch) for ch in name]
-    if not syllables or any(s is None for s in syllables):
+    parts = [s for s in syllables if s is not None]
+    if not parts or len(parts) < len(syllables):
         return []
-    parts = [s for s in syllables if s]
     if len(parts) == 1:
         return [parts[0].capitalize()]
     joined = "".join(parts).capitalize()
     hyphen = parts[0].capitalize() + "-" + "-".join(parts[1:])
     return [joined, hyphen]
-
-
-def romanized(names: Iterable[str], locale: str) -> set[str]:
-    out: set[str] = set()
-    for name in names:
-        out.update(romanize(name, locale))
-    return out
