@@ -44,13 +44,13 @@ from bench.common import machine, stamp
 from services.contract.records import AnnotationResult
 from services.dev.devstack import free_port, redis_server_bin
 from services.diversity.agreement import MODES, agreement_report
+from services.keys import Keys
 from services.pipeline.feedback import (
     FeedbackPolicy,
     FeedbackStore,
     cluster_weight,
-    encode_accepted,
 )
-from services.state.keys import Keys
+from services.state.accepted import encode_accepted
 from services.state.stores import RedisVectorLog
 
 ROOT = Path(__file__).resolve().parents[1]

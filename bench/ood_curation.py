@@ -51,8 +51,8 @@ from services.embed.clusters import TopicModel
 from services.embed.embedder import Embedder
 from services.embed.preamble import MemoryCounts, Preambles
 from services.kafka.topics import ensure_topics
+from services.keys import Keys
 from services.settings import Settings
-from services.state.keys import Keys
 from streams.demo import start_worker, stop_worker
 from streams.replay import produce
 

@@ -37,8 +37,8 @@ from services.dev.devstack import DevStack, free_port  # noqa: E402
 from services.embed.embedder import Embedder  # noqa: E402
 from services.kafka.offsets import end_offsets_sync  # noqa: E402
 from services.kafka.topics import ensure_topics  # noqa: E402
+from services.keys import Keys  # noqa: E402
 from services.settings import Settings  # noqa: E402
-from services.state.keys import Keys  # noqa: E402
 from streams.demo import percentile, start_worker, stop_worker  # noqa: E402
 from streams.replay import produce  # noqa: E402
 

@@ -237,7 +237,7 @@ def reindex_target(
 
 def cmd_reindex(args: argparse.Namespace) -> int:
     """Re-embed the accepted set (``prompts.annotation``) into a new namespace with the target
-    backend/model (services/state/reindex.py); progress on stderr, a one-line summary."""
+    backend/model (services/pipeline/reindex.py); progress on stderr, a one-line summary."""
     import asyncio
 
     import redis.asyncio as aioredis
@@ -245,7 +245,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     from services.embed.clusters import TopicModel
     from services.embed.embedder import Embedder
     from services.embed.fingerprint import ModelMismatch
-    from services.state.reindex import reindex
+    from services.pipeline.reindex import reindex
 
     source = broker_settings(args)
     if args.to_namespace == source.namespace:

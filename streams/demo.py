@@ -18,8 +18,8 @@ from services.dev.devstack import DevStack
 from services.dev.generator import ChatLogGenerator
 from services.diversity.quota import entropy_bits
 from services.kafka.topics import ensure_topics
+from services.keys import Keys
 from services.settings import Settings
-from services.state.keys import Keys
 from streams.replay import produce
 
 

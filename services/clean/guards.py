@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 
 from services.contract.records import Reason
-from services.state.keys import Keys
+from services.keys import Keys
 
 # Token bucket: refill by elapsed time, take one token if there is one. Atomic in Redis.
 _BUCKET_LUA = """

@@ -27,7 +27,7 @@ from typing import Literal
 
 import redis.asyncio as aioredis
 
-from services.state.keys import Keys
+from services.keys import Keys
 
 Mode = Literal["all", "agreed", "weighted"]
 MODES: tuple[Mode, ...] = ("all", "agreed", "weighted")

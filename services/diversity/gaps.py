@@ -33,7 +33,7 @@ from services.contract.records import GapRecord, now_utc
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window, entropy_bits
 from services.diversity.topics import tag, words
 from services.embed.clusters import TopicModel
-from services.state.keys import Keys
+from services.keys import Keys
 
 TOLERANCE = 1e-6  # how far from 1 the shares of a target may sum
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 import redis.asyncio as aioredis
 
 from services.contract.records import Reason
-from services.state.keys import Keys
+from services.keys import Keys
 
 EXAMPLES_KEPT = 20  # latest accepted prompt_ids kept per cluster, for gap records
 

@@ -39,7 +39,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from services.embed.clusters import TopicModel
-from services.state.keys import Keys
+from services.keys import Keys
 
 log = logging.getLogger(__name__)
 

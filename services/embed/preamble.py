@@ -25,7 +25,7 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
-from services.state.keys import Keys
+from services.keys import Keys
 
 LEVELS = (*range(64, 512, 32), 512, 640, 768, 1024, 1536, 2048)
 

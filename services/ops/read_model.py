@@ -31,8 +31,8 @@ from services.embed.clusters import TopicModel
 from services.ops.lag import ERROR, STATUSES, UNKNOWN, LagMonitor, PartitionLag, worst
 from services.ops.lag_store import RedisTrackerStore
 from services.ops.overrides import dump_override
-from services.pipeline.feedback import BLOCKLIST_INDEX
 from services.settings import Settings
+from services.state.accepted import BLOCKLIST_INDEX
 from services.state.curate_state import load_weights
 
 log = logging.getLogger(__name__)

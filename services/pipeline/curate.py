@@ -67,9 +67,9 @@ from services.ops.metrics import (
     WINDOW_ACCEPTED,
 )
 from services.ops.overrides import parse_override
-from services.pipeline.feedback import BLOCKLIST_INDEX, encode_accepted
 from services.pipeline.stage import Stage
 from services.settings import Settings
+from services.state.accepted import BLOCKLIST_INDEX, encode_accepted
 
 log = logging.getLogger(__name__)
 

@@ -42,6 +42,7 @@ from services.diversity.agreement import (
 )
 from services.diversity.topics import RedisTopics, tag
 from services.embed.clusters import TopicModel
+from services.keys import Keys
 from services.ops.metrics import (
     ANNOTATOR_ALPHA,
     CLUSTER_WEIGHT,
@@ -52,7 +53,7 @@ from services.ops.metrics import (
 )
 from services.pipeline.stage import Stage
 from services.settings import Settings
-from services.state.keys import Keys
+from services.state.accepted import BLOCKLIST_INDEX, NO_CLUSTER, decode_accepted
 from services.state.stores import RedisVectorLog
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,6 @@ NEGATIVE_LABELS = frozenset(
     {"bad", "reject", "rejected", "off_topic", "discard", "discarded", "spam", "unsafe", "toxic"}
 )
 BLOCK_LABELS = frozenset({"spam", "unsafe"})
-BLOCKLIST_INDEX = "blocklist"
-NO_CLUSTER = -1
 
 # One vote, atomically. KEYS: 1 the prompt's votes, 2 its meta, 3 counts (mode ``all``),
 # 4 tally histogram, 5 annotators, 6 agreement (prompt states), 7 bias, 8 legacy votes.
@@ -197,31 +196,6 @@ def cluster_weight(
     return float(min(hi, max(lo, rate / p)))
 
 
-def encode_accepted(
-    cluster: int | None, vector: np.ndarray | None, synthetic: bool = False
-) -> bytes:
-    """``<ns>:acc:<pid>`` value: cluster (int16), the float16 vector if any, then one byte:
-    1 if the prompt is synthetic. The flag makes the length odd, so a value written before it
-    existed (even length) still decodes, as a real prompt."""
-    head = np.array([NO_CLUSTER if cluster is None else cluster], dtype=np.int16).tobytes()
-    body = b"" if vector is None else vector.astype(np.float16).tobytes()
-    return head + body + (b"\x01" if synthetic else b"\x00")
-
-
-def decode_accepted(raw: bytes) -> tuple[int | None, np.ndarray | None]:
-    cluster = int(np.frombuffer(raw[:2], dtype=np.int16)[0])
-    end = len(raw) - (len(raw) % 2)  # without the origin flag
-    vec = np.frombuffer(raw[2:end], dtype=np.float16).astype(np.float32) if end > 2 else None
-    if vec is not None:
-        vec = vec / (np.linalg.norm(vec) or 1.0)
-    return (None if cluster == NO_CLUSTER else cluster), vec
-
-
-def decode_synthetic(raw: bytes) -> bool:
-    """Whether an ``acc`` value marks a synthetic prompt (values without the flag: real)."""
-    return len(raw) % 2 == 1 and raw[-1] == 1
-
-
 _FIELDS = Settings.model_fields
 
 
@@ -311,7 +285,7 @@ class FeedbackStore:
                 out.unknown_prompt += 1
                 continue
             raw = cast(bytes, raw)
-            cluster, vec = decode_accepted(raw)
+            cluster, vec, synthetic = decode_accepted(raw)
             c = NO_CLUSTER if cluster is None else cluster
             voter = res.annotator or "anonymous"
             pid = res.prompt_id
@@ -334,7 +308,7 @@ class FeedbackStore:
                     p.ttl_s,
                     repr(p.agree_min),
                     p.max_rounds,
-                    self._bias_field(model, c, vec, decode_synthetic(raw)),
+                    self._bias_field(model, c, vec, synthetic),
                     src,
                     f"{pid}|{voter}",
                 ],

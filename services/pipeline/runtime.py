@@ -31,6 +31,7 @@ from services.embed.embedder import Embedder
 from services.embed.fingerprint import ModelMismatch
 from services.embed.preamble import Preambles, RedisPreambleCounts
 from services.errors import ConfigError, is_transient
+from services.keys import Keys
 from services.ops.metrics import (
     INDEX_SIZE,
     POISON,
@@ -40,14 +41,14 @@ from services.ops.metrics import (
     worker_id,
 )
 from services.pipeline.curate import CurateStage
-from services.pipeline.feedback import BLOCKLIST_INDEX, FeedbackPolicy, FeedbackStage, FeedbackStore
+from services.pipeline.feedback import FeedbackPolicy, FeedbackStage, FeedbackStore
 from services.pipeline.ingest import Guards, IngestStage
 from services.pipeline.runner import StageRunner
 from services.pipeline.stage import Stage
 from services.settings import Settings
+from services.state.accepted import BLOCKLIST_INDEX
 from services.state.cascade_store import RedisCascadeStore, retention_s
 from services.state.curate_state import RedisCurateState
-from services.state.keys import Keys
 from services.state.ledger import EmitLedger
 from services.state.stores import RedisSeenStore, RedisVectorLog
 

@@ -15,8 +15,8 @@ import numpy as np
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
+from services.keys import Keys
 from services.settings import Settings
-from services.state.keys import Keys
 
 
 def retention_s(s: Settings) -> int | None:

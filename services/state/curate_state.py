@@ -19,9 +19,9 @@ from services.dedup.index import VectorIndex
 from services.dedup.lsh import LshIndex
 from services.dedup.minhash import MinHasher
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window
+from services.keys import Keys
 from services.settings import Settings
 from services.state.cascade_store import RedisCascadeStore
-from services.state.keys import Keys
 from services.state.stores import RedisSignatureLog, RedisVectorLog
 
 Entries = Mapping[str, Sequence[tuple[str, np.ndarray, str]]]  # index -> (pid, payload, owner)

@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.contract.envelope import SRC_HEADER
 from services.kafka.offsets import end_offsets_async
-from services.state.keys import Keys
+from services.keys import Keys
 
 
 @dataclass

@@ -24,7 +24,7 @@ from services.dedup.index import VectorIndex
 from services.dedup.lsh import LshIndex
 from services.dedup.minhash import NUM_PERM, MinHasher
 from services.embed.fingerprint import ModelMismatch, adopts_unrecorded, check
-from services.state.keys import Keys
+from services.keys import Keys
 
 log = logging.getLogger(__name__)
 

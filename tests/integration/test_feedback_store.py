@@ -17,9 +17,10 @@ from services.contract.envelope import InMsg
 from services.contract.records import AnnotationResult, ReviewRequest
 from services.diversity import agreement
 from services.embed.clusters import TopicModel
+from services.keys import Keys
 from services.ops.metrics import REGISTRY
-from services.pipeline.feedback import FeedbackPolicy, FeedbackStage, FeedbackStore, encode_accepted
-from services.state.keys import Keys
+from services.pipeline.feedback import FeedbackPolicy, FeedbackStage, FeedbackStore
+from services.state.accepted import encode_accepted
 from services.state.stores import RedisVectorLog
 
 pytestmark = pytest.mark.integration

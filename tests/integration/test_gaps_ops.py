@@ -20,7 +20,7 @@ from services.contract.records import GapRecord
 from services.dev.devstack import free_port
 from services.diversity.agreement import bias_field
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window
-from services.state.keys import Keys
+from services.keys import Keys
 from streams.ops_http import build_ops_app
 from tests.integration.test_ops import serve
 

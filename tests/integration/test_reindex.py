@@ -18,8 +18,8 @@ import redis
 from services.clean.text import normalize, prompt_id
 from services.dev.generator import ChatLogGenerator
 from services.embed.embedder import Embedder
+from services.keys import Keys
 from services.settings import Settings
-from services.state.keys import Keys
 from tests.conftest import ROOT, settings_env
 from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
 

@@ -8,7 +8,7 @@ import redis.asyncio as aioredis
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window
 from services.diversity.topics import RedisTopics, tag, train
 from services.embed.clusters import TopicModel
-from services.state.keys import Keys
+from services.keys import Keys
 
 pytestmark = pytest.mark.integration
 DIM = 8

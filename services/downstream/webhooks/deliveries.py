@@ -5,7 +5,7 @@ A Standard Webhooks signature stays valid for ``TOLERANCE_S``: anyone who captur
 once in Redis (``SET NX EX``) for the same window; after it the timestamp check refuses the
 request anyway. The key holds a hash of the delivery id only, never payload data.
 
-The key is ``services.state.keys.Keys.webhook_delivery``.
+The key is ``services.keys.Keys.webhook_delivery``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Awaitable
 from typing import Protocol
 
 from services.downstream.webhooks.verify import TOLERANCE_S
-from services.state.keys import Keys
+from services.keys import Keys
 
 
 class DeliveryLog(Protocol):

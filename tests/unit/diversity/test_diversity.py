@@ -8,13 +8,8 @@ import pytest
 from services.contract.records import Reason
 from services.diversity.quota import QuotaPolicy, Window
 from services.embed.clusters import TopicModel, lexical_partition
-from services.pipeline.feedback import (
-    cluster_weight,
-    decode_accepted,
-    decode_synthetic,
-    encode_accepted,
-    label_class,
-)
+from services.pipeline.feedback import cluster_weight, label_class
+from services.state.accepted import decode_accepted, encode_accepted
 
 
 @pytest.fixture(scope="module")
@@ -125,26 +120,10 @@ def test_cluster_weight_moves_with_acceptance_and_stays_in_bounds():
 def test_accepted_record_round_trip():
     v = np.random.default_rng(0).normal(size=384).astype(np.float32)
     v /= np.linalg.norm(v)
-    cluster, back = decode_accepted(encode_accepted(12, v))
-    assert cluster == 12 and back is not None and float(back @ v) > 0.9999
-    assert decode_accepted(encode_accepted(None, None)) == (None, None)
-
-
-def test_accepted_record_carries_its_origin():
-    v = np.random.default_rng(1).normal(size=384).astype(np.float32)
-    v /= np.linalg.norm(v)
     for synthetic in (False, True):
-        raw = encode_accepted(7, v, synthetic=synthetic)
-        assert len(raw) % 2 == 1  # the flag byte
-        cluster, back = decode_accepted(raw)
-        assert cluster == 7 and back is not None and len(back) == 384
-        assert float(back @ v) > 0.9999
-        assert decode_synthetic(raw) is synthetic
-    assert decode_synthetic(encode_accepted(None, None, synthetic=True))
-    assert decode_accepted(encode_accepted(None, None, synthetic=True)) == (None, None)
-    # values written before the flag existed: even length, still decode, as real prompts
-    old = np.array([7], dtype=np.int16).tobytes() + v.astype(np.float16).tobytes()
-    cluster, back = decode_accepted(old)
-    assert cluster == 7 and back is not None and float(back @ v) > 0.9999
-    assert not decode_synthetic(old)
-    assert decode_accepted(old[:2]) == (7, None) and not decode_synthetic(old[:2])
+        raw = encode_accepted(12, v, synthetic=synthetic)
+        cluster, back, flag = decode_accepted(raw)
+        assert cluster == 12 and back is not None and float(back @ v) > 0.9999
+        assert flag is synthetic
+    assert decode_accepted(encode_accepted(None, None)) == (None, None, False)
+    assert decode_accepted(encode_accepted(None, None, synthetic=True)) == (None, None, True)

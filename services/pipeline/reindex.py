@@ -56,11 +56,11 @@ from services.embed.clusters import TopicModel
 from services.embed.fingerprint import ModelMismatch
 from services.embed.preamble import Preambles, RedisPreambleCounts
 from services.kafka.offsets import end_offsets_sync
-from services.pipeline.feedback import BLOCKLIST_INDEX, encode_accepted
+from services.keys import Keys
 from services.settings import Settings
+from services.state.accepted import BLOCKLIST_INDEX, encode_accepted
 from services.state.cascade_store import RedisCascadeStore, retention_s
 from services.state.curate_state import RedisCurateState
-from services.state.keys import Keys
 from services.state.stores import RedisSeenStore, RedisVectorLog
 
 log = logging.getLogger(__name__)

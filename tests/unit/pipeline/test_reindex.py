@@ -11,9 +11,9 @@ import pytest
 from services.contract.envelope import ORIGIN_HEADER, SRC_HEADER
 from services.dedup.minhash import MinHasher
 from services.embed.clusters import TopicModel
-from services.pipeline.feedback import decode_accepted
+from services.pipeline.reindex import UNKNOWN_OWNER, Accepted, Summary, parse_record, plan_batch
 from services.settings import BACKEND_DEFAULTS, Settings
-from services.state.reindex import UNKNOWN_OWNER, Accepted, Summary, parse_record, plan_batch
+from services.state.accepted import decode_accepted
 from streams.cli import reindex_target
 
 PID = "0123456789abcdef0123456789abcdef"
@@ -95,9 +95,9 @@ def test_a_batch_is_routed_by_shard_and_unreadable_texts_take_the_lexical_path()
     assert list(plan.signatures) == ["zh:lex"]
     sig = plan.signatures["zh:lex"][0][1]
     assert np.array_equal(sig, MinHasher().signatures(["?????"])[0])
-    cluster, vec = decode_accepted(plan.accepted["a" * 32])
+    cluster, vec, _ = decode_accepted(plan.accepted["a" * 32])
     assert cluster == 0 and vec is not None and np.allclose(vec, [1, 0, 0, 0])
-    assert decode_accepted(plan.accepted["c" * 32]) == (None, None)
+    assert decode_accepted(plan.accepted["c" * 32])[:2] == (None, None)
     assert plan.claims == [(r.prompt_id, r.owner) for r in recs]
     assert len(plan) == 3 and set(plan.embedded) == {"a" * 32, "b" * 32}
 
