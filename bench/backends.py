@@ -32,7 +32,7 @@ import numpy as np
 
 from bench.common import machine, public_prompts, stamp
 from bench.embedding import rate
-from bench.product_stream import product_prompts
+from services.dev.product_stream import product_prompts
 from services.dedup.greedy import greedy_reference
 from services.embed.embedder import Embedder
 from services.settings import Settings

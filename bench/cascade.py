@@ -33,8 +33,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 
 from bench.common import public_prompts
-from bench.ood_streams import stream
-from bench.product_stream import product_prompts
+from services.dev.ood_streams import stream
+from services.dev.product_stream import product_prompts
 from services.dedup.cascade import cascade_reference
 from services.dedup.greedy import greedy_reference
 from services.embed.embedder import Embedder

@@ -41,7 +41,7 @@ import numpy as np
 import redis
 
 from bench.common import isolated_settings, machine, stamp
-from bench.ood_streams import events, stream
+from services.dev.ood_streams import events, stream
 from services.clean.text import normalize
 from services.dev.accounting import read_outputs, read_records
 from services.dev.devstack import DevStack

@@ -30,7 +30,7 @@ import numpy as np
 from bench.backends import compare, decisions
 from bench.common import machine, public_prompts, stamp
 from bench.embedding import rate
-from bench.product_stream import product_prompts
+from services.dev.product_stream import product_prompts
 from services.dev.generator import ChatLogGenerator
 from services.embed.embedder import FP32_FILE, Embedder
 from services.embed.openvino_backend import OpenVinoEncoder

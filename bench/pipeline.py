@@ -219,7 +219,7 @@ def main() -> None:
     args = ap.parse_args()
 
     if args.stream == "ood":
-        from bench.ood_streams import stream
+        from services.dev.ood_streams import stream
 
         texts, origin = [t for t, _ in stream("mixed", 2 * args.n + 400)], "ood_streams mixed"
     else:

@@ -19,7 +19,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.common import SHARED, machine, stamp
-from bench.ood_streams import stream
+from services.dev.ood_streams import stream
 from services.clean.text import normalize
 from services.dedup.greedy import greedy_reference
 from services.embed.embedder import Embedder

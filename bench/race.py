@@ -35,7 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 
 from bench.common import isolated_settings, machine, public_prompts, stamp
-from bench.ood_streams import stream
+from services.dev.ood_streams import stream
 from bench.pipeline import wait_assigned
 from services.clean.text import normalize
 from services.dev.accounting import read_outputs

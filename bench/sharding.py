@@ -63,7 +63,7 @@ def ood_stream(kind: str, n: int, seed: int, min_count: int) -> np.ndarray:
     batches of 128, as micro-batches are)."""
     import asyncio
 
-    from bench.ood_streams import stream as ood
+    from services.dev.ood_streams import stream as ood
     from services.embed.preamble import MemoryCounts, Preambles
 
     texts = [normalize(t) for t, _ in ood(kind, n, seed)]

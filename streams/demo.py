@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -16,6 +14,7 @@ from rich.table import Table
 from services.dev.accounting import Outputs, read_outputs, topic_end_offsets
 from services.dev.devstack import DevStack
 from services.dev.generator import ChatLogGenerator
+from services.dev.workers import start_worker, stop_worker
 from services.diversity.quota import entropy_bits
 from services.kafka.topics import ensure_topics
 from services.keys import Keys
@@ -28,30 +27,6 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
-def start_worker(env: dict[str, str], log_path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "worker"],
-        env=env,
-        stdout=open(log_path, "wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop_worker(proc: subprocess.Popen, timeout_s: float = 15) -> None:
-    """SIGTERM (Faust shuts down cleanly), then SIGKILL if it has not exited in time."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    except ProcessLookupError:
-        pass
 
 
 def wait_ready(s: Settings, worker: subprocess.Popen, timeout_s: float = 180) -> None:

@@ -14,7 +14,9 @@ import pytest
 from services.dev.accounting import read_outputs
 from services.dev.devstack import free_port, redis_server_bin
 from services.dev.generator import ChatLogGenerator
-from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+from services.dev.workers import WorkerProcess, wait_outputs
+from streams.replay import produce
+from tests.integration.harness import check_invariant
 
 pytestmark = pytest.mark.chaos
 

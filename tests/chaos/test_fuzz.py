@@ -2,8 +2,10 @@
 
 import pytest
 
+from services.dev.workers import WorkerProcess, wait_outputs
+from streams.replay import produce
 from tests.chaos.hostile import hypothesis_events, random_bytes
-from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+from tests.integration.harness import check_invariant
 
 pytestmark = pytest.mark.chaos
 

@@ -12,7 +12,8 @@ from kafka import KafkaProducer
 
 from services.contract.records import CurateItem
 from services.dev.generator import ChatLogGenerator
-from tests.integration.harness import WorkerProcess, produce, wait_outputs
+from services.dev.workers import WorkerProcess, wait_outputs
+from streams.replay import produce
 
 pytestmark = pytest.mark.chaos
 

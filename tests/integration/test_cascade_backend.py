@@ -1,7 +1,7 @@
 """The ``cascade`` backend through the real worker: real broker, Redis, FAISS, the distilled
 static model and the ONNX transformer.
 
-The stream mixes the generator's chat log, streams unlike it (bench/ood_streams.py: a shared
+The stream mixes the generator's chat log, streams unlike it (services/dev/ood_streams.py: a shared
 tool preamble, long notes, code behind a shared header, support tickets with signatures) and
 prompts the model cannot read. The worker's decisions must be the brute-force cascade's
 (``cascade_reference``: static candidates at the floor, verified by the transformer), the
@@ -15,13 +15,15 @@ import numpy as np
 import pytest
 import redis as redis_sync
 
-from bench.ood_streams import events as ood_events
 from services.dedup.cascade import cascade_reference
 from services.dedup.greedy import greedy_reference
 from services.dev.generator import ChatLogGenerator
+from services.dev.ood_streams import events as ood_events
+from services.dev.workers import WorkerProcess, wait_outputs
 from services.embed.embedder import Embedder
 from services.settings import Settings
-from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+from streams.replay import produce
+from tests.integration.harness import check_invariant
 from tests.integration.test_greedy_equivalence import screened
 from tests.integration.test_static_backend import unreadable_events
 

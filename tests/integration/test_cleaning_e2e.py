@@ -7,7 +7,9 @@ import pytest
 import redis
 
 from services.clean.text import user_hash
-from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+from services.dev.workers import WorkerProcess, wait_outputs
+from streams.replay import produce
+from tests.integration.harness import check_invariant
 from tests.pii_corpus import labelled
 
 pytestmark = pytest.mark.integration

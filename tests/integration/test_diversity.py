@@ -14,15 +14,17 @@ from services.clean.text import normalize, prompt_id
 from services.contract.envelope import InMsg
 from services.contract.records import SCHEMA_VERSION, CurateItem
 from services.dev.generator import ChatLogGenerator
+from services.dev.workers import WorkerProcess, wait_outputs
 from services.diversity.gaps import GapStore
 from services.diversity.quota import QuotaPolicy, RedisWindow
 from services.embed.clusters import TopicModel
 from services.embed.embedder import Embedder
 from services.embed.scoring import score
-from services.pipeline.curate import CurateStage
+from services.pipeline.curate.stage import CurateStage
 from services.state.curate_state import RedisCurateState
 from services.state.stores import RedisVectorLog
-from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+from streams.replay import produce
+from tests.integration.harness import check_invariant
 
 pytestmark = pytest.mark.integration
 

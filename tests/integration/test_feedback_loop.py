@@ -18,8 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.clean.text import normalize, prompt_id
 from services.dev.devstack import free_port
+from services.dev.workers import WorkerProcess, wait_outputs
 from streams.ops_http import build_ops_app
-from tests.integration.harness import WorkerProcess, produce, wait_outputs
+from streams.replay import produce
 from tests.integration.test_ops import serve
 
 pytestmark = pytest.mark.integration

@@ -22,10 +22,12 @@ import pytest
 from services.contract.records import GapRecord
 from services.dev.accounting import read_records
 from services.dev.devstack import free_port
+from services.dev.workers import WorkerProcess, wait_outputs
 from services.embed.clusters import TopicModel
 from streams.ops_http import build_ops_app
+from streams.replay import produce
 from tests.conftest import ROOT
-from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+from tests.integration.harness import check_invariant
 from tests.integration.test_ops import serve
 
 pytestmark = pytest.mark.integration

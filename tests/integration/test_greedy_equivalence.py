@@ -8,8 +8,10 @@ import pytest
 from services.clean.chain import Cleaned, Cleaner
 from services.dedup.greedy import greedy_reference
 from services.dev.generator import ChatLogGenerator
+from services.dev.workers import WorkerProcess, wait_outputs
 from services.embed.embedder import Embedder
-from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+from streams.replay import produce
+from tests.integration.harness import check_invariant
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.integration.harness import WorkerProcess
+from services.dev.workers import WorkerProcess
 
 ck = pytest.importorskip("confluent_kafka")  # a dev dependency (pyproject.toml)
 

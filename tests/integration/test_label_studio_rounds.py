@@ -32,10 +32,11 @@ from kafka import KafkaConsumer
 
 from services.contract.records import AnnotationRecord, ReviewRequest
 from services.dev.devstack import free_port
+from services.dev.workers import WorkerProcess, wait_outputs
 from services.diversity.agreement import agreement_report
 from services.downstream.subscriber import label_studio_task
 from streams.ops_http import build_ops_app
-from tests.integration.harness import WorkerProcess, produce, wait_outputs
+from streams.replay import produce
 from tests.integration.test_label_studio import CONFIG, LabelStudio, label_studio  # noqa: F401
 from tests.integration.test_ops import serve
 

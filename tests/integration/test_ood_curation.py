@@ -1,6 +1,6 @@
 """Near duplicates and quotas through the real worker on streams unlike the public prompts.
 
-bench/ood_streams.py makes them: long notes, code behind a licence header and support tickets
+services/dev/ood_streams.py makes them: long notes, code behind a licence header and support tickets
 with signatures (``mixed``), and one product's tool-use prompts behind a shared preamble
 (``travel``, without the preamble). Real broker, Redis, model and FAISS; several curate partitions, so near duplicates
 are routed to different shards and must still meet (services/dedup/union.py).
@@ -15,12 +15,14 @@ import numpy as np
 import pytest
 import redis.asyncio as aioredis
 
-from bench.ood_streams import events
 from services.dev.accounting import read_records
+from services.dev.ood_streams import events
+from services.dev.workers import WorkerProcess, wait_outputs
 from services.diversity.topics import RedisTopics, tag
 from services.embed.embedder import Embedder
+from streams.replay import produce
 from tests.conftest import ROOT
-from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+from tests.integration.harness import check_invariant
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.dev.devstack import free_port
 from services.dev.generator import ChatLogGenerator
+from services.dev.workers import WorkerProcess, wait_outputs
 from services.ops.lag import LagMonitor
 from streams.ops_http import build_ops_app
-from tests.integration.harness import WorkerProcess, produce, wait_outputs
+from streams.replay import produce
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,9 @@ import pytest
 
 from services.contract.records import SCHEMA_VERSION
 from services.dev.generator import ChatLogGenerator
-from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+from services.dev.workers import WorkerProcess, wait_outputs
+from streams.replay import produce
+from tests.integration.harness import check_invariant
 
 pytestmark = pytest.mark.integration
 

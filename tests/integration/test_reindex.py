@@ -17,11 +17,13 @@ import redis
 
 from services.clean.text import normalize, prompt_id
 from services.dev.generator import ChatLogGenerator
+from services.dev.workers import WorkerProcess, wait_outputs
 from services.embed.embedder import Embedder
 from services.keys import Keys
 from services.settings import Settings
+from streams.replay import produce
 from tests.conftest import ROOT, settings_env
-from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+from tests.integration.harness import check_invariant
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,10 @@ import pytest
 
 from services.dev.accounting import read_outputs
 from services.dev.generator import ChatLogGenerator
+from services.dev.workers import WorkerProcess, wait_outputs
 from services.ops.lag import LagMonitor
-from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+from streams.replay import produce
+from tests.integration.harness import check_invariant
 
 pytestmark = pytest.mark.integration
 

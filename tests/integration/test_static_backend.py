@@ -2,7 +2,7 @@
 
 Real broker, Redis, FAISS and the real distilled model (distilled offline into the shared
 state dir on first use). The stream mixes the generator's chat log with a stream unlike it
-(bench/product_stream.py: one product, a long shared preamble, five languages) and prompts
+(services/dev/product_stream.py: one product, a long shared preamble, five languages) and prompts
 the model cannot read, which must take the lexical path.
 """
 
@@ -12,14 +12,16 @@ import numpy as np
 import pytest
 import redis.asyncio as aioredis
 
-from bench.product_stream import product_events
 from services.dedup.index import VectorIndex
 from services.dev.generator import ChatLogGenerator
+from services.dev.product_stream import product_events
+from services.dev.workers import WorkerProcess, wait_outputs
 from services.embed.embedder import Embedder
 from services.embed.fingerprint import ModelMismatch
 from services.settings import BACKEND_DEFAULTS
 from services.state.stores import RedisVectorLog
-from tests.integration.harness import WorkerProcess, check_invariant, produce, wait_outputs
+from streams.replay import produce
+from tests.integration.harness import check_invariant
 from tests.integration.test_greedy_equivalence import reference
 
 pytestmark = pytest.mark.integration

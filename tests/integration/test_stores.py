@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from services.contract.envelope import InMsg
 from services.contract.records import CurateItem
 from services.dedup.index import VectorIndex
-from services.pipeline.curate import CurateStage
+from services.pipeline.curate.stage import CurateStage
 from services.state.curate_state import RedisCurateState
 from services.state.ledger import EmitLedger, PartitionProgress, Pending
 from services.state.stores import RedisSeenStore, RedisVectorLog

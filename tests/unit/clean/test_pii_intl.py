@@ -9,12 +9,23 @@ structures, ISO 7064, the national check-digit rules) independently of the detec
 
 from __future__ import annotations
 
+import json
 import random
 import string
+from pathlib import Path
 
 import pytest
 
 from services.clean.pii import redact
+
+PII_SETS = Path(__file__).resolve().parents[3] / "bench" / "data" / "pii"
+
+
+def frozen_set(name: str) -> list[dict]:
+    """A labelled set of the pii benchmark (JSON lines of text, kind, value), read as data."""
+    lines = (PII_SETS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
 
 # SWIFT IBAN registry: country -> BBAN structure ("n" digits, "a" upper-case letters,
 # "c" upper-case letters or digits). The IBAN is CC + 2 check digits + BBAN.
@@ -440,11 +451,9 @@ def test_dates_of_birth_in_several_languages(text, value):
 def test_every_precheck_passes_wherever_its_pattern_matches():
     """The cheap gates (keywords, separators, digit counts) are only a speed-up: on labelled
     texts of every kind, a detector whose pattern matches is never skipped by its gate."""
-    from bench import pii_holdout
-    from bench.pii_ood import cases
     from services.clean.pii import DETECTORS, names, patterns
 
-    texts = [t for t, _, _ in cases(7)] + [t for t, _, _ in pii_holdout.cases()]
+    texts = [row["text"] for name in ("ood", "holdout") for row in frozen_set(name)]
     texts += [f.format(v="X") for f in PASSPORT_FRAMES]
     # gates that only save time (others, such as "a short request of the writer's", decide)
     speed_only = (patterns.id_hint, patterns.v4_hint, patterns.v6_hint, names.field_sep)
