@@ -35,6 +35,7 @@ import redis.asyncio as aioredis
 
 from services.contract.records import Reason
 from services.keys import Keys
+from services.settings import Settings
 
 EXAMPLES_KEPT = 20  # latest accepted prompt_ids kept per cluster, for gap records
 
@@ -46,6 +47,16 @@ class QuotaPolicy:
     min_window: int  # the shares apply to max(total + 1, min_window)
     max_synthetic_cluster: float = 1.0  # share of one cluster; >= 1 turns the rule off
     min_cluster: int = 1  # that share applies to max(cluster count + 1, min_cluster)
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> QuotaPolicy:
+        return cls(
+            s.quota_max_share,
+            s.mix_max_synthetic,
+            s.quota_min_window,
+            s.mix_max_synthetic_per_cluster,
+            s.quota_min_cluster,
+        )
 
     def cluster_share(self, weight: float) -> float:
         return min(1.0, self.max_share * weight)

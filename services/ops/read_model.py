@@ -53,13 +53,7 @@ class OpsState:
         self.cold_start = self.topics  # feedback and agreement are kept per cold-start cluster
         self.learned = RedisTopics(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
         self.window = RedisWindow(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
-        self.policy = QuotaPolicy(
-            s.quota_max_share,
-            s.mix_max_synthetic,
-            s.quota_min_window,
-            s.mix_max_synthetic_per_cluster,
-            s.quota_min_cluster,
-        )
+        self.policy = QuotaPolicy.from_settings(s)
         self.gaps = GapStore(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
 
     # --- lag ---------------------------------------------------------------------------

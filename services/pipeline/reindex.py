@@ -61,7 +61,8 @@ from services.settings import Settings
 from services.state.accepted import BLOCKLIST_INDEX, encode_accepted
 from services.state.cascade_store import RedisCascadeStore, retention_s
 from services.state.curate_state import RedisCurateState
-from services.state.stores import RedisSeenStore, RedisVectorLog
+from services.state.seen import RedisSeenStore
+from services.state.vector_log import RedisVectorLog
 
 log = logging.getLogger(__name__)
 
@@ -285,8 +286,7 @@ class Reindexer:
             else None
         )
         # nothing is added to it: the quota window starts empty in the target namespace
-        policy = QuotaPolicy(s.quota_max_share, s.mix_max_synthetic, s.quota_min_window)
-        self.window = Window(policy)
+        self.window = Window(QuotaPolicy.from_settings(s))
         self.summary = Summary()
         self._langs: set[str] = set()
         self._indexes: list[VectorIndex | LshIndex] = []
@@ -294,8 +294,8 @@ class Reindexer:
 
     async def check_target(self) -> None:
         """Raise ``ModelMismatch`` when the target's vector logs belong to another model (the
-        same rule as a worker's: an unrecorded log is adopted by a transformer backend only)."""
-        if await self.redis.get(self.keys.vectors_prefix + "model") is not None:
+        same rule as a worker's: a log holding entries must record its model)."""
+        if await self.redis.get(self.keys.vectors_model) is not None:
             await self.vlog.check_model("")
             return
         for name in await self.log_names():

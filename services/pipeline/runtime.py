@@ -26,7 +26,9 @@ from services.clean.guards import BlockedPrompts, FloodDetector, RedisRateLimite
 from services.contract.envelope import IN_TS_HEADER, InMsg, Out, Sender
 from services.dedup.cascade import VectorCache, Verifier
 from services.dedup.index import configure_faiss_threads
+from services.diversity.current import CurrentTopics, LearningPolicy, TopicLearner
 from services.diversity.topics import RedisTopics
+from services.embed.clusters import TopicModel
 from services.embed.embedder import Embedder
 from services.embed.fingerprint import ModelMismatch
 from services.embed.preamble import Preambles, RedisPreambleCounts
@@ -40,7 +42,7 @@ from services.ops.metrics import (
     StatsBook,
     worker_id,
 )
-from services.pipeline.curate import CurateStage
+from services.pipeline.curate.stage import CurateStage
 from services.pipeline.feedback import FeedbackPolicy, FeedbackStage, FeedbackStore
 from services.pipeline.ingest import Guards, IngestStage
 from services.pipeline.runner import StageRunner
@@ -50,7 +52,8 @@ from services.state.accepted import BLOCKLIST_INDEX
 from services.state.cascade_store import RedisCascadeStore, retention_s
 from services.state.curate_state import RedisCurateState
 from services.state.ledger import EmitLedger
-from services.state.stores import RedisSeenStore, RedisVectorLog
+from services.state.seen import RedisSeenStore
+from services.state.vector_log import RedisVectorLog
 
 log = logging.getLogger(__name__)
 
@@ -148,11 +151,20 @@ class Runtime:
                 s.cascade_fallback_threshold,
                 s.cascade_sure or None,
             )
+        dim = self.embedder.dim
+        base = await asyncio.to_thread(TopicModel.load, s.topics_path or None)
+        learned = (
+            RedisTopics(self.redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
+            if s.topics_learn
+            else None
+        )
+        learner = TopicLearner(learned, LearningPolicy.from_settings(s), dim) if learned else None
         self.curate = CurateStage(
             s,
             RedisCurateState(self.redis, s, vectors, cascade=cascade_store),
-            self.embedder.dim,
-            topics=RedisTopics(self.redis, s.namespace, s.quota_window_s, s.quota_bucket_s),
+            dim,
+            CurrentTopics(base, learned),
+            learner,
             cascade=verifier,
         )
         self.feedback = FeedbackStage(s, FeedbackStore(self.redis, s.namespace, vectors, policy))

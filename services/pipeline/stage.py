@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from services.contract.envelope import IN_TS_HEADER, InMsg, Out, dead_letter
+from services.contract.records import Reason, RejectionRecord, now_utc
 from services.ops.metrics import STAGE_OUTCOMES
 from services.settings import Settings
 
@@ -62,6 +63,31 @@ class Stage:
         out = dead_letter(msg, self.s.topic_dlq, code, detail)
         out.headers += in_ts_headers(msg.timestamp_ms)
         return out
+
+    def rejected(
+        self,
+        src: str,
+        event_id: str,
+        reason: Reason,
+        lang: str | None,
+        headers: list[tuple[str, bytes]],
+        origin: str | None = None,
+        duplicate_of: str | None = None,
+        similarity: float | None = None,
+    ) -> Out:
+        """The rejection record of one event, counted (ingest's and curate's alike)."""
+        self.count(f"rejected_{reason}")
+        rec = RejectionRecord(
+            event_id=event_id,
+            reason=reason,
+            duplicate_of=duplicate_of,
+            similarity=similarity,
+            lang=lang,
+            ts=now_utc(),
+        )
+        value = rec.model_dump_json().encode()
+        label = f"rejected:{reason}"
+        return Out(self.s.topic_rejected, event_id.encode(), value, src, headers, origin, label)
 
 
 def in_ts_headers(ts_ms: int | None) -> list[tuple[str, bytes]]:

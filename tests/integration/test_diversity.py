@@ -15,6 +15,7 @@ from services.contract.envelope import InMsg
 from services.contract.records import SCHEMA_VERSION, CurateItem
 from services.dev.generator import ChatLogGenerator
 from services.dev.workers import WorkerProcess, wait_outputs
+from services.diversity.current import CurrentTopics
 from services.diversity.gaps import GapStore
 from services.diversity.quota import QuotaPolicy, RedisWindow
 from services.embed.clusters import TopicModel
@@ -22,7 +23,7 @@ from services.embed.embedder import Embedder
 from services.embed.scoring import score
 from services.pipeline.curate.stage import CurateStage
 from services.state.curate_state import RedisCurateState
-from services.state.stores import RedisVectorLog
+from services.state.vector_log import RedisVectorLog
 from streams.replay import produce
 from tests.integration.harness import check_invariant
 
@@ -128,7 +129,8 @@ async def test_a_replayed_batch_changes_nothing(fresh, redis):
 
     def stage() -> CurateStage:
         return CurateStage(
-            s, RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, emb.dim)), emb.dim
+            s, RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, emb.dim)), emb.dim,
+            CurrentTopics(TopicModel.load(), None),
         )
 
     first = {o.src: o.label for o in await stage().process(msgs)}
@@ -188,7 +190,8 @@ async def test_within_a_batch_the_better_of_two_near_duplicates_is_kept(fresh, r
     for ordered, kept in ((True, "o-1"), (False, "o-0")):
         s = fresh(curate_partitions=1, quota_max_share=1.0, order_by_priority=ordered)
         stage = CurateStage(
-            s, RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, emb.dim)), emb.dim
+            s, RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, emb.dim)), emb.dim,
+            CurrentTopics(TopicModel.load(), None),
         )
         outs = await stage.process(msgs(s, scored))
         accepted = [json.loads(o.value)["event_id"] for o in outs if o.label == "accepted"]

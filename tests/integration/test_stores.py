@@ -10,10 +10,13 @@ import redis.asyncio as aioredis
 from services.contract.envelope import InMsg
 from services.contract.records import CurateItem
 from services.dedup.index import VectorIndex
+from services.diversity.current import CurrentTopics
+from services.embed.clusters import TopicModel
 from services.pipeline.curate.stage import CurateStage
 from services.state.curate_state import RedisCurateState
 from services.state.ledger import EmitLedger, PartitionProgress, Pending
-from services.state.stores import RedisSeenStore, RedisVectorLog
+from services.state.seen import RedisSeenStore
+from services.state.vector_log import RedisVectorLog
 
 pytestmark = pytest.mark.integration
 
@@ -129,7 +132,8 @@ async def test_curate_across_trims_and_restarts_never_loses_or_repeats_an_accept
 
         def stage(s=s) -> CurateStage:
             return CurateStage(
-                s, RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, dim)), dim
+                s, RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, dim)), dim,
+                CurrentTopics(TopicModel.load(), None),
             )
 
         live = stage()

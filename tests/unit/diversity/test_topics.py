@@ -10,6 +10,7 @@ import pytest
 
 from services.contract.envelope import InMsg
 from services.contract.records import AnnotationRecord, CurateItem
+from services.diversity.current import CurrentTopics, LearningPolicy, TopicLearner
 from services.diversity.quota import QuotaPolicy, Window
 from services.diversity.topics import (
     Sample,
@@ -25,7 +26,7 @@ from services.diversity.topics import (
     transition,
 )
 from services.embed.clusters import TopicModel
-from services.pipeline.curate import CurateStage
+from services.pipeline.curate.stage import CurateStage
 from services.settings import Settings
 from tests.unit.pipeline.test_curate_stage import FakeState, run
 
@@ -197,31 +198,36 @@ def msg(n: int, v: np.ndarray) -> InMsg:
     return InMsg("cur", 0, n, None, rec.model_dump_json().encode())
 
 
+def stage_of(topics: FakeTopics) -> CurateStage:
+    learner = TopicLearner(topics, LearningPolicy.from_settings(S), DIM)
+    return CurateStage(S, FakeState(), DIM, CurrentTopics(BASE, topics), learner)
+
+
 def test_the_stage_learns_a_model_swaps_it_and_labels_records_with_it():
     x, _ = blobs(3, 8, seed=3, spread=0.2)
     topics = FakeTopics()
-    stage = CurateStage(S, FakeState(), DIM, topics=topics, base_topics=BASE)
+    stage = stage_of(topics)
     outs = run(stage, [msg(i, v) for i, v in enumerate(x[:12])])
-    assert topics.swaps == 1 and stage.topic_model is not None
-    assert stage.topic_model.version == topics.version and tag(topics.version)
+    assert topics.swaps == 1 and stage.topics.model is not None
+    assert stage.topics.model.version == topics.version and tag(topics.version)
     outs = run(stage, [msg(100 + i, v) for i, v in enumerate(x[12:])])
     recs = [AnnotationRecord.model_validate_json(o.value) for o in outs if o.label == "accepted"]
     assert recs and all(r.topics_version == topics.version for r in recs)
-    assert all(r.cluster is not None and 0 <= r.cluster < stage.topic_model.k for r in recs)
+    assert all(r.cluster is not None and 0 <= r.cluster < stage.topics.model.k for r in recs)
     # another worker picks the current model up before its next batch
-    other = CurateStage(S, FakeState(), DIM, topics=topics, base_topics=BASE)
+    other = stage_of(topics)
     run(other, [])
-    assert other.topic_model is not None and other.topic_model.version == topics.version
+    assert other.topics.model is not None and other.topics.model.version == topics.version
 
 
 def test_a_model_that_cannot_be_loaded_keeps_the_previous_one(caplog):
     topics = FakeTopics()
     topics.version = "learned-deadbeef0000"
     topics.broken.add(topics.version)
-    stage = CurateStage(S, FakeState(), DIM, topics=topics, base_topics=BASE)
+    stage = stage_of(topics)
     x, _ = blobs(1, 2, seed=5)
     with caplog.at_level("WARNING"):
         outs = run(stage, [msg(1, x[0])])
-    assert stage.topic_model is BASE
+    assert stage.topics.model is BASE
     assert [o.label for o in outs] == ["accepted"]
     assert "not loaded" in caplog.text and "keeping v1-cold" in caplog.text

@@ -11,8 +11,10 @@ import numpy as np
 
 from services.contract.envelope import InMsg
 from services.contract.records import AnnotationRecord, CurateItem, RejectionRecord
+from services.diversity.current import CurrentTopics
 from services.diversity.quota import QuotaPolicy, Window
-from services.pipeline.curate import CurateStage
+from services.embed.clusters import TopicModel
+from services.pipeline.curate.stage import CurateStage
 from services.settings import Settings
 
 DIM = 16
@@ -109,6 +111,13 @@ def labels(outs) -> list[str]:
     return [o.label for o in outs]
 
 
+COLD = TopicModel("v1-test", np.stack(BASE), ("a", "b", "c", "d"), np.full(4, 0.25), "fp")
+
+
+def curate(s: Settings, state: FakeState) -> CurateStage:
+    return CurateStage(s, state, DIM, CurrentTopics(COLD, None))
+
+
 def run(stage: CurateStage, msgs: list[InMsg]):
     async def go():
         await stage.before_batch()
@@ -118,7 +127,7 @@ def run(stage: CurateStage, msgs: list[InMsg]):
 
 
 def test_near_duplicates_in_one_batch_keep_the_first():
-    stage = CurateStage(S, FakeState(), DIM)
+    stage = curate(S, FakeState())
     outs = run(stage, [item(1, BASE[0], 0), item(2, near(BASE[0], 1), 1), item(3, BASE[1], 2)])
     assert labels(outs) == ["accepted", "rejected:near_duplicate", "accepted"]
     rej = RejectionRecord.model_validate_json(outs[1].value)
@@ -129,8 +138,8 @@ def test_near_duplicates_in_one_batch_keep_the_first():
 
 def test_another_worker_sees_what_the_first_accepted_through_the_state():
     state = FakeState()
-    run(CurateStage(S, state, DIM), [item(1, BASE[0], 0)])
-    other = CurateStage(S, state, DIM)  # a fresh worker taking over the shard
+    run(curate(S, state), [item(1, BASE[0], 0)])
+    other = curate(S, state)  # a fresh worker taking over the shard
     outs = run(other, [item(2, near(BASE[0], 2), 1)])
     assert labels(outs) == ["rejected:near_duplicate"]
 
@@ -138,9 +147,9 @@ def test_another_worker_sees_what_the_first_accepted_through_the_state():
 def test_a_replayed_batch_changes_nothing():
     state = FakeState()
     batch = [item(1, BASE[0], 0), item(2, near(BASE[0], 3), 1), item(3, BASE[2], 2)]
-    first = labels(run(CurateStage(S, state, DIM), batch))
+    first = labels(run(curate(S, state), batch))
     logged = {k: len(v) for k, v in state.logs.items()}
-    again = labels(run(CurateStage(S, state, DIM), batch))
+    again = labels(run(curate(S, state), batch))
     assert again == first
     assert {k: len(v) for k, v in state.logs.items()} == logged
 
@@ -148,7 +157,7 @@ def test_a_replayed_batch_changes_nothing():
 def test_the_operator_threshold_applies_and_an_invalid_one_is_ignored():
     state = FakeState()
     state.overrides["near_dup_threshold"] = b"0.999"
-    stage = CurateStage(S, state, DIM)
+    stage = curate(S, state)
     assert labels(run(stage, [item(1, BASE[0], 0), item(2, near(BASE[0], 4), 1)])) == [
         "accepted",
         "accepted",
@@ -161,7 +170,7 @@ def test_the_operator_threshold_applies_and_an_invalid_one_is_ignored():
 
 def test_a_vector_of_another_dimension_is_dead_lettered_not_raised():
     state = FakeState()
-    stage = CurateStage(S, state, DIM)
+    stage = curate(S, state)
     bad = item(9, unit(np.ones(10)), 0)
     outs = run(stage, [bad, item(1, BASE[0], 1)])
     assert labels(outs) == ["dlq:invalid_curate_item", "accepted"]
@@ -169,7 +178,7 @@ def test_a_vector_of_another_dimension_is_dead_lettered_not_raised():
 
 
 def test_texts_without_a_vector_take_the_lexical_check():
-    stage = CurateStage(S, FakeState(), DIM)
+    stage = curate(S, FakeState())
     outs = run(stage, [item(1, None, 0), item(2, None, 1)])
     recs = [AnnotationRecord.model_validate_json(o.value) for o in outs if o.label == "accepted"]
     assert [r.semantic_check for r in recs] == ["minhash", "minhash"]  # different texts
@@ -177,8 +186,8 @@ def test_texts_without_a_vector_take_the_lexical_check():
 
 def test_a_near_duplicate_routed_to_another_shard_is_still_rejected():
     state = FakeState()
-    run(CurateStage(S, state, DIM), [item(1, BASE[0], 0, shard=0)])
-    other = CurateStage(S, state, DIM)  # the worker of shard 3
+    run(curate(S, state), [item(1, BASE[0], 0, shard=0)])
+    other = curate(S, state)  # the worker of shard 3
     outs = run(other, [item(2, near(BASE[0], 6), 1, shard=3), item(3, BASE[1], 2, shard=3)])
     assert labels(outs) == ["rejected:near_duplicate", "accepted"]
     assert RejectionRecord.model_validate_json(outs[0].value).duplicate_of == f"{1:032x}"
@@ -189,7 +198,7 @@ def test_a_near_duplicate_routed_to_another_shard_is_still_rejected():
 
 def test_a_replica_catches_up_before_every_batch():
     state = FakeState()
-    a, b = CurateStage(S, state, DIM), CurateStage(S, state, DIM)
+    a, b = curate(S, state), curate(S, state)
     run(b, [item(1, BASE[0], 0, shard=1)])  # b now holds a replica of shard 0 (empty)
     run(a, [item(2, BASE[2], 1, shard=0)])
     outs = run(b, [item(3, near(BASE[2], 7), 2, shard=1)])
@@ -199,18 +208,10 @@ def test_a_replica_catches_up_before_every_batch():
 def test_a_replay_is_recognised_whichever_shard_accepted_it():
     state = FakeState()
     first = [item(1, BASE[0], 0, shard=2)]
-    run(CurateStage(S, state, DIM), first)
-    again = run(CurateStage(S, state, DIM), first)
+    run(curate(S, state), first)
+    again = run(curate(S, state), first)
     assert labels(again) == ["accepted"]
     assert sum(len(v) for v in state.logs.values()) == 1
-
-
-def test_shard_scope_keeps_the_shards_apart():
-    state = FakeState()
-    s = S.model_copy(update={"dedup_scope": "shard"})
-    run(CurateStage(s, state, DIM), [item(1, BASE[0], 0, shard=0)])
-    outs = run(CurateStage(s, state, DIM), [item(2, near(BASE[0], 8), 1, shard=1)])
-    assert labels(outs) == ["accepted"]
 
 
 class RacingState(FakeState):
@@ -234,7 +235,7 @@ class RacingState(FakeState):
 def test_a_near_duplicate_committed_by_another_shard_mid_batch_is_caught_by_the_recheck():
     other = (f"{99:032x}", near(BASE[0], 9), "chat.events/1/0")
     state = RacingState("en:1", other)
-    outs = run(CurateStage(S, state, DIM), [item(1, BASE[0], 0, shard=0), item(2, BASE[1], 1)])
+    outs = run(curate(S, state), [item(1, BASE[0], 0, shard=0), item(2, BASE[1], 1)])
     assert labels(outs) == ["rejected:near_duplicate", "accepted"]
     assert RejectionRecord.model_validate_json(outs[0].value).duplicate_of == f"{99:032x}"
     assert [p for p, _, _ in state.logs["en:0"]] == [f"{2:032x}"]  # only what was accepted
@@ -244,14 +245,14 @@ def test_without_the_recheck_both_near_duplicates_are_accepted():
     other = (f"{99:032x}", near(BASE[0], 9), "chat.events/1/0")
     state = RacingState("en:1", other)
     s = S.model_copy(update={"dedup_recheck": 0})
-    outs = run(CurateStage(s, state, DIM), [item(1, BASE[0], 0, shard=0)])
+    outs = run(curate(s, state), [item(1, BASE[0], 0, shard=0)])
     assert labels(outs) == ["accepted"]  # the race the recheck closes
 
 
 def test_a_redecided_batch_keeps_its_lexical_decisions_and_commits_once():
     other = (f"{99:032x}", near(BASE[0], 9), "chat.events/1/0")
     state = RacingState("en:1", other)
-    stage = CurateStage(S, state, DIM)
+    stage = curate(S, state)
     outs = run(stage, [item(1, BASE[0], 0, shard=0), item(5, None, 1), item(3, BASE[2], 2)])
     assert labels(outs) == ["rejected:near_duplicate", "accepted", "accepted"]
     assert state.commits == 1 and stage.counts["recheck_redecided"] == 1
@@ -265,5 +266,5 @@ def test_pending_acceptances_of_a_batch_meet_only_their_own_language():
         rec.lang = "fr"
         return InMsg("cur", 0, offset, None, rec.model_dump_json().encode())
 
-    outs = run(CurateStage(S, FakeState(), DIM), [item(1, BASE[0], 0), fr(2, near(BASE[0], 11), 1)])
+    outs = run(curate(S, FakeState()), [item(1, BASE[0], 0), fr(2, near(BASE[0], 11), 1)])
     assert labels(outs) == ["accepted", "accepted"]  # as across batches: indexes are per language

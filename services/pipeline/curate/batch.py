@@ -1,0 +1,120 @@
+"""One micro-batch's decisions in the making, and the verdict of one item."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from services.contract.envelope import InMsg
+from services.contract.records import CurateItem, Reason
+from services.dedup.greedy import Decision
+from services.dedup.union import Pending
+from services.diversity.quota import Window
+
+Admit = Callable[[int], Reason | None]
+DUPLICATE = (Reason.EXACT_DUPLICATE, Reason.NEAR_DUPLICATE)
+
+
+@dataclass
+class Verdict:
+    decision: Decision | None  # None: no check ran
+    reason: Reason | None  # rejection reason, None = accepted
+    check: str  # faiss | minhash
+
+    @classmethod
+    def of(cls, d: Decision, check: str) -> Verdict:
+        if d.accepted:
+            return cls(d, None, check)
+        if d.refused is not None:
+            return cls(d, Reason(d.refused), check)
+        return cls(d, Reason.EXACT_DUPLICATE if d.exact_duplicate else Reason.NEAR_DUPLICATE, check)
+
+
+class Batch:
+    """Verdicts, log entries, the window, and the acceptances not committed yet (``pending``,
+    per language as the indexes are)."""
+
+    def __init__(
+        self,
+        items: list[tuple[InMsg, CurateItem]],
+        vectors: dict[int, np.ndarray],
+        quota_cluster: list[int | None],
+        win: Window,
+    ) -> None:
+        self.items = items
+        self.vectors = vectors  # decoded once per batch
+        self.quota_cluster = quota_cluster
+        self.win = win
+        self.verdicts: dict[int, Verdict] = {}
+        self.vec_entries: dict[str, list[tuple[str, np.ndarray, str]]] = defaultdict(list)
+        self.sig_entries: dict[str, list[tuple[str, np.ndarray, str]]] = defaultdict(list)
+        self.acc: dict[str, bytes] = {}
+        self.pending: dict[str, Pending] = {}
+        self.computed: dict[str, np.ndarray] = {}  # the cascade's transformer vectors
+
+    def groups(self) -> dict[str, list[int]]:
+        """Rows per index: ``<lang>:<shard>`` for embedded items, ``<lang>:lex`` for the rest."""
+        out: dict[str, list[int]] = defaultdict(list)
+        for i, (_, item) in enumerate(self.items):
+            out[
+                f"{item.lang}:{item.shard}" if item.vector is not None else f"{item.lang}:lex"
+            ].append(i)
+        return out
+
+    @cached_property
+    def texts(self) -> dict[str, str]:
+        """The cascade: what the transformer reads per prompt (built only when asked)."""
+        return {it.prompt_id: it.verify_text or it.text for _, it in self.items}
+
+    def cascade_commit(self) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+        """Texts of the batch's embedded acceptances, and the transformer vectors computed for
+        them or for earlier acceptances (never for the batch's duplicates)."""
+        accepted = {pid for entries in self.vec_entries.values() for pid, _, _ in entries}
+        texts = {pid: self.texts[pid] for pid in accepted}
+        vectors = {
+            pid: v for pid, v in self.computed.items() if pid in accepted or pid not in self.texts
+        }
+        return texts, vectors
+
+    def admit_fn(self, rows: list[int]) -> Admit:
+        def admit(j: int) -> Reason | None:
+            it = self.items[rows[j]][1]
+            return self.win.admit(self.quota_cluster[rows[j]], it.source == "synthetic", it.cluster)
+
+        return admit
+
+    def accepted_vectors(self) -> list[tuple[np.ndarray, str]]:
+        return [
+            (v, self.items[i][1].text)
+            for i, v in self.vectors.items()
+            if self.verdicts[i].reason is None
+        ]
+
+    def note_outcomes(self) -> None:
+        """For the synthetic-balance signal and the gap examples: per cluster and origin, the
+        prompts de-duplication decided and which were duplicates; the acceptances' ids."""
+        for i in self.vectors:
+            v, cluster = self.verdicts[i], self.quota_cluster[i]
+            if cluster is None or v.reason is Reason.BLOCKLISTED:
+                continue
+            msg, item = self.items[i]
+            if not self.win.fresh_outcome(f"{msg.topic}/{msg.partition}", msg.offset):
+                continue  # noted before a crash, by the commit of this batch's first decision
+            self.win.note_decided(cluster, item.source == "synthetic", v.reason in DUPLICATE)
+            if v.reason is None:
+                self.win.examples.append((cluster, item.prompt_id))
+
+    def restart(self, window: Window) -> None:
+        """Forget the vector groups' decisions (the lexical ones stand)."""
+        self.win = window.copy()
+        for entries in self.vec_entries.values():
+            for pid, _, _ in entries:
+                self.acc.pop(pid, None)
+        self.vec_entries.clear()
+        self.pending.clear()  # the next decision starts new ones
+        for i in self.vectors:
+            self.verdicts.pop(i, None)
