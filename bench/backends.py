@@ -33,9 +33,9 @@ import numpy as np
 from bench.common import machine, public_prompts, stamp
 from bench.embedding import rate
 from services.dev.product_stream import product_prompts
-from services.dedup.greedy import greedy_reference
 from services.embed.embedder import Embedder
 from services.settings import Settings
+from tests.oracles import greedy_reference
 
 REFERENCE = "onnx"
 

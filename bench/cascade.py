@@ -35,10 +35,9 @@ import numpy as np
 from bench.common import public_prompts
 from services.dev.ood_streams import stream
 from services.dev.product_stream import product_prompts
-from services.dedup.cascade import cascade_reference
-from services.dedup.greedy import greedy_reference
 from services.embed.embedder import Embedder
 from services.settings import Settings
+from tests.oracles import cascade_reference, greedy_reference
 
 
 def work(

@@ -22,9 +22,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 
 from bench.common import machine, public_prompts, stamp
-from services.dedup.greedy import greedy_reference
 from services.embed.embedder import Embedder
 from services.settings import Settings
+from tests.oracles import greedy_reference
 
 
 def main() -> None:

@@ -47,6 +47,7 @@ from services.dedup.index import (
     VectorIndex,
     configure_faiss_threads,
 )
+from tests.oracles import search_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".flywheel" / "bench"
@@ -207,7 +208,7 @@ def search_quality(
         index.nprobe = nprobe
     sims, _ = index.search(q, 1)
     # rows of ``index`` and ``exact`` are added in the same order: compare row numbers
-    got_rows = index.search_rows(q, 1)
+    got_rows = search_rows(index, q, 1)
     th = args.threshold
     return {
         "recall_at_1": round(float(np.mean(got_rows[:, 0] == true_rows[:, 0])), 4),

@@ -33,16 +33,12 @@ import numpy as np
 from bench.common import SHARED, machine, stamp
 from services.clean.language import detect_language_scored
 from services.clean.text import normalize, prompt_id
-from services.dedup.greedy import (
-    Candidate,
-    GreedyCurator,
-    greedy_lexical_reference,
-    greedy_reference,
-)
+from services.dedup.greedy import Candidate, GreedyCurator
 from services.dedup.lsh import LshIndex
 from services.dedup.minhash import NGRAM, THRESHOLD, MinHasher, shingle_text
 from services.embed.embedder import Embedder
 from services.settings import Settings
+from tests.oracles import greedy_lexical_reference, greedy_reference
 
 NGRAMS = [2, 3, 4, 5]
 THRESHOLDS = [0.5, 0.6, 0.7, 0.8]

@@ -19,12 +19,12 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.common import SHARED, machine, stamp
-from services.dev.ood_streams import stream
 from services.clean.text import normalize
-from services.dedup.greedy import greedy_reference
+from services.dev.ood_streams import stream
 from services.embed.embedder import Embedder
 from services.embed.preamble import MemoryCounts, Preambles
 from services.settings import Settings
+from tests.oracles import greedy_reference
 
 
 def main() -> None:

@@ -34,10 +34,10 @@ import numpy as np
 
 from bench.common import machine, public_prompts, stamp
 from services.clean.text import normalize
-from services.dedup.greedy import greedy_reference
 from services.dev.generator import EN_TEMPLATES, _edit
 from services.embed.embedder import Embedder
 from services.settings import Settings
+from tests.oracles import greedy_reference
 
 THRESHOLDS = [0.80, 0.85, 0.88, 0.90, 0.92, 0.95]
 GRID = [round(0.80 + 0.01 * i, 2) for i in range(18)]  # 0.80 .. 0.97

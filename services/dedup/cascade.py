@@ -297,32 +297,3 @@ class Verifier:
     k: int
     fallback: float
     sure: float | None = None
-
-
-def cascade_reference(
-    static: np.ndarray,
-    transformer: np.ndarray,
-    floor: float,
-    threshold: float,
-    k: int,
-    sure: float | None = None,
-) -> list[bool]:
-    """Brute force: keep i iff, among the kept j < i whose static cosine is >= ``floor`` (the
-    ``k`` most similar of them), none has transformer cosine >= ``threshold``; with ``sure``,
-    a static cosine at or above it is a duplicate without the transformer."""
-    kept: list[int] = []
-    out: list[bool] = []
-    for i in range(static.shape[0]):
-        keep = True
-        if kept:
-            s = static[kept] @ static[i]
-            order = np.argsort(-s, kind="stable")[:k]
-            close = [kept[j] for j in order if s[j] >= floor]
-            if sure is not None and close and float(s[order[0]]) >= sure:
-                keep = False
-            else:
-                keep = not any(float(transformer[j] @ transformer[i]) >= threshold for j in close)
-        out.append(keep)
-        if keep:
-            kept.append(i)
-    return out

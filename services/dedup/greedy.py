@@ -2,9 +2,8 @@
 
 Decisions follow the greedy rule used for Llama 3's SFT prompts: in decision order, keep a
 prompt iff its maximum similarity to every prompt kept before it is below the threshold.
-``greedy_reference`` is the brute-force statement of that rule for cosine over unit vectors,
-``greedy_lexical_reference`` for estimated Jaccard over MinHash signatures; ``GreedyCurator``
-computes the same decisions against an index with one batched search per micro-batch.
+``GreedyCurator`` computes those decisions against an index with one batched search per
+micro-batch (the tests hold the brute-force statement of the rule to compare against).
 
 The index is anything that speaks ``NearIndex``: ``services.dedup.index.VectorIndex`` (FAISS,
 cosine) and ``services.dedup.lsh.LshIndex`` (MinHash LSH, estimated Jaccard).
@@ -154,37 +153,3 @@ def _decision(
     if best_id is None or not np.isfinite(best_sim):
         return Decision(pid, accepted, None, None, replayed)
     return Decision(pid, accepted, best_id, round(float(best_sim), 6), replayed)
-
-
-def greedy_reference(vectors: np.ndarray, threshold: float) -> list[bool]:
-    """Brute force: keep i iff max cosine to every kept j < i is below the threshold."""
-    return [keep for keep, _, _ in _reference(vectors, threshold, lambda k, v: k @ v)]
-
-
-def greedy_lexical_reference(
-    sigs: np.ndarray, threshold: float
-) -> list[tuple[bool, int | None, float | None]]:
-    """Brute force: keep i iff its estimated Jaccard to every kept j < i is below the
-    threshold. Per row: (kept, the most similar kept row (earliest on ties), that estimate)."""
-    return _reference(
-        sigs, threshold, lambda k, s: np.count_nonzero(k == s, axis=1) / sigs.shape[1]
-    )
-
-
-def _reference(
-    rows: np.ndarray, threshold: float, sim: Callable[[np.ndarray, np.ndarray], np.ndarray]
-) -> list[tuple[bool, int | None, float | None]]:
-    kept: list[int] = []
-    out: list[tuple[bool, int | None, float | None]] = []
-    for i in range(rows.shape[0]):
-        if not kept:
-            out.append((True, None, None))
-            kept.append(i)
-            continue
-        est = sim(rows[kept], rows[i])
-        j = int(np.argmax(est))
-        keep = float(est[j]) < threshold
-        out.append((keep, kept[j], float(est[j])))
-        if keep:
-            kept.append(i)
-    return out

@@ -2,7 +2,7 @@
 
 A dict of 32-character strings costs ~250 bytes a row; these tables cost ~40 at 1M rows
 (docs/index.md). Both the FAISS index (``services.dedup.index``) and the Redis logs
-(``services.state.stores``) use the 16-byte binary form of a prompt_id.
+(``services.state.vector_log``) use the 16-byte binary form of a prompt_id.
 """
 
 from __future__ import annotations

@@ -277,13 +277,6 @@ class VectorIndex:
     def add_kept(self, queries: np.ndarray, pids: Sequence[str], owners: Sequence[str]) -> None:
         self.add(queries, pids, owners)
 
-    def search_rows(self, queries: np.ndarray, k: int) -> np.ndarray:
-        """Top-k row numbers per query (-1 = none): insertion order, for recall measurements."""
-        if self.kind != "flat":
-            self._tune(self._index)
-        rows = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)[1]
-        return np.where(rows >= 0, rows + self.first, rows)
-
     def memory_bytes(self) -> int:
         """Estimated resident bytes: FAISS payload plus the id and owner bookkeeping."""
         return self.faiss_bytes() + self._pids.nbytes() + self._owners.nbytes()

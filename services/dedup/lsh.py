@@ -3,8 +3,7 @@
 With ``bands`` bands, two signatures that differ in fewer than ``bands`` positions share at least
 one whole band (pigeonhole), so every pair at or above the threshold is a candidate when
 ``bands > num_perm - ceil(threshold * num_perm)``. The greedy decision over this index is
-``services.dedup.greedy.GreedyCurator`` with estimated Jaccard in place of cosine;
-``greedy_lexical_reference`` there is its brute-force statement.
+``services.dedup.greedy.GreedyCurator`` with estimated Jaccard in place of cosine.
 """
 
 from __future__ import annotations
@@ -71,11 +70,6 @@ class LshIndex:
     @property
     def signatures(self) -> np.ndarray:
         return self._sigs[: len(self.ids)]
-
-    def array_bytes(self) -> int:
-        """Bytes of the numpy parts (signatures as allocated, band keys and rows); the ids and
-        owners are Python objects on top (bench/lexical.py measures the whole)."""
-        return int(self._sigs.nbytes + sum(k.nbytes + r.nbytes for k, r in self._runs))
 
     def band_keys(self, sigs: np.ndarray) -> np.ndarray:
         """(n, bands) uint32: one key per band, salted by the band's position. 32 bits suffice:

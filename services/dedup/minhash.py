@@ -135,9 +135,3 @@ class MinHasher:
             part = (self._a * h[None, lo : lo + chunk] + self._b) >> np.uint64(32)
             sig = np.minimum(sig, part.min(axis=1))
         return sig.astype(np.uint32)
-
-
-def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
-    """Share of equal positions; ``a`` and ``b`` broadcast over leading axes."""
-    eq = np.mean(np.asarray(a) == np.asarray(b), axis=-1)
-    return float(eq) if np.ndim(eq) == 0 else eq

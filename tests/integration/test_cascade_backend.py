@@ -15,8 +15,6 @@ import numpy as np
 import pytest
 import redis as redis_sync
 
-from services.dedup.cascade import cascade_reference
-from services.dedup.greedy import greedy_reference
 from services.dev.generator import ChatLogGenerator
 from services.dev.ood_streams import events as ood_events
 from services.dev.workers import WorkerProcess, wait_outputs
@@ -26,6 +24,7 @@ from streams.replay import produce
 from tests.integration.harness import check_invariant
 from tests.integration.test_greedy_equivalence import screened
 from tests.integration.test_static_backend import unreadable_events
+from tests.oracles import cascade_reference, greedy_reference
 
 pytestmark = pytest.mark.integration
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from services.clean.chain import Cleaned, Cleaner
-from services.dedup.greedy import greedy_reference
 from services.dev.generator import ChatLogGenerator
 from services.dev.workers import WorkerProcess, wait_outputs
 from services.embed.embedder import Embedder
 from streams.replay import produce
 from tests.integration.harness import check_invariant
+from tests.oracles import greedy_reference
 
 pytestmark = pytest.mark.integration
 

@@ -14,13 +14,13 @@ from services.dedup.cascade import (
     CascadeIndex,
     VectorCache,
     Verified,
-    cascade_reference,
     plan,
     verify,
 )
-from services.dedup.greedy import Candidate, GreedyCurator, greedy_reference
+from services.dedup.greedy import Candidate, GreedyCurator
 from services.dedup.index import VectorIndex
 from services.dedup.union import Pending, UnionIndex
+from tests.oracles import cascade_reference, greedy_reference
 
 
 def unit(x: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from services.dedup.greedy import Candidate, GreedyCurator, greedy_reference
+from services.dedup.greedy import Candidate, GreedyCurator
 from services.dedup.index import VectorIndex
+from tests.oracles import greedy_reference
 
 
 def unit_rows(n: int, dim: int, seed: int, clusters: int = 6) -> np.ndarray:

@@ -2,45 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
-from collections.abc import Callable
-from typing import Any
-
 import faiss
 import numpy as np
 import pytest
 
-from services.dedup.greedy import Candidate, GreedyCurator, greedy_reference
+from services.dedup.greedy import Candidate, GreedyCurator
 from services.dedup.ids import PidTable
 from services.dedup.index import ANN_KINDS, VectorIndex, configure_faiss_threads
-from services.state.stores import RedisVectorLog
-
-DIM = 32
-
-
-def clustered(n: int, seed: int, clusters: int = 12, spread: float = 0.35) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(clusters, DIM))
-    x = centres[rng.integers(0, clusters, n)] + rng.normal(scale=spread, size=(n, DIM))
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
-
-
-def pids(start: int, n: int) -> list[str]:
-    return [f"{i * 7919 + 13:032x}" for i in range(start, start + n)]
-
-
-def owners(start: int, n: int) -> list[str]:
-    return [f"t.curate/{i % 3}/{i}" for i in range(start, start + n)]
+from tests.oracles import greedy_reference, search_rows
+from tests.vectors import DIM, clustered, owners, pids, small_ivf
 
 
 @pytest.fixture(params=ANN_KINDS)
 def ann(request) -> str:
     return request.param
-
-
-def small_ivf(**kw) -> VectorIndex:
-    return VectorIndex(DIM, **({"ann_after": 300, "nlist": 8, "nprobe": 3} | kw))
 
 
 def test_switches_to_ivf_past_ann_after_and_agrees_with_exact_search(ann):
@@ -181,151 +156,6 @@ def test_configure_faiss_threads(monkeypatch):
         faiss.omp_set_num_threads(previous)
 
 
-class FakeRedis:
-    """The few commands RedisVectorLog uses, in memory (one task at a time: all atomic)."""
-
-    def __init__(self) -> None:
-        self.lists: dict[str, list[bytes]] = defaultdict(list)
-        self.hashes: dict[str, dict[bytes, bytes]] = defaultdict(dict)
-        self.strings: dict[str, bytes] = {}
-
-    async def rpush(self, key, *values):
-        self.lists[key].extend(values)
-
-    async def llen(self, key):
-        return len(self.lists[key])
-
-    async def lrange(self, key, start, stop):
-        return self.lists[key][start : stop + 1]
-
-    async def hgetall(self, key):
-        return dict(self.hashes.get(key, {}))
-
-    async def hget(self, key, field):
-        return self.hashes.get(key, {}).get(field.encode())
-
-    async def hset(self, key, field, value):
-        self.hashes[key][field.encode()] = value
-
-    async def delete(self, key):
-        self.hashes.pop(key, None)
-
-    async def get(self, key):
-        return self.strings.get(key)
-
-    async def set(self, key, value, get=False, nx=False):
-        old = self.strings.get(key)
-        if not (nx and old is not None):
-            self.strings[key] = str(value).encode()
-        return old if get else True
-
-    async def unlink(self, key):
-        self.hashes.pop(key, None)
-
-    async def hsetnx(self, key, field, value):
-        if field.encode() in self.hashes[key]:
-            return 0
-        self.hashes[key][field.encode()] = str(value).encode()
-        return 1
-
-    async def hdel(self, key, *fields):
-        for field in fields:
-            self.hashes[key].pop(field.encode(), None)
-
-    async def eval(self, script, numkeys, *args):
-        """The log's two scripts (services.state.stores: _TRIM and _SET_MAX)."""
-        if numkeys == 1:
-            key, value = args
-            cur = int(self.strings.get(key, b"0"))
-            if int(value) > cur:
-                self.strings[key] = str(value).encode()
-                return int(value)
-            return cur
-        key, base_key, upto = args
-        base = int(self.strings.get(base_key, b"0"))
-        upto = min(int(upto), base + len(self.lists[key]))
-        if upto <= base:
-            return base
-        del self.lists[key][: upto - base]
-        self.strings[base_key] = str(upto).encode()
-        return upto
-
-    def pipeline(self, transaction=False):
-        return FakePipeline(self)
-
-
-class FakePipeline:
-    def __init__(self, redis: FakeRedis) -> None:
-        self.redis = redis
-        self.ops: list[Callable[[], Any]] = []
-
-    async def __aenter__(self):
-        return self
-
-    async def __aexit__(self, *exc):
-        return False
-
-    def __getattr__(self, command):
-        method = getattr(self.redis, command)
-        return lambda *a, **kw: self.ops.append(lambda: method(*a, **kw))
-
-    async def execute(self):
-        return [await op() for op in self.ops]
-
-
-def test_vector_log_snapshot_then_tail_replay_equals_full_replay(monkeypatch, ann):
-    monkeypatch.setattr(RedisVectorLog, "SNAPSHOT_PART", 10_000)  # several faiss:* parts
-    x = clustered(700, 7)
-    redis = FakeRedis()
-    vlog = RedisVectorLog(redis, "t", DIM)  # type: ignore[arg-type]
-
-    async def scenario():
-        await vlog.append("en", list(zip(pids(0, 500), x[:500], owners(0, 500), strict=True)))
-        live = small_ivf(ann=ann)
-        assert await vlog.sync("en", live, chunk=64) == 500 and live.kind == ann
-        assert await vlog.snapshot("en", live) == 500
-        await vlog.append(
-            "en", list(zip(pids(500, 100), x[500:600], owners(500, 100), strict=True))
-        )
-        await vlog.sync("en", live)
-        assert await vlog.snapshot("en", live) == 600  # replaces the first snapshot
-        assert list(redis.hashes) == ["t:vectors:snap:en:600"]
-        await vlog.append("en", list(zip(pids(600, 100), x[600:], owners(600, 100), strict=True)))
-        cold = small_ivf(ann=ann)
-        assert await vlog.sync("en", cold) == 700  # 600 from the snapshot, 100 replayed
-        assert await vlog.snapshot_position("en") == 600
-        await vlog.sync("en", live)
-        assert not await vlog.maybe_snapshot("en", live, every=200)  # 700 - 600 < 200
-        assert await vlog.maybe_snapshot("en", live, every=100)
-        assert await RedisVectorLog(redis, "t", DIM).snapshot_position("en") == 700  # type: ignore[arg-type]
-        return live, cold
-
-    live, cold = asyncio.run(scenario())
-    assert cold.kind == ann and cold.ids == live.ids == pids(0, 700)
-    assert cold.owners_of(pids(0, 700)) == owners(0, 700)
-    s1, i1 = live.search(x[::7], 2)
-    s2, i2 = cold.search(x[::7], 2)
-    assert i1 == i2 and np.allclose(s1, s2)
-
-
-def test_vector_log_without_snapshot_replays_everything():
-    x = clustered(50, 8)
-    vlog = RedisVectorLog(FakeRedis(), "t", DIM)  # type: ignore[arg-type]
-
-    async def scenario():
-        await vlog.append("en", list(zip(pids(0, 50), x, owners(0, 50), strict=True)))
-        index = VectorIndex(DIM, ann_after=None)
-        assert await vlog.restore("en", index) == 0
-        assert await vlog.sync("en", index, chunk=7) == 50
-        return index
-
-    index = asyncio.run(scenario())
-    assert index.ids == pids(0, 50) and index.owners_of(pids(0, 50)) == owners(0, 50)
-    sims, ids = index.search(x[:3], 1)
-    # vectors come back from the log quantized (int8 x scale): within ~1e-2 at 32 dimensions
-    assert [i[0] for i in ids] == pids(0, 3) and np.allclose(sims[:, 0], 1.0, atol=1e-2)
-
-
 def test_memory_per_vector_of_the_approximate_kinds_is_far_below_flat(ann):
     x = clustered(3000, 9)
     flat, approx = VectorIndex(DIM, ann_after=None), small_ivf(ann=ann, nlist=16)
@@ -354,7 +184,7 @@ def test_retire_forgets_the_rows_below_a_position_and_keeps_row_numbers(kind):
     _, got = index.search(x[::5], 1)
     agree = np.mean([a[0] == b[0] for a, b in zip(want, got, strict=True)])
     assert agree >= (1.0 if kind == "flat" else 0.9)
-    assert all(r[0] >= 300 for r in index.search_rows(x[::5], 1))
+    assert all(r[0] >= 300 for r in search_rows(index, x[::5], 1))
     index.add(x[:50], pids(900, 50), owners(900, 50))  # rows 900.. after the retired ones
     assert len(index) == 950 and index.owners_of(pids(900, 1)) == owners(900, 1)
     copy = VectorIndex(DIM, ann_after=None) if kind == "flat" else small_ivf(ann=kind)

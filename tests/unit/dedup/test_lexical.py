@@ -6,9 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.dedup.greedy import Candidate, GreedyCurator, greedy_lexical_reference
+from services.dedup.greedy import Candidate, GreedyCurator
 from services.dedup.lsh import LshIndex, max_disagreements, rows_for
-from services.dedup.minhash import NUM_PERM, THRESHOLD, MinHasher, estimated_jaccard, shingle_text
+from services.dedup.minhash import NUM_PERM, THRESHOLD, MinHasher, shingle_text
+from tests.oracles import estimated_jaccard, greedy_lexical_reference
 
 ROOT = Path(__file__).resolve().parents[3]
 TEXT = "用一句话回答以下问题：基因工程的应用是什么？"

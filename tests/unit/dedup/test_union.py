@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.dedup.greedy import Candidate, GreedyCurator, greedy_reference
+from services.dedup.greedy import Candidate, GreedyCurator
 from services.dedup.index import VectorIndex
 from services.dedup.union import UnionIndex
+from tests.oracles import greedy_reference
 
 
 def unit_rows(n: int, dim: int, seed: int) -> np.ndarray:
