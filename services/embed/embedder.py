@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, get_args
 import numpy as np
 
 from services.embed.fingerprint import resolve_source, transformer_fingerprint
-from services.settings import EmbeddingBackend, TransformerBackend
+from services.settings.embedding import EmbeddingBackend, TransformerBackend
 
 if TYPE_CHECKING:
     from services.embed.openvino_backend import OpenVinoEncoder

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from services.dev.devstack import free_port
-from services.settings_load import SettingsError, load_settings, unknown_variables
+from services.settings.load import SettingsError, load_settings, unknown_variables
 from streams.cli import build_parser, main
 
 

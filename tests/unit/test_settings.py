@@ -50,3 +50,31 @@ def test_the_fetch_wait_reaches_every_consumer_faust_creates() -> None:
     assert asyncio.run(made()) == 42
     limit_fetch_wait(Settings().fetch_max_wait_ms)
     assert asyncio.run(made()) == Settings().fetch_max_wait_ms == 100
+
+
+def test_every_setting_belongs_to_exactly_one_room() -> None:
+    from services.settings import ROOMS
+
+    names = [name for room in ROOMS for name in room.model_fields]
+    assert len(names) == len(set(names))
+    assert set(names) == set(Settings.model_fields)
+
+
+def test_every_setting_says_what_it_means() -> None:
+    missing = [name for name, field in Settings.model_fields.items() if not field.description]
+    assert missing == []
+
+
+def test_the_settings_reference_is_up_to_date() -> None:
+    from services.settings.reference import DOC, render
+
+    assert DOC.read_text(encoding="utf-8") == render(), (
+        "docs/settings.md is stale: python -m services.settings.reference"
+    )
+
+
+def test_the_reference_lists_every_variable_once() -> None:
+    from services.settings.reference import render
+
+    rows = [line.split(" | ")[0] for line in render().splitlines() if line.startswith("| `FLY")]
+    assert sorted(rows) == sorted(f"| `FLYWHEEL_{name.upper()}`" for name in Settings.model_fields)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic import SecretStr
+from pydantic.fields import FieldInfo
 
 from services.settings import Settings
 
@@ -87,8 +88,22 @@ def _problem(err: Any, overrides: Mapping[str, object]) -> str:
 
 
 def _expected(name: str) -> str:
-    """The form of a setting in words, from its type and bounds: "a number > 0 and <= 1"."""
+    """The form of a setting in words, from its type and bounds: "a number > 0 and <= 1"; a
+    list or dict with an example of its JSON."""
     field = Settings.model_fields[name]
+    form = value_form(field)
+    origin = get_origin(field.annotation)
+    if origin in (list, dict):  # no bounds, never null: the example ends the form
+        example = json.dumps(field.get_default(call_default_factory=True))
+        if example in ("[]", "{}"):
+            example = '["a", "b"]' if origin is list else '{"key": 1.5}'
+        form += f", e.g. {example}"
+    return form
+
+
+def value_form(field: FieldInfo) -> str:
+    """The form of a field's value in words, from its type and bounds: "a number > 0 and <= 1",
+    "one of debug, info", "a JSON list"; "or null" when it may be null."""
     annotation, optional = field.annotation, False
     args = get_args(annotation)
     if type(None) in args:
@@ -98,10 +113,7 @@ def _expected(name: str) -> str:
     if origin is Literal:
         form = "one of " + ", ".join(str(a) for a in get_args(annotation))
     elif origin in (list, dict):
-        example = json.dumps(field.get_default(call_default_factory=True))
-        if example in ("[]", "{}"):
-            example = '["a", "b"]' if origin is list else '{"key": 1.5}'
-        form = f"a JSON {'list' if origin is list else 'object'}, e.g. {example}"
+        form = f"a JSON {'list' if origin is list else 'object'}"
     else:
         form = {bool: "true or false", int: "an integer", float: "a number"}.get(
             annotation,  # type: ignore[arg-type]
