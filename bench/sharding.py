@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/sharding.py [--shards 2 4 8 16] [--threshold 0.85]
 
-Stream (shuffled, fixed seed): the public prompts the model can read (vectors cached by
-bench/train_centroids.py), a light edit (case, punctuation, transposed letters, filler words) of
+Stream (shuffled, fixed seed): the public prompts the model can read (vectors cached in
+.flywheel/bench), a light edit (case, punctuation, transposed letters, filler words) of
 2,000 of them, and every paraphrase form of the generator's English templates. The greedy rule
 runs once over one global index and once with every prompt sent to its shard (one index per
 shard, as the curate stage does). A near duplicate is *missed* when the global run rejects it
@@ -22,6 +22,7 @@ deployed design through the worker.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 from pathlib import Path
@@ -31,19 +32,35 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import faiss
 import numpy as np
 
-from bench.common import machine, stamp
-from bench.train_centroids import public_vectors
+from bench.common import SHARED, machine, stamp
 from services.clean.text import normalize
 from services.dev.generator import EN_TEMPLATES, _edit
+from services.embed.centroids import encode_by_length, readable
 from services.embed.clusters import TopicModel
 from services.embed.embedder import Embedder
 from services.settings import Settings
 
 CACHE = Path(".flywheel/bench/sharding_extra.npz")
+PUBLIC = Path(".flywheel/bench/public_vectors.npz")
+
+
+def public_vectors() -> tuple[list[str], np.ndarray]:
+    """The public prompts the model can read and their vectors (cached)."""
+    emb = Embedder("", "onnx", Path(".flywheel") / "models", 16).setup()
+    if PUBLIC.exists():
+        data = np.load(PUBLIC, allow_pickle=False)
+        if str(data["model"]) == emb.fingerprint:
+            return [str(t) for t in data["texts"]], data["vectors"]
+    seen = {normalize(json.loads(line)["prompt"]): None for line in SHARED.open() if line.strip()}
+    texts = readable(emb, [t for t in seen if t])
+    vecs = encode_by_length(emb, texts)
+    PUBLIC.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(PUBLIC, texts=np.array(texts), vectors=vecs, model=np.array(emb.fingerprint))
+    return texts, vecs
 
 
 def stream(seed: int) -> np.ndarray:
-    texts, vecs, _ = public_vectors()
+    texts, vecs = public_vectors()
     if CACHE.exists():
         extra = np.load(CACHE)["vectors"]
     else:

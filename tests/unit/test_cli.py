@@ -156,3 +156,29 @@ def test_every_option_of_every_subcommand_has_help():
         and (not action.help or action.help == argparse.SUPPRESS)
     ]
     assert missing == []
+
+
+# --- topic centroids ---------------------------------------------------------------------------
+
+
+def test_centroids_from_a_missing_file_is_one_line(capsys, tmp_path):
+    code, err = run(capsys, "centroids", str(tmp_path / "nope.jsonl"), "--out", "t.npz")
+    assert (code, err) == (1, [f"flywheel centroids: no such file: {tmp_path / 'nope.jsonl'}"])
+
+
+def test_centroids_name_the_line_that_is_not_a_prompt(capsys, tmp_path):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"prompt": "hello there"}\n\n{"text": "no prompt"}\n')
+    code, err = run(capsys, "centroids", str(prompts), "--out", str(tmp_path / "t.npz"))
+    assert (code, err) == (
+        1,
+        [f"flywheel centroids: {prompts}:3: expected a JSON object with a prompt"],
+    )
+    assert not (tmp_path / "t.npz").exists()
+
+
+def test_centroids_refuse_fewer_than_two_clusters(capsys, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        main(["centroids", str(tmp_path / "p.jsonl"), "--out", "t.npz", "--k", "1"])
+    assert info.value.code == 2
+    assert "at least 2 clusters" in capsys.readouterr().err
