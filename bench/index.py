@@ -4,7 +4,7 @@
     .venv/bin/python bench/index.py --threads     # FAISS OpenMP threads x OMP_WAIT_POLICY
     .venv/bin/python bench/index.py --plot-only   # docs/index.png from bench/index_results.jsonl
 
-Vectors (docs/index.md has the reasoning):
+Vectors (docs/vector-index.md has the reasoning):
 - real: the first 8,000 distinct English public prompts embedded with the ONNX model, cached in
   .flywheel/bench/index_real_en_8000.npy; rows 0-6,999 are the *bases*, 7,000-7,999 held out.
 - corpus row: normalize(sum_j w_j b_j) with 3 random bases b_j and Dirichlet(0.5, 0.5, 0.5)

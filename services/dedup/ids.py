@@ -1,7 +1,7 @@
 """Compact bookkeeping of an index's rows: prompt_id -> row, and the owner of each row.
 
 A dict of 32-character strings costs ~250 bytes a row; these tables cost ~40 at 1M rows
-(docs/index.md). Both the FAISS index (``services.dedup.index``) and the Redis logs
+(docs/vector-index.md). Both the FAISS index (``services.dedup.index``) and the Redis logs
 (``services.state.vector_log``) use the 16-byte binary form of a prompt_id.
 """
 

@@ -4,7 +4,7 @@ Vectors are L2-normalized, so inner product = cosine. ``VectorIndex`` starts exa
 (``IndexFlatIP``) and, once it holds more than ``ann_after`` vectors, switches itself to IVF
 (``ivf_pq4fs_sq8`` by default: 4-bit PQ fast-scan codes re-ranked with 8-bit scalar codes; or
 ``ivf_sq8``), trained on a sample of the vectors it holds, which then move over. Its state can be
-serialized (``state``/``load_state``) for snapshots in Redis. docs/index.md has the measurements
+serialized (``state``/``load_state``) for snapshots in Redis. docs/vector-index.md has the measurements
 behind the defaults; the greedy decision over it is ``services.dedup.greedy``.
 """
 
@@ -27,7 +27,7 @@ from services.settings import Settings
 log = logging.getLogger(__name__)
 
 # The defaults are the settings' (services/settings.py), measured with bench/index.py
-# (docs/index.md) at 1M vectors on a shared 2-core machine: ivf_pq4fs_sq8 with nprobe 64 gave
+# (docs/vector-index.md) at 1M vectors on a shared 2-core machine: ivf_pq4fs_sq8 with nprobe 64 gave
 # ~3,500 curate decisions/s with one FAISS thread (~5,250 with two) at recall@1 0.96 and ~550
 # bytes per vector all in (ivf_sq8: ~900/s, ~445 bytes); exact up to 50k vectors (~3,000
 # decisions/s at 10k, falling as 1/n); 4,096 lists (~250 vectors a list at 1M); nprobe 32 gave
@@ -90,7 +90,7 @@ class VectorIndex:
     ``ann``: ``"ivf_sq8"`` is IVF (``nlist`` lists, ``nprobe`` searched) with 8-bit scalar codes;
     ``"ivf_pq4fs_sq8"`` scans 4-bit PQ fast-scan codes (dim/2 sub-quantizers) in the same lists,
     then re-ranks the best ``k_factor * k`` with 8-bit codes: ~3x faster at equal recall, ~50
-    more bytes a vector (docs/index.md). Similarities come from the 8-bit codes either way.
+    more bytes a vector (docs/vector-index.md). Similarities come from the 8-bit codes either way.
 
     Rows are numbered in insertion order, which is also the position in the Redis vector log
     that ``len(index)`` stands for. ``retire`` forgets the rows below a position (the dedup
