@@ -28,7 +28,7 @@ from services.diversity.topics import (
 from services.embed.clusters import TopicModel
 from services.pipeline.curate.stage import CurateStage
 from services.settings import Settings
-from tests.unit.pipeline.test_curate_stage import FakeState, run
+from tests.fakes import FakeCurateState, run_batch
 
 DIM = 16
 
@@ -200,23 +200,23 @@ def msg(n: int, v: np.ndarray) -> InMsg:
 
 def stage_of(topics: FakeTopics) -> CurateStage:
     learner = TopicLearner(topics, LearningPolicy.from_settings(S), DIM)
-    return CurateStage(S, FakeState(), DIM, CurrentTopics(BASE, topics), learner)
+    return CurateStage(S, FakeCurateState(), DIM, CurrentTopics(BASE, topics), learner)
 
 
 def test_the_stage_learns_a_model_swaps_it_and_labels_records_with_it():
     x, _ = blobs(3, 8, seed=3, spread=0.2)
     topics = FakeTopics()
     stage = stage_of(topics)
-    outs = run(stage, [msg(i, v) for i, v in enumerate(x[:12])])
+    outs = run_batch(stage, [msg(i, v) for i, v in enumerate(x[:12])])
     assert topics.swaps == 1 and stage.topics.model is not None
     assert stage.topics.model.version == topics.version and tag(topics.version)
-    outs = run(stage, [msg(100 + i, v) for i, v in enumerate(x[12:])])
+    outs = run_batch(stage, [msg(100 + i, v) for i, v in enumerate(x[12:])])
     recs = [AnnotationRecord.model_validate_json(o.value) for o in outs if o.label == "accepted"]
     assert recs and all(r.topics_version == topics.version for r in recs)
     assert all(r.cluster is not None and 0 <= r.cluster < stage.topics.model.k for r in recs)
     # another worker picks the current model up before its next batch
     other = stage_of(topics)
-    run(other, [])
+    run_batch(other, [])
     assert other.topics.model is not None and other.topics.model.version == topics.version
 
 
@@ -227,7 +227,7 @@ def test_a_model_that_cannot_be_loaded_keeps_the_previous_one(caplog):
     stage = stage_of(topics)
     x, _ = blobs(1, 2, seed=5)
     with caplog.at_level("WARNING"):
-        outs = run(stage, [msg(1, x[0])])
+        outs = run_batch(stage, [msg(1, x[0])])
     assert stage.topics.model is BASE
     assert [o.label for o in outs] == ["accepted"]
     assert "not loaded" in caplog.text and "keeping v1-cold" in caplog.text
