@@ -44,14 +44,12 @@ from bench.common import machine, stamp
 from services.contract.records import AnnotationResult
 from services.dev.devstack import free_port, redis_server_bin
 from services.diversity.agreement import MODES, agreement_report
+from services.diversity.feedback import FeedbackPolicy, cluster_weight
 from services.keys import Keys
-from services.pipeline.feedback import (
-    FeedbackPolicy,
-    FeedbackStore,
-    cluster_weight,
-)
+from services.settings import Settings
 from services.state.accepted import encode_accepted
-from services.state.stores import RedisVectorLog
+from services.state.feedback_store import FeedbackStore
+from services.state.vector_log import RedisVectorLog
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "agreement_results.jsonl"
@@ -112,7 +110,7 @@ async def one_run(
 ) -> dict:
     rng = random.Random(seed)
     ns = f"bench-agree-{scenario}-{seed}-{int(time.time() * 1000)}"
-    policy = FeedbackPolicy()
+    policy = FeedbackPolicy.from_settings(Settings())
     store = FeedbackStore(redis, ns, RedisVectorLog(redis, ns, 4), policy)
     keys = Keys(ns)
     quality = np.linspace(0.15, 0.9, n_clusters)

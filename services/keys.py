@@ -16,6 +16,27 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class LogKeys:
+    """The keys of one family of append-only logs (services/state/log.py): ``<prefix><name>``
+    is the list of one index's entries, and beside it, per name, how many entries were trimmed
+    from its head (``base:``), the dedup horizon (``horizon:``) and its time marks (``marks:``)."""
+
+    prefix: str
+
+    def log(self, name: str) -> str:
+        return self.prefix + name
+
+    def base(self, name: str) -> str:
+        return f"{self.prefix}base:{name}"
+
+    def horizon(self, name: str) -> str:
+        return f"{self.prefix}horizon:{name}"
+
+    def marks(self, name: str) -> str:
+        return f"{self.prefix}marks:{name}"
+
+
+@dataclass(frozen=True)
 class Keys:
     namespace: str
 
@@ -57,11 +78,27 @@ class Keys:
         """``<prefix><index name>`` = the vector log of one index; ``<prefix>snap:...`` snapshots."""
         return self._k("vectors", "")
 
-    def vector_log(self, name: str) -> str:
-        return self.vectors_prefix + name
+    @property
+    def vectors(self) -> LogKeys:
+        return LogKeys(self.vectors_prefix)
 
-    def minhash_prefix(self, tag: str) -> str:
-        return self._k("minhash", tag, "")
+    def vector_log(self, name: str) -> str:
+        return self.vectors.log(name)
+
+    @property
+    def vectors_model(self) -> str:
+        """The fingerprint of the model that wrote the namespace's vector logs."""
+        return self._k("vectors", "model")
+
+    def vector_snapshot(self, name: str, pos: int | None = None) -> str:
+        """Without ``pos``: the position of the current snapshot of one index; with it, the
+        hash of the snapshot covering log positions ``[0, pos)``."""
+        key = self._k("vectors", "snap", name)
+        return key if pos is None else f"{key}:{pos}"
+
+    def minhash(self, tag: str) -> LogKeys:
+        """The signature logs of one MinHash configuration (``tag``)."""
+        return LogKeys(self._k("minhash", tag, ""))
 
     @property
     def window_prefix(self) -> str:
@@ -151,12 +188,6 @@ class Keys:
         return self._k("ledger", stage)
 
     # feedback
-    @property
-    def votes(self) -> str:
-        """Legacy (before per-prompt votes): field ``<pid>|<voter>`` = class; a vote found here
-        moves to the prompt's own hash the next time its annotator votes."""
-        return self._k("fb", "votes")
-
     def fb_item(self, prompt_id: str) -> str:
         """Hash of one prompt's votes: annotator -> class (``pos``/``neg``); TTL feedback_ttl_s."""
         return self._k("fb", "item", prompt_id)
@@ -202,7 +233,7 @@ class Keys:
         """Prompt_ids whose vectors are in the blocklist index already."""
         return self._k("fb", "blocked")
 
-    # operations: worker stats, recent acceptances, operator overrides
+    # operations: worker stats, recent acceptances, operator overrides, consumer lag
     def stats(self, worker: str) -> str:
         return self._k("stats", worker)
 
@@ -217,6 +248,10 @@ class Keys:
     @property
     def overrides(self) -> str:
         return self._k("overrides")
+
+    def lag(self, group: str) -> str:
+        """Hash ``<topic>|<partition>`` -> the lag tracker of one consumer group."""
+        return self._k("lag", group)
 
     # webhook receivers
     def webhook_delivery(self, source: str, digest: str) -> str:

@@ -43,7 +43,9 @@ from services.ops.metrics import (
     worker_id,
 )
 from services.pipeline.curate.stage import CurateStage
-from services.pipeline.feedback import FeedbackPolicy, FeedbackStage, FeedbackStore
+from services.diversity.feedback import FeedbackPolicy
+from services.pipeline.feedback import FeedbackStage
+from services.state.feedback_store import FeedbackStore
 from services.pipeline.ingest import Guards, IngestStage
 from services.pipeline.runner import StageRunner
 from services.pipeline.stage import Stage
@@ -159,15 +161,17 @@ class Runtime:
             else None
         )
         learner = TopicLearner(learned, LearningPolicy.from_settings(s), dim) if learned else None
+        topics = CurrentTopics(base, learned)  # one per worker: curate and feedback follow it
         self.curate = CurateStage(
             s,
             RedisCurateState(self.redis, s, vectors, cascade=cascade_store),
             dim,
-            CurrentTopics(base, learned),
+            topics,
             learner,
             cascade=verifier,
         )
-        self.feedback = FeedbackStage(s, FeedbackStore(self.redis, s.namespace, vectors, policy))
+        store = FeedbackStore(self.redis, s.namespace, vectors, policy, topics)
+        self.feedback = FeedbackStage(s, store)
         stages: list[Stage] = [self.ingest, self.curate, self.feedback]
         for stage in stages:
             await stage.setup()

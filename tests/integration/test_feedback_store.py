@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -16,12 +17,17 @@ import redis.asyncio as aioredis
 from services.contract.envelope import InMsg
 from services.contract.records import AnnotationResult, ReviewRequest
 from services.diversity import agreement
+from services.diversity.current import CurrentTopics
+from services.diversity.feedback import FeedbackPolicy
+from services.diversity.topics import RedisTopics
 from services.embed.clusters import TopicModel
 from services.keys import Keys
 from services.ops.metrics import REGISTRY
-from services.pipeline.feedback import FeedbackPolicy, FeedbackStage, FeedbackStore
+from services.pipeline.feedback import FeedbackStage
+from services.settings import Settings
 from services.state.accepted import encode_accepted
-from services.state.stores import RedisVectorLog
+from services.state.feedback_store import FeedbackStore
+from services.state.vector_log import RedisVectorLog
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +48,7 @@ def result(pid: str, label: str, annotator: str = "ann-1") -> AnnotationResult:
 async def test_votes_on_unknown_prompts_are_not_counted(redis):
     ns = f"t{uuid.uuid4().hex[:8]}"
     keys = Keys(ns)
-    store = FeedbackStore(redis, ns, RedisVectorLog(redis, ns, 4), FeedbackPolicy())
+    store = await _store(redis, ns)
     known = "a" * 32
     vec = np.ones(4, dtype=np.float32) / 2
     await redis.set(keys.accepted(known), encode_accepted(3, vec))
@@ -62,8 +68,13 @@ def _decode(raw: dict) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in raw.items()}
 
 
+BASE = TopicModel("v1-test", np.eye(4, dtype=np.float32), tuple("abcd"), np.full(4, 0.25), "fp")
+
+
 async def _store(redis, ns: str, **policy) -> FeedbackStore:
-    return FeedbackStore(redis, ns, RedisVectorLog(redis, ns, 4), FeedbackPolicy(**policy))
+    topics = CurrentTopics(BASE, RedisTopics(redis, ns, 3600, 60))
+    p = replace(FeedbackPolicy.from_settings(Settings()), **policy)
+    return FeedbackStore(redis, ns, RedisVectorLog(redis, ns, 4), p, topics)
 
 
 async def _accept(redis, ns: str, pid: str, cluster: int, synthetic: bool = False) -> None:
@@ -198,22 +209,6 @@ async def test_no_rounds_when_max_rounds_is_zero(redis):
     assert (await agreement.agreement_report(redis, ns))["items"]["unresolved"] == 1
 
 
-async def test_a_legacy_vote_moves_into_the_prompt(redis):
-    """A vote kept by the former single votes hash is taken out of the counts when its
-    annotator votes again, so it is not counted twice."""
-    ns = f"t{uuid.uuid4().hex[:8]}"
-    keys = Keys(ns)
-    store = await _store(redis, ns)
-    pid = "e" * 32
-    await _accept(redis, ns, pid, 3)
-    await redis.hset(keys.votes, f"{pid}|ann-1", "neg")
-    await redis.hset(keys.vote_counts, mapping={"3:neg": 1, "all:neg": 1})
-    await store.apply([result(pid, "good", "ann-1")], ["r/0/0"])
-    counts = await store.counts()
-    assert (counts["3:pos"], counts["3:neg"], counts["all:neg"]) == (1, 0, 0)
-    assert not await redis.hexists(keys.votes, f"{pid}|ann-1")
-
-
 async def test_bias_counts_on_the_learned_topic_model(redis):
     ns = f"t{uuid.uuid4().hex[:8]}"
     keys = Keys(ns)
@@ -240,9 +235,7 @@ async def test_bias_counts_on_the_learned_topic_model(redis):
 
 async def test_the_stage_emits_review_requests_and_exports_agreement(redis, fresh):
     s = fresh(partitions=1)
-    store = FeedbackStore(
-        redis, s.namespace, RedisVectorLog(redis, s.namespace, 4), FeedbackPolicy()
-    )
+    store = await _store(redis, s.namespace)
     stage = FeedbackStage(s, store)
     assert s.topic_review in stage.output_topics()
     pid = "a1" * 16
