@@ -23,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from services.contract.records import GapRecord
 from services.diversity.agreement import agreement_report, annotator_bias
+from services.diversity.current import CurrentTopics
 from services.diversity.gaps import GapStore, Target, cluster_words, parse_target
 from services.diversity.gaps import coverage as gap_coverage
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window, entropy_bits
@@ -49,9 +50,9 @@ class OpsState:
         self.stats_history: deque[dict[str, Any]] = deque(maxlen=600)
         self.last_poll = 0.0
         self.error: str | None = None
-        self.topics = TopicModel.load(s.topics_path or None)
-        self.cold_start = self.topics  # feedback and agreement are kept per cold-start cluster
-        self.learned = RedisTopics(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
+        self.cold_start = TopicModel.load(s.topics_path or None)  # feedback, agreement: per v1
+        learned = RedisTopics(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
+        self.topics = CurrentTopics(self.cold_start, learned)  # what the curate workers use now
         self.window = RedisWindow(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
         self.policy = QuotaPolicy.from_settings(s)
         self.gaps = GapStore(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
@@ -269,13 +270,7 @@ class OpsState:
 
     async def _topics(self) -> TopicModel:
         """The topic model the curate workers use now (learned, or the cold start)."""
-        version = await self.learned.current()
-        if version and version != self.topics.version:
-            try:
-                self.topics = await self.learned.load(version)
-            except ValueError as exc:
-                log.warning("topic model %s not loaded (%s)", version, exc)
-        return self.topics
+        return await self.topics.refresh()
 
     async def recent(self, n: int = 20) -> list[dict[str, Any]]:
         raws = await self.redis.lrange(f"{self.s.namespace}:recent", 0, n - 1)
