@@ -48,7 +48,8 @@ from bench.index import (
 from services.dedup.index import VectorIndex, configure_faiss_threads
 from services.dev.devstack import free_port, redis_server_bin
 from services.settings import Settings
-from services.state.stores import RedisVectorLog
+from services.state.vector_log import RedisVectorLog
+from tests.oracles import quantized
 
 NAME = "en"
 
@@ -91,7 +92,7 @@ def agreement(thresholds: list[float], n_dups: int) -> dict[str, float]:
     rng = np.random.default_rng(5)
     x = np.concatenate([real, near_duplicates(real, n_dups, rng)])
     x = x[rng.permutation(len(x))]
-    xq = RedisVectorLog.quantized(x)
+    xq = quantized(x)
     lo = min(thresholds) - 0.05
     pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # i, j, f32, q8
     for start in range(0, len(x), 2048):

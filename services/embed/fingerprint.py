@@ -91,8 +91,3 @@ def check(expected: str, found: str, what: str) -> None:
             "refusing to mix vector spaces (docs/runbook.md, switching the embedding model)"
         )
 
-
-def adopts_unrecorded(fingerprint: str) -> bool:
-    """Whether a worker may take over state written before fingerprints were recorded: only
-    the transformer backends existed then."""
-    return fingerprint.endswith("/transformer")

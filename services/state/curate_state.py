@@ -22,7 +22,8 @@ from services.diversity.quota import QuotaPolicy, RedisWindow, Window
 from services.keys import Keys
 from services.settings import Settings
 from services.state.cascade_store import RedisCascadeStore
-from services.state.stores import RedisSignatureLog, RedisVectorLog
+from services.state.signature_log import RedisSignatureLog
+from services.state.vector_log import RedisVectorLog
 
 Entries = Mapping[str, Sequence[tuple[str, np.ndarray, str]]]  # index -> (pid, payload, owner)
 

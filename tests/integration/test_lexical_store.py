@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 from services.dedup.greedy import Candidate, GreedyCurator
 from services.dedup.lsh import LshIndex
 from services.dedup.minhash import THRESHOLD, MinHasher
-from services.state.stores import RedisSignatureLog
+from services.state.signature_log import RedisSignatureLog
 
 pytestmark = pytest.mark.integration
 

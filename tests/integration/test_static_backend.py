@@ -19,7 +19,7 @@ from services.dev.workers import WorkerProcess, wait_outputs
 from services.embed.embedder import Embedder
 from services.embed.fingerprint import ModelMismatch
 from services.settings import BACKEND_DEFAULTS
-from services.state.stores import RedisVectorLog
+from services.state.vector_log import RedisVectorLog
 from streams.replay import produce
 from tests.integration.harness import check_invariant
 from tests.integration.test_greedy_equivalence import reference
@@ -117,12 +117,11 @@ async def test_vector_log_records_its_model_and_refuses_another(redis, fresh):
     assert await redis.llen(f"{ns}:vectors:blocklist") == 0
 
 
-async def test_a_log_without_a_recorded_model_is_adopted_only_by_the_transformer(redis, fresh):
+async def test_a_log_holding_entries_without_a_recorded_model_is_refused(redis, fresh):
     ns = fresh().namespace
     vec = np.eye(4, dtype=np.float32)
     await RedisVectorLog(redis, ns, 4).append("en:0", [("0" * 32, vec[0], "ev/0/0")])
-    with pytest.raises(ModelMismatch, match="records no model"):
-        await RedisVectorLog(redis, ns, 4, model="m@1/static-ab").sync("en:0", VectorIndex(4))
-    log = RedisVectorLog(redis, ns, 4, model="m@1/transformer")
-    assert await log.sync("en:0", VectorIndex(4)) == 1
-    assert await redis.get(f"{ns}:vectors:model") == b"m@1/transformer"
+    for model in ("m@1/static-ab", "m@1/transformer"):
+        with pytest.raises(ModelMismatch, match="records no model"):
+            await RedisVectorLog(redis, ns, 4, model=model).sync("en:0", VectorIndex(4))
+    assert await redis.get(f"{ns}:vectors:model") is None
