@@ -1,17 +1,20 @@
-"""One root for Flywheel's errors, and the line between retrying and dead-lettering.
+"""One root for Flywheel's errors, and what the runtime does with each kind.
 
-A stage that fails on a micro-batch fails for one of two kinds of cause, and the runtime
+A stage that fails on a micro-batch fails for one of three kinds of cause, and the runtime
 (``services.pipeline.runtime``) treats them differently:
 
-- ``TransientError``: something outside the message is unavailable (the broker, Redis). The
-  same batch will succeed later: retry it whole, with backoff. Third-party exceptions of that
-  kind (``redis.ConnectionError``, Kafka timeouts, ``OSError``) are classified as transient by
-  ``is_transient``.
-- anything else, including ``PoisonError``: the error may follow one message. The runtime
-  isolates it by bisecting the batch, retries the single message a bounded number of times and
-  then dead-letters it with the error, so one bad record never stops a stage.
+- a dependency is unavailable (the broker, Redis): the same batch will succeed later, so it is
+  retried whole, with backoff. Third-party exceptions of that kind (``redis.ConnectionError``,
+  Kafka timeouts, ``OSError``) are recognised by ``is_transient``;
+- ``Fatal``: the worker cannot go on as it is (``ConfigError``: a setting, the model or a topic
+  model that does not fit; ``StateLost``: an index that can no longer be rebuilt). Dead-lettering
+  the batch would throw good input away, so the worker stops and says why;
+- anything else: the error may follow one message. The runtime isolates it by bisecting the
+  batch, retries the single message a bounded number of times and then dead-letters it with the
+  error, so one bad record never stops a stage.
 
-``ConfigError`` stops a worker at start (a setting, a model or a topic model that does not fit).
+``Refused`` is a request refused with a reason the caller can act on (an operator override, a
+coverage target, a webhook): never a failure of the worker.
 """
 
 from __future__ import annotations
@@ -24,21 +27,20 @@ class FlywheelError(Exception):
     """Root of the errors Flywheel raises on purpose."""
 
 
-class TransientError(FlywheelError):
-    """A dependency is unavailable; the same work will succeed once it is back."""
+class Fatal(FlywheelError):
+    """The worker must stop: going on would lose or misjudge input."""
 
 
-class PoisonError(FlywheelError):
-    """This message can never be processed. ``code`` is the DLQ error code (``fw-error``)."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
-
-
-class ConfigError(FlywheelError):
+class ConfigError(Fatal):
     """The worker cannot run as configured (a setting, the model, the topic model)."""
+
+
+class StateLost(Fatal):
+    """State the worker needs is gone and cannot be rebuilt (never guessed)."""
+
+
+class Refused(FlywheelError, ValueError):
+    """A request refused, with the reason as the message."""
 
 
 @functools.cache
@@ -47,7 +49,6 @@ def _transient_types() -> tuple[type[BaseException], ...]:
     import redis.exceptions as redis_errors
 
     return (
-        TransientError,
         redis_errors.ConnectionError,
         redis_errors.TimeoutError,
         redis_errors.BusyLoadingError,
@@ -72,7 +73,7 @@ def is_transient(exc: BaseException) -> bool:
     seen = 0
     cur: BaseException | None = exc
     while cur is not None and seen < 8:  # a bounded walk of the cause chain
-        if isinstance(cur, PoisonError):
+        if isinstance(cur, FlywheelError):
             return False
         if isinstance(cur, transient):
             return True
