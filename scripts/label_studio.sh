@@ -15,7 +15,7 @@
 # LABEL_STUDIO_PASSWORD [flywheel-dev-password], LABEL_STUDIO_USER_TOKEN [flywheel-dev-token]
 # (legacy API token, sent as "Authorization: Token <token>"; 6 to 40 characters), and
 # SSRF_PROTECTION_ENABLED [false: webhooks to 127.0.0.1 / private addresses are refused otherwise;
-# see docs/label-studio.md before running this anywhere but a laptop or CI].
+# see docs/annotation-tools.md before running this anywhere but a laptop or CI].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

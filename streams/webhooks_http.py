@@ -6,7 +6,7 @@ only after ``publish`` returned, so it means the results are on the topic; a del
 the tolerance window is answered 200 ``{"accepted": 0, "duplicate": true}`` and not republished;
 401 unverified, 415 not declared JSON, 400 not a JSON object, 413 too large, 422 unusable, 503
 publishing failed (the delivery is released, so the sender's retry is taken). Bodies hold prompt
-text and are never logged. docs/webhooks.md describes the setup.
+text and are never logged. docs/annotation-tools.md describes the setup.
 """
 
 from __future__ import annotations

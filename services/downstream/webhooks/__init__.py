@@ -11,7 +11,7 @@ unusable (no prompt_id, no label). Reasons never quote the body, which holds pro
 - ``label_studio`` / ``argilla``: each tool's payload to results;
 - ``deliveries``: the delivery ids already published, so a replay is not republished.
 
-docs/webhooks.md has the setup, the label mapping and the status codes.
+docs/annotation-tools.md has the setup, the label mapping and the status codes.
 """
 
 from services.downstream.webhooks.argilla import (
