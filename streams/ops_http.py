@@ -4,7 +4,7 @@ Reads of counters and lag are open; reads that serve prompt text (/api/recent) n
 ``Authorization: Bearer <FLYWHEEL_OPS_READ_TOKEN>`` (or the write token), endpoints that change
 behaviour need ``Bearer <FLYWHEEL_OPS_TOKEN>``; both answer 401 without it. With Redis down the
 endpoints that read it answer 503 with the reason; /metrics is always served
-(``flywheel_ops_backend_up``). /openapi.json (``streams/ops_openapi.py``) describes all.
+(``flywheel_ops_backend_up``). /openapi.json (``streams/openapi/``) describes all.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from services.diversity.gaps import TargetRefused
 from services.ops.overrides import OverrideRefused, validate_override
 from services.ops.read_model import OpsState
 from services.settings import Settings
-from streams.ops_openapi import OPENAPI, PROMPT_ID_PATTERN, RECENT_MAX
+from streams.openapi.ops import OPENAPI, PROMPT_ID_PATTERN, RECENT_MAX
 from streams.webhooks_http import add_webhook_routes, make_results_publisher
 
 STATIC = Path(__file__).parent / "static"
@@ -159,7 +159,7 @@ async def add_blocked(request: web.Request) -> web.Response:
 
 
 async def get_gaps(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[STATE].gaps_view())
+    return web.json_response(await request.app[STATE].diversity.gaps_view())
 
 
 async def put_gap_target(request: web.Request) -> web.Response:
@@ -167,7 +167,7 @@ async def put_gap_target(request: web.Request) -> web.Response:
     _require_token(request)
     body = await _json(request)
     try:
-        target = await request.app[STATE].set_gap_target(body)
+        target = await request.app[STATE].diversity.set_gap_target(body)
     except TargetRefused as exc:
         raise _error(web.HTTPUnprocessableEntity, str(exc)) from None
     shares = None if target.shares is None else {str(c): v for c, v in target.shares.items()}
@@ -190,14 +190,14 @@ async def publish_gaps(request: web.Request) -> web.Response:
 async def get_agreement(request: web.Request) -> web.Response:
     """Per-annotator agreement names annotators: the read token."""
     _require_read_token(request)
-    report = await request.app[STATE].agreement()
+    report = await request.app[STATE].diversity.agreement()
     report["clusters"] = {str(c): v for c, v in report["clusters"].items()}
     report["alpha"]["clusters"] = {str(c): v for c, v in report["alpha"]["clusters"].items()}
     return web.json_response(report)
 
 
 async def _publish(app: web.Application) -> tuple[list[GapRecord], str | None]:
-    records, waiting = await app[STATE].publish_gaps(app[PRODUCER].send_gap)
+    records, waiting = await app[STATE].diversity.publish_gaps(app[PRODUCER].send_gap)
     if records:
         log.info("published %d coverage gaps (%s)", len(records), records[0].topics_version)
     return records, waiting
@@ -210,7 +210,7 @@ async def _gaps_forever(app: web.Application) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            if await app[STATE].gaps.lock(interval * 0.9):
+            if await app[STATE].diversity.gaps.lock(interval * 0.9):
                 await _publish(app)
         except Exception as exc:  # any failure: try again next interval
             log.warning("coverage gaps not published: %s", type(exc).__name__)

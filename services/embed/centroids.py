@@ -83,12 +83,13 @@ def train(texts: Sequence[str], vecs: np.ndarray, k: int, seed: int = SEED) -> B
 
     km = faiss.Kmeans(vecs.shape[1], k, niter=ITERATIONS, seed=seed, spherical=True, verbose=False)
     km.train(vecs)
-    cents = km.centroids / np.linalg.norm(km.centroids, axis=1, keepdims=True)
+    raw = np.asarray(km.centroids, dtype=np.float32)
+    cents = raw / np.linalg.norm(raw, axis=1, keepdims=True)
     assign = np.argmax(vecs @ cents.T, axis=1)
     df = Counter(w for t in texts for w in set(words(t)))
     labels = []
     for c in range(k):
-        tf = Counter(w for i in np.flatnonzero(assign == c) for w in set(words(texts[i])))
+        tf = Counter(w for i in np.flatnonzero(assign == c) for w in set(words(texts[int(i)])))
         top = sorted(tf, key=lambda w: -tf[w] * np.log(len(texts) / df[w]))[:LABEL_WORDS]
         labels.append(" ".join(top))
     return BaseTopics(cents, labels, np.bincount(assign, minlength=k))

@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 
+from services.keys import Keys
 from services.ops.lag import PartitionTracker, Sample
 
 MAX_ENDS = 64
@@ -55,14 +56,11 @@ class RedisTrackerStore:
         self.client = redis.Redis.from_url(
             url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
         )
-        self.namespace = namespace
-
-    def _key(self, group: str) -> str:
-        return f"{self.namespace}:lag:{group}"
+        self.keys = Keys(namespace)
 
     def load(self, group: str) -> dict[tuple[str, int], PartitionTracker]:
         out = {}
-        for field, raw in self.client.hgetall(self._key(group)).items():
+        for field, raw in self.client.hgetall(self.keys.lag(group)).items():
             name = field.decode() if isinstance(field, bytes) else field
             topic, _, partition = name.rpartition("|")
             try:
@@ -74,7 +72,7 @@ class RedisTrackerStore:
     def save(self, group: str, trackers: dict[tuple[str, int], PartitionTracker]) -> None:
         if not trackers:
             return
-        key = self._key(group)
+        key = self.keys.lag(group)
         pipe = self.client.pipeline()
         pipe.hset(key, mapping={f"{t}|{p}": dump_tracker(tr) for (t, p), tr in trackers.items()})
         pipe.expire(key, TTL_S)

@@ -8,9 +8,9 @@ import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.ops.exposition import Snapshot
 from services.ops.lag import PartitionLag
 from services.ops.metrics import REGISTRY, StatsBook
-from services.ops.read_model import _Snapshot
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 
@@ -20,7 +20,7 @@ def exported_names() -> set[str]:
     StatsBook().record_batch("ingest", 1, ["accepted"], 0.01, [("accepted", 0.2)])
     reg = CollectorRegistry()
     reg.register(
-        _Snapshot(
+        Snapshot(
             [PartitionLag("t", 0, 1, 0, 1, 0.5, True, "OK")],
             {
                 "outputs": {"accepted": 1},

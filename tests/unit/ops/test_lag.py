@@ -1,10 +1,11 @@
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.ops.exposition import Snapshot
 from services.ops.lag import LagMonitor, PartitionLag, PartitionTracker, worst
 from services.ops.lag_store import MAX_ENDS, dump_tracker, load_tracker, thin
 from services.ops.metrics import REGISTRY, StatsBook
-from services.ops.read_model import _Snapshot, coverage, throughput
+from services.ops.read_model import coverage, throughput
 
 
 def tracker_with(samples, **kw) -> PartitionTracker:
@@ -96,7 +97,7 @@ def test_expositions_parse_with_the_prometheus_parser():
         "index_sizes": {"en": 3},
         "workers": ["w"],
     }
-    reg.register(_Snapshot(lag, stats, "g"))
+    reg.register(Snapshot(lag, stats, "g"))
     families = {m.name: m for m in text_string_to_metric_families(generate_latest(reg).decode())}
     sample = families["flywheel_lag_messages"].samples[0]
     assert sample.value == 6 and sample.labels == {

@@ -4,8 +4,8 @@ import pytest
 from aiohttp import web
 from openapi_spec_validator import validate
 
+from streams.openapi.ops import OPENAPI
 from streams.ops_http import recent_count
-from streams.ops_openapi import OPENAPI
 
 
 def test_the_document_validates():

@@ -2,8 +2,8 @@
 
 It is checked by ``openapi-spec-validator`` (tests/unit/ops/test_openapi.py) and by a
 schemathesis run against the live server (tests/integration/test_ops_hardening.py): every
-status an endpoint can answer is listed with the shape of its body. The webhook bodies are the
-fields ``services/downstream/webhooks/`` reads; other fields are allowed (the tools send more).
+status an endpoint can answer is listed with the shape of its body. The webhooks' paths are
+streams/openapi/webhooks.py's.
 """
 
 from __future__ import annotations
@@ -11,31 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from services.ops.lag import ERROR, STATUSES, UNKNOWN
+from streams.openapi import webhooks
+from streams.openapi.schema import ERROR_BODY, OBJECT, json_body, json_response
 
 RECENT_MAX = 50
 PROMPT_ID_PATTERN = "^[0-9a-f]{32}$"
 
-_ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {"error": {"type": "string"}},
-}
-_OBJECT: dict[str, Any] = {"type": "object"}
-
-
-def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": schema or _OBJECT}},
-    }
-
-
-_UNAVAILABLE = _json("Redis could not be read; the reason says which error", _ERROR)
-_UNAUTHORIZED = _json("missing or wrong bearer token; nothing read or changed", _ERROR)
+_UNAVAILABLE = json_response("Redis could not be read; the reason says which error", ERROR_BODY)
+_UNAUTHORIZED = json_response("missing or wrong bearer token; nothing read or changed", ERROR_BODY)
 
 
 def _read(summary: str, schema: dict[str, Any] | None = None, redis: bool = True) -> dict[str, Any]:
-    responses = {"200": _json("OK", schema)}
+    responses = {"200": json_response("OK", schema)}
     if redis:
         responses["503"] = _UNAVAILABLE
     return {"summary": summary, "responses": responses}
@@ -45,12 +32,14 @@ def _write(summary: str, body: dict[str, Any], ok: str, ok_schema: dict[str, Any
     return {
         "summary": summary,
         "security": [{"bearer": []}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "requestBody": json_body(body),
         "responses": {
-            ok: _json("done", ok_schema),
-            "400": _json("the body is not a JSON object", _ERROR),
+            ok: json_response("done", ok_schema),
+            "400": json_response("the body is not a JSON object", ERROR_BODY),
             "401": _UNAUTHORIZED,
-            "422": _json("a value is refused (the setting's own type and range)", _ERROR),
+            "422": json_response(
+                "a value is refused (the setting's own type and range)", ERROR_BODY
+            ),
             "503": _UNAVAILABLE,
         },
     }
@@ -80,7 +69,7 @@ _LAG = {
         "error": {"type": "string", "nullable": True},
         "polled_at": {"type": "number"},
         "partitions": {"type": "array", "items": _PARTITION},
-        "history": {"type": "array", "items": _OBJECT},
+        "history": {"type": "array", "items": OBJECT},
     },
 }
 _READY = {
@@ -97,120 +86,6 @@ _THRESHOLD = {
     "maximum": 1,
 }
 _PROMPT_ID = {"type": "string", "pattern": PROMPT_ID_PATTERN}
-
-# --- webhooks: the fields the parsers read (services/downstream/webhooks/) --------------------
-_TIME = {"type": "string", "description": "ISO 8601"}
-_LS_ANNOTATION = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "task": {"oneOf": [{"type": "integer"}, {"type": "object"}]},
-        "project": {"type": "integer"},
-        "result": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "from_name": {"type": "string"},
-                    "type": {"type": "string"},
-                    "value": {"type": "object"},
-                },
-            },
-        },
-        "was_cancelled": {"type": "boolean"},
-        "completed_by": {"oneOf": [{"type": "integer"}, {"type": "string"}, {"type": "object"}]},
-        "created_at": _TIME,
-        "updated_at": _TIME,
-    },
-}
-_LS_TASK = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "data": {"type": "object", "properties": {"prompt_id": {"type": "string"}}},
-    },
-}
-_LABEL_STUDIO = {
-    "type": "object",
-    "required": ["action"],
-    "properties": {
-        "action": {
-            "type": "string",
-            "description": "ANNOTATION_CREATED, ANNOTATION_UPDATED, ANNOTATIONS_CREATED; "
-            "other actions are answered 200 with nothing accepted",
-        },
-        "project": {"type": "object", "properties": {"id": {"type": "integer"}}},
-        "annotation": {"oneOf": [_LS_ANNOTATION, {"type": "array", "items": _LS_ANNOTATION}]},
-        "annotations": {"type": "array", "items": _LS_ANNOTATION},
-        "task": {"oneOf": [_LS_TASK, {"type": "array", "items": _LS_TASK}]},
-        "tasks": {"type": "array", "items": _LS_TASK},
-    },
-}
-_ARGILLA = {
-    "type": "object",
-    "required": ["type"],
-    "properties": {
-        "type": {
-            "type": "string",
-            "description": "response.created, response.updated; other events are answered 200 "
-            "with nothing accepted",
-        },
-        "timestamp": _TIME,
-        "data": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string"},
-                "status": {"type": "string", "enum": ["submitted", "discarded", "draft"]},
-                "values": {"type": "object"},
-                "user_id": {"type": "string"},
-                "inserted_at": _TIME,
-                "updated_at": _TIME,
-                "record": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "string"},
-                        "external_id": {"type": "string"},
-                        "metadata": {
-                            "type": "object",
-                            "properties": {"prompt_id": {"type": "string"}},
-                        },
-                        "dataset": {
-                            "type": "object",
-                            "properties": {
-                                "name": {"type": "string"},
-                                "questions": {"type": "array", "items": _OBJECT},
-                            },
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
-_ACCEPTED = {
-    "type": "object",
-    "required": ["accepted"],
-    "properties": {"accepted": {"type": "integer"}, "duplicate": {"type": "boolean"}},
-}
-
-
-def _webhook(tool: str, body: dict[str, Any], check: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "summary": f"{tool} annotation events -> annotations.results (docs/webhooks.md); "
-        f"verified by {check}",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
-        "responses": {
-            "200": _json("the results are on the topic (or the delivery was seen)", _ACCEPTED),
-            "400": _json("not a JSON object", _ERROR),
-            "401": _json("not verified (or the source's secret is not configured)", _ERROR),
-            "413": _json("body too large", _ERROR),
-            "415": _json("not declared as JSON", _ERROR),
-            "422": _json("no usable prompt_id or label", _ERROR),
-            "503": _json("publishing failed; retry", _ERROR),
-        },
-        **extra,
-    }
-
 
 _GAP_TARGET = {
     "type": "object",
@@ -260,10 +135,6 @@ _GAPS = {
 }
 
 
-def _header(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
-
-
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "Flywheel ops API", "version": "1.1"},
@@ -275,7 +146,7 @@ OPENAPI: dict[str, Any] = {
                 "scheme": "bearer",
                 "description": "FLYWHEEL_OPS_READ_TOKEN (or the write token)",
             },
-            "labelStudio": {"type": "apiKey", "in": "header", "name": "X-Flywheel-Secret"},
+            **webhooks.SECURITY_SCHEMES,
         }
     },
     "paths": {
@@ -283,7 +154,10 @@ OPENAPI: dict[str, Any] = {
         "/readyz": {
             "get": {
                 "summary": "Readiness: Redis answers and the last lag poll succeeded",
-                "responses": {"200": _json("ready", _READY), "503": _json("not ready", _READY)},
+                "responses": {
+                    "200": json_response("ready", _READY),
+                    "503": json_response("not ready", _READY),
+                },
             }
         },
         "/metrics": {
@@ -302,8 +176,10 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "Lag per partition in messages and seconds, status, recent history",
                 "responses": {
-                    "200": _json("polled", _LAG),
-                    "503": _json("status UNKNOWN (not polled yet) or ERROR (poll failed)", _LAG),
+                    "200": json_response("polled", _LAG),
+                    "503": json_response(
+                        "status UNKNOWN (not polled yet) or ERROR (poll failed)", _LAG
+                    ),
                 },
             }
         },
@@ -331,8 +207,8 @@ OPENAPI: dict[str, Any] = {
                     }
                 ],
                 "responses": {
-                    "200": _json("OK", {"type": "array", "items": _OBJECT}),
-                    "400": _json(f"n is not an integer from 1 to {RECENT_MAX}", _ERROR),
+                    "200": json_response("OK", {"type": "array", "items": OBJECT}),
+                    "400": json_response(f"n is not an integer from 1 to {RECENT_MAX}", ERROR_BODY),
                     "401": _UNAUTHORIZED,
                     "503": _UNAVAILABLE,
                 },
@@ -391,7 +267,7 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Publish the coverage gaps on the gaps topic now (as the timer does)",
                 "security": [{"bearer": []}],
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         "published (none while the window is below gaps_min_window)",
                         {
                             "type": "object",
@@ -404,7 +280,7 @@ OPENAPI: dict[str, Any] = {
                         },
                     ),
                     "401": _UNAUTHORIZED,
-                    "503": _json("Redis or the broker could not be reached", _ERROR),
+                    "503": json_response("Redis or the broker could not be reached", ERROR_BODY),
                 },
             }
         },
@@ -414,31 +290,12 @@ OPENAPI: dict[str, Any] = {
                 "per-annotator rows, which name annotators",
                 "security": [{"read": []}],
                 "responses": {
-                    "200": _json("OK", _OBJECT),
+                    "200": json_response("OK", OBJECT),
                     "401": _UNAUTHORIZED,
                     "503": _UNAVAILABLE,
                 },
             }
         },
-        "/webhooks/label-studio": {
-            "post": _webhook(
-                "Label Studio",
-                _LABEL_STUDIO,
-                "the X-Flywheel-Secret header",
-                security=[{"labelStudio": []}],
-            )
-        },
-        "/webhooks/argilla": {
-            "post": _webhook(
-                "Argilla",
-                _ARGILLA,
-                "a Standard Webhooks signature",
-                parameters=[
-                    _header("webhook-id"),
-                    _header("webhook-timestamp"),
-                    _header("webhook-signature"),
-                ],
-            )
-        },
+        **webhooks.PATHS,
     },
 }
