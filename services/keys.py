@@ -44,23 +44,21 @@ class Keys:
         return ":".join((self.namespace, *parts))
 
     # ingest: exact duplicates and the abuse guards
-    @property
-    def seen_prefix(self) -> str:
-        """``<prefix><prompt_id>`` = the input message that first claimed the prompt."""
-        return self._k("seen", "")
+    def seen(self, prompt_id: str) -> str:
+        """The input message that first claimed the prompt."""
+        return self._k("seen", prompt_id)
 
-    @property
-    def event_prefix(self) -> str:
-        """``<prefix><sha256 of event_id>`` = the input message that first carried the id."""
-        return self._k("eid", "")
+    def event(self, digest: str) -> str:
+        """The input message that first carried an event id (``digest``: its sha256)."""
+        return self._k("eid", digest)
 
-    @property
-    def rate_prefix(self) -> str:
-        return self._k("rate", "")
+    def rate(self, user: str) -> str:
+        """One user's token bucket (services/clean/guards.py)."""
+        return self._k("rate", user)
 
-    @property
-    def flood_prefix(self) -> str:
-        return self._k("flood", "")
+    def flood(self, user: str, shape: str) -> str:
+        """How often one user sent prompts of one shape within the flood window."""
+        return self._k("flood", user, shape)
 
     @property
     def blocked_ids(self) -> str:
@@ -100,9 +98,9 @@ class Keys:
         """The signature logs of one MinHash configuration (``tag``)."""
         return LogKeys(self._k("minhash", tag, ""))
 
-    @property
-    def window_prefix(self) -> str:
-        return self._k("window", "")
+    def window(self, bucket: int) -> str:
+        """Hash of one quota window bucket: acceptances in total, synthetic, per cluster."""
+        return self._k("window", str(bucket))
 
     def accepted(self, prompt_id: str) -> str:
         """Cluster and vector of an accepted prompt, for the feedback stage."""
@@ -119,11 +117,10 @@ class Keys:
         return self._k("cascade", "vec", model, prompt_id)
 
     # coverage gaps and the synthetic balance (services/diversity/gaps.py)
-    @property
-    def bias_prefix(self) -> str:
-        """``<prefix><bucket>``: per window bucket, curate decisions per cluster and origin
+    def bias(self, bucket: int) -> str:
+        """Per window bucket, curate decisions per cluster and origin
         (``n:<tag>:<cluster>:<syn|real>`` decided, ``d:…`` of them duplicates)."""
-        return self._k("bias", "")
+        return self._k("bias", str(bucket))
 
     @property
     def bias_noted(self) -> str:

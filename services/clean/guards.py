@@ -49,7 +49,7 @@ def shape(text: str) -> str:
 class RedisRateLimiter:
     def __init__(self, redis: aioredis.Redis, namespace: str, capacity: int, rate: float) -> None:
         self.redis = redis
-        self.prefix = Keys(namespace).rate_prefix
+        self.keys = Keys(namespace)
         self.capacity, self.rate = capacity, rate
         self._script = redis.register_script(_BUCKET_LUA)
 
@@ -64,7 +64,7 @@ class RedisRateLimiter:
         async with self.redis.pipeline(transaction=False) as pipe:
             for _, user in todo:
                 await self._script(
-                    keys=[self.prefix + user], args=[self.capacity, self.rate, now], client=pipe
+                    keys=[self.keys.rate(user)], args=[self.capacity, self.rate, now], client=pipe
                 )
             allowed = await pipe.execute()
         for (i, _), ok in zip(todo, allowed, strict=True):
@@ -77,14 +77,14 @@ class FloodDetector:
 
     def __init__(self, redis: aioredis.Redis, namespace: str, window_s: int, limit: int) -> None:
         self.redis = redis
-        self.prefix = Keys(namespace).flood_prefix
+        self.keys = Keys(namespace)
         self.window_s, self.limit = window_s, limit
 
     async def check(self, items: Sequence[tuple[str | None, str]]) -> list[Reason | None]:
         """``items``: (user hash or None, text)."""
         out: list[Reason | None] = [None] * len(items)
         todo = [
-            (i, f"{self.prefix}{u}:{shape(t)}") for i, (u, t) in enumerate(items) if u is not None
+            (i, self.keys.flood(u, shape(t))) for i, (u, t) in enumerate(items) if u is not None
         ]
         if not todo:
             return out

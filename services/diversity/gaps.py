@@ -295,7 +295,7 @@ class GapStore:
         buckets = range(last - self.window_s // self.bucket_s + 1, last + 1)
         async with self.redis.pipeline(transaction=False) as pipe:
             for b in buckets:
-                pipe.hgetall(f"{self.keys.bias_prefix}{b}")
+                pipe.hgetall(self.keys.bias(b))
             rows = await pipe.execute()
         fields: Counter[str] = Counter()
         for row in rows:

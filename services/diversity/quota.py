@@ -155,7 +155,6 @@ class RedisWindow:
     def __init__(self, redis: aioredis.Redis, namespace: str, window_s: int, bucket_s: int) -> None:
         self.redis = redis
         self.keys = Keys(namespace)
-        self.prefix = self.keys.window_prefix
         self.window_s = window_s
         self.bucket_s = bucket_s
 
@@ -174,7 +173,7 @@ class RedisWindow:
         now = time.time() if now is None else now
         async with self.redis.pipeline(transaction=False) as pipe:
             for b in self._buckets(now):
-                pipe.hgetall(f"{self.prefix}{b}")
+                pipe.hgetall(self.keys.window(b))
             pipe.hgetall(self.keys.bias_noted)
             *rows, marks = await pipe.execute()
         win = Window(policy, weights, tag=tag)
@@ -204,7 +203,7 @@ class RedisWindow:
         bucket = int(now // self.bucket_s)
         ttl = self.window_s + 2 * self.bucket_s
         if win.added:
-            key = f"{self.prefix}{bucket}"
+            key = self.keys.window(bucket)
             counts: Counter[str] = Counter()
             t = f"{win.tag}:" if win.tag else ""
             for cluster, synthetic in win.added:
@@ -218,7 +217,7 @@ class RedisWindow:
                     pipe.hincrby(key, k, n)
             pipe.expire(key, ttl)
         if win.decided:
-            key = f"{self.keys.bias_prefix}{bucket}"
+            key = self.keys.bias(bucket)
             for k, n in win.decided.items():
                 pipe.hincrby(key, k, n)
             pipe.expire(key, ttl)

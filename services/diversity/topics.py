@@ -256,7 +256,7 @@ class RedisTopics:
     def _buckets(self, now: float) -> list[str]:
         last = int(now // self.bucket_s)
         first = last - self.window_s // self.bucket_s
-        return [f"{self.keys.window_prefix}{b}" for b in range(first, last + 2)]
+        return [self.keys.window(b) for b in range(first, last + 2)]
 
     async def swap(
         self, old: TopicModel, new: TopicModel, sample: np.ndarray, accepted: int, tries: int = 5

@@ -16,15 +16,12 @@ import numpy as np
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
+from services.errors import FlywheelError
 from services.keys import LogKeys
 
 
-class LogTrimmed(Exception):
+class LogTrimmed(FlywheelError):
     """The log no longer holds the entries an index needs next (they were trimmed)."""
-
-
-class StateLost(RuntimeError):
-    """A trimmed log whose snapshot is gone: the index cannot be rebuilt (never guessed)."""
 
 
 class RedisLog:

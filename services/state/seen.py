@@ -6,7 +6,7 @@ A claim is idempotent, because Kafka delivers at least once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import redis.asyncio as aioredis
 
@@ -25,22 +25,26 @@ class RedisSeenStore:
     """
 
     def __init__(
-        self, redis: aioredis.Redis, namespace: str, ttl_s: int, prefix: str | None = None
+        self,
+        redis: aioredis.Redis,
+        namespace: str,
+        ttl_s: int,
+        key: Callable[[str], str] | None = None,
     ) -> None:
         self.redis = redis
-        self.prefix = Keys(namespace).seen_prefix if prefix is None else prefix
+        self.key = Keys(namespace).seen if key is None else key
         self.ttl_s = ttl_s
         self._claim = redis.register_script(_CLAIM)
 
     @classmethod
     def event_ids(cls, redis: aioredis.Redis, namespace: str, ttl_s: int) -> RedisSeenStore:
         """The same claims over event ids (hashed: an id may be anything a producer sends)."""
-        return cls(redis, namespace, ttl_s, Keys(namespace).event_prefix)
+        return cls(redis, namespace, ttl_s, Keys(namespace).event)
 
     async def claim(self, items: Sequence[tuple[str, str]]) -> list[str | None]:
         if not items:
             return []
-        keys = [self.prefix + pid for pid, _ in items]
+        keys = [self.key(pid) for pid, _ in items]
         previous = await self._claim(keys, [self.ttl_s, *(owner for _, owner in items)])
         out: list[str | None] = []
         for (_, mine), prev in zip(items, previous, strict=True):

@@ -19,8 +19,9 @@ from redis.asyncio.client import Pipeline
 from services.dedup.ids import pids_to_bytes
 from services.dedup.index import VectorIndex
 from services.embed.fingerprint import ModelMismatch, check
+from services.errors import StateLost
 from services.keys import Keys
-from services.state.log import LogTrimmed, RedisLog, StateLost
+from services.state.log import LogTrimmed, RedisLog
 from services.state.snapshots import read_snapshot_file, write_snapshot_file
 from services.state.vector_entries import decode_entries, encode_entries
 

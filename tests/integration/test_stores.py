@@ -34,8 +34,8 @@ async def test_seen_store_first_claim_wins_and_replays_are_not_duplicates(redis,
     assert owners == [None, "ev/0/1", None]
     # a replay of message ev/0/1 after a crash owns its key; another message does not
     assert await seen.claim([("a" * 32, "ev/0/1"), ("a" * 32, "ev/1/9")]) == [None, "ev/0/1"]
-    keys = [k.decode() for k in await redis.keys(f"{seen.prefix}*")]
-    assert sorted(keys) == [seen.prefix + "a" * 32, seen.prefix + "b" * 32]
+    keys = [k.decode() for k in await redis.keys(seen.key("*"))]
+    assert sorted(keys) == [seen.key("a" * 32), seen.key("b" * 32)]
     assert 0 < await redis.ttl(keys[0]) <= 60
 
 
