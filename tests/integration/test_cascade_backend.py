@@ -21,24 +21,16 @@ from services.dev.workers import WorkerProcess, wait_outputs
 from services.embed.embedder import Embedder
 from services.settings import Settings
 from streams.replay import produce
-from tests.integration.harness import check_invariant
-from tests.integration.test_greedy_equivalence import screened
-from tests.integration.test_static_backend import unreadable_events
+from tests.integration.harness import BORDERLINE, ROOT, check_invariant, screened, unreadable_events
 from tests.oracles import cascade_reference, greedy_reference
 
 pytestmark = pytest.mark.integration
 
-BORDERLINE = 1e-4  # float noise between batched and unbatched encoding
-
 
 @pytest.fixture(scope="module")
 def cascade_embedder():
-    from tests.conftest import ROOT
-
-    verifier = Settings(embedding_backend="cascade").cascade_verifier
-    return Embedder(
-        "", "cascade", ROOT / ".flywheel" / "models", 16, verifier_backend=verifier
-    ).setup()
+    s = Settings(embedding_backend="cascade", state_dir=ROOT / ".flywheel")
+    return Embedder.from_settings(s).setup()
 
 
 def settings(fresh):

@@ -27,7 +27,7 @@ from aiohttp import web
 
 from services.dev.devstack import free_port
 from streams.ops_http import STATIC
-from tests.integration.test_ops import CHROME_FLAGS, CHROMIUM
+from tests.integration.harness import CHROME_FLAGS, CHROMIUM
 
 pytestmark = [
     pytest.mark.integration,

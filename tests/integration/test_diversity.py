@@ -8,7 +8,6 @@ import signal
 from collections import Counter
 
 import pytest
-import redis.asyncio as aioredis
 
 from services.clean.text import normalize, prompt_id
 from services.contract.envelope import InMsg
@@ -81,18 +80,11 @@ def test_a_restarted_worker_rejects_a_near_duplicate_of_an_earlier_acceptance(fr
     assert rej["duplicate_of"] == prompt_id(normalize(first))
 
 
-@pytest.fixture
-async def redis(stack):
-    client = aioredis.from_url(stack.redis_url)
-    yield client
-    await client.aclose()
-
-
 async def test_a_replayed_batch_changes_nothing(fresh, redis):
     """The same curate batch twice, the second time by a 'new worker' (memory forgotten):
     same outcome per message, nothing added to the logs or the window."""
     s = fresh(curate_partitions=1, quota_max_share=0.2, quota_min_window=5)
-    emb = Embedder("", "onnx", s.state_dir / "models", 16).setup()
+    emb = Embedder.from_settings(s, "onnx").setup()
     texts = [
         "Write a haiku about autumn leaves falling in the rain",
         "write a haiku about autumn leaves falling in the rain!",
@@ -129,7 +121,9 @@ async def test_a_replayed_batch_changes_nothing(fresh, redis):
 
     def stage() -> CurateStage:
         return CurateStage(
-            s, RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, emb.dim)), emb.dim,
+            s,
+            RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, emb.dim)),
+            emb.dim,
             CurrentTopics(TopicModel.load(), None),
         )
 
@@ -159,7 +153,7 @@ async def test_a_replayed_batch_changes_nothing(fresh, redis):
 async def test_within_a_batch_the_better_of_two_near_duplicates_is_kept(fresh, redis):
     """Llama 3's order: of two near duplicates in one micro-batch, the one with the higher
     quality x difficulty is decided first and kept, whatever the arrival order."""
-    emb = Embedder("", "onnx", fresh().state_dir / "models", 16).setup()
+    emb = Embedder.from_settings(fresh(), "onnx").setup()
     plain = "write a poem about the sea"
     better = "Write a poem about the sea, in four rhyming stanzas."
     vecs = emb.encode([normalize(plain), normalize(better)])
@@ -190,7 +184,9 @@ async def test_within_a_batch_the_better_of_two_near_duplicates_is_kept(fresh, r
     for ordered, kept in ((True, "o-1"), (False, "o-0")):
         s = fresh(curate_partitions=1, quota_max_share=1.0, order_by_priority=ordered)
         stage = CurateStage(
-            s, RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, emb.dim)), emb.dim,
+            s,
+            RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, emb.dim)),
+            emb.dim,
             CurrentTopics(TopicModel.load(), None),
         )
         outs = await stage.process(msgs(s, scored))

@@ -21,7 +21,7 @@ from services.dev.devstack import free_port
 from services.dev.workers import WorkerProcess, wait_outputs
 from streams.ops_http import build_ops_app
 from streams.replay import produce
-from tests.integration.test_ops import serve
+from tests.integration.harness import serve
 
 pytestmark = pytest.mark.integration
 

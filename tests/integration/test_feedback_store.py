@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-import redis.asyncio as aioredis
 
 from services.contract.envelope import InMsg
 from services.contract.records import AnnotationResult, ReviewRequest
@@ -30,13 +29,6 @@ from services.state.feedback_store import FeedbackStore
 from services.state.vector_log import RedisVectorLog
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def redis(stack):
-    client = aioredis.from_url(stack.redis_url)
-    yield client
-    await client.aclose()
 
 
 def result(pid: str, label: str, annotator: str = "ann-1") -> AnnotationResult:

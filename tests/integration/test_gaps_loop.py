@@ -26,9 +26,7 @@ from services.dev.workers import WorkerProcess, wait_outputs
 from services.embed.clusters import TopicModel
 from streams.ops_http import build_ops_app
 from streams.replay import produce
-from tests.conftest import ROOT
-from tests.integration.harness import check_invariant
-from tests.integration.test_ops import serve
+from tests.integration.harness import ROOT, check_invariant, serve
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,7 @@ from services.diversity.agreement import bias_field
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window
 from services.keys import Keys
 from streams.ops_http import build_ops_app
-from tests.integration.test_ops import serve
+from tests.integration.harness import serve
 
 pytestmark = pytest.mark.integration
 

@@ -19,14 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import signal
-import socket
-import subprocess
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,121 +29,16 @@ import pytest
 
 from services.contract.records import AnnotationRecord
 from services.downstream.subscriber import label_studio_task
+from tests.integration.harness import LABEL_STUDIO_CONFIG, LabelStudio
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "label_studio.sh"
-LS_BIN = ROOT / ".flywheel" / "label-studio" / "venv" / "bin" / "label-studio"
-CONFIG = ROOT / "deploy" / "label-studio" / "config.xml"
 RECORDS = ROOT / "tests" / "data" / "annotation_records_v1.0.jsonl"
 FIXTURES = {
     "ANNOTATION_CREATED": ROOT / "tests" / "data" / "label_studio_annotation_created.json",
     "ANNOTATION_UPDATED": ROOT / "tests" / "data" / "label_studio_annotation_updated.json",
 }
 SECRET = "flywheel-test-secret"  # fake; the value in the fixtures
-START_TIMEOUT_S = 120
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get_status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return int(r.status)
-    except urllib.error.HTTPError as e:
-        return e.code
-    except OSError:  # refused, reset, timeout: not up yet
-        return None
-
-
-class LabelStudio:
-    """The REST API with the legacy token (``Authorization: Token <token>``)."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url, self.token = url, token
-
-    def call(
-        self, method: str, path: str, body: Any = None, ok: int = 200, upload: Path | None = None
-    ) -> Any:
-        """JSON in and out; ``upload`` sends that file as multipart ``file`` instead (the UI's
-        import dialog does the same)."""
-        headers = {"Authorization": f"Token {self.token}", "Content-Type": "application/json"}
-        data = None if body is None else json.dumps(body).encode("utf-8")
-        if upload is not None:
-            boundary = secrets.token_hex(16)
-            headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
-            data = (
-                (
-                    f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                    f'filename="{upload.name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
-                ).encode()
-                + upload.read_bytes()
-                + f"\r\n--{boundary}--\r\n".encode()
-            )
-        req = urllib.request.Request(self.url + path, method=method, data=data, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                status, raw = r.status, r.read()
-        except urllib.error.HTTPError as e:
-            status, raw = e.code, e.read()
-        assert status == ok, f"{method} {path}: {status} {raw[:500]!r}"
-        return json.loads(raw) if raw else None
-
-
-@pytest.fixture(scope="module")
-def label_studio(tmp_path_factory) -> Iterator[LabelStudio]:
-    if not LS_BIN.exists():
-        pytest.skip(
-            f"Label Studio is not installed ({LS_BIN} missing): run scripts/label_studio.sh"
-        )
-    data = tmp_path_factory.mktemp("label-studio")
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "LABEL_STUDIO_USERNAME": "annotator@flywheel.test",
-        "LABEL_STUDIO_PASSWORD": secrets.token_hex(12),
-        "LABEL_STUDIO_USER_TOKEN": token,
-        "SSRF_PROTECTION_ENABLED": "false",  # the webhook target is 127.0.0.1
-    }
-    log = (data / "label-studio.log").open("w")
-    proc = subprocess.Popen(
-        ["bash", str(SCRIPT), "--start", str(port), str(data)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    try:
-        while True:  # readiness: /health answers once migrations ran and the server listens
-            if proc.poll() is not None:
-                pytest.fail(f"Label Studio exited with {proc.returncode}:\n{_tail(data)}")
-            if _get_status(url + "/health") == 200:
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"Label Studio not ready after {START_TIMEOUT_S} s:\n{_tail(data)}")
-            time.sleep(0.25)
-        ls = LabelStudio(url, token)
-        assert ls.call("GET", "/api/current-user/whoami")["email"] == "annotator@flywheel.test"
-        yield ls
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
-
-
-def _tail(data: Path) -> str:
-    return "\n".join((data / "label-studio.log").read_text(errors="replace").splitlines()[-30:])
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +64,7 @@ def project(label_studio: LabelStudio, exported: list[dict[str, Any]]) -> dict[s
     p = label_studio.call(
         "POST",
         "/api/projects",
-        {"title": "flywheel-prompts", "label_config": CONFIG.read_text()},
+        {"title": "flywheel-prompts", "label_config": LABEL_STUDIO_CONFIG.read_text()},
         ok=201,
     )
     done = label_studio.call("POST", f"/api/projects/{p['id']}/import", exported, ok=201)
@@ -260,7 +148,7 @@ def test_export_file_needs_a_json_array_for_upload(label_studio, export_file, tm
     p = label_studio.call(
         "POST",
         "/api/projects",
-        {"title": "flywheel-upload", "label_config": CONFIG.read_text()},
+        {"title": "flywheel-upload", "label_config": LABEL_STUDIO_CONFIG.read_text()},
         201,
     )
     refused = label_studio.call(

@@ -37,8 +37,7 @@ from services.diversity.agreement import agreement_report
 from services.downstream.subscriber import label_studio_task
 from streams.ops_http import build_ops_app
 from streams.replay import produce
-from tests.integration.test_label_studio import CONFIG, LabelStudio, label_studio  # noqa: F401
-from tests.integration.test_ops import serve
+from tests.integration.harness import LABEL_STUDIO_CONFIG, LabelStudio, serve
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +82,7 @@ async def _until(check, timeout_s: float, what: str):
         await asyncio.sleep(0.5)
 
 
-async def test_disagreeing_annotators_get_one_more_round(fresh, tmp_path, label_studio):  # noqa: F811
+async def test_disagreeing_annotators_get_one_more_round(fresh, tmp_path, label_studio):
     ls: LabelStudio = label_studio
     port = free_port()
     s = fresh(partitions=1, curate_partitions=1, webhook_secret=SECRET, ops_port=port)
@@ -100,7 +99,7 @@ async def test_disagreeing_annotators_get_one_more_round(fresh, tmp_path, label_
             project = ls.call(
                 "POST",
                 "/api/projects",
-                {"title": "flywheel-rounds", "label_config": CONFIG.read_text()},
+                {"title": "flywheel-rounds", "label_config": LABEL_STUDIO_CONFIG.read_text()},
                 ok=201,
             )
             ls.call("POST", f"/api/projects/{project['id']}/import", [label_studio_task(rec)], 201)

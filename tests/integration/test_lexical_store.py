@@ -4,7 +4,6 @@ import uuid
 
 import numpy as np
 import pytest
-import redis.asyncio as aioredis
 
 from services.dedup.greedy import Candidate, GreedyCurator
 from services.dedup.lsh import LshIndex
@@ -19,13 +18,6 @@ TEXTS = [
     "信息革命的两个好处。",
     "解释作者为什么反对这个计划。",
 ]
-
-
-@pytest.fixture
-async def redis(stack):
-    client = aioredis.from_url(stack.redis_url)
-    yield client
-    await client.aclose()
 
 
 def namespace() -> str:

@@ -20,16 +20,17 @@ from services.dev.ood_streams import events
 from services.dev.workers import WorkerProcess, wait_outputs
 from services.diversity.topics import RedisTopics, tag
 from services.embed.embedder import Embedder
+from services.settings import Settings
 from streams.replay import produce
-from tests.conftest import ROOT
-from tests.integration.harness import check_invariant
+from tests.integration.harness import ROOT, check_invariant
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def embedder():
-    return Embedder("", "onnx", ROOT / ".flywheel" / "models", 32).setup()
+    s = Settings(state_dir=ROOT / ".flywheel", embed_batch_size=32)
+    return Embedder.from_settings(s, "onnx").setup()
 
 
 def neighbours_at(vecs: np.ndarray, at: float) -> int:

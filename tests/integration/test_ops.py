@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import subprocess
 import tempfile
 import time
 
 import aiohttp
 import pytest
-from aiohttp import web
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 from prometheus_client.parser import text_string_to_metric_families
@@ -23,20 +21,9 @@ from services.dev.workers import WorkerProcess, wait_outputs
 from services.ops.lag import LagMonitor
 from streams.ops_http import build_ops_app
 from streams.replay import produce
+from tests.integration.harness import CHROME_FLAGS, CHROMIUM, serve
 
 pytestmark = pytest.mark.integration
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROME_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def events_lag(monitor: LagMonitor, topic: str) -> tuple[int, float]:
@@ -60,13 +47,6 @@ def dump_dom(url: str) -> str:
             timeout=90,
             check=True,
         ).stdout
-
-
-async def serve(app: web.Application, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner
 
 
 async def test_lag_drains_when_the_worker_starts_and_the_ops_api_shows_it(fresh, tmp_path):

@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.dev.devstack import free_port
 from services.settings import Settings
 from streams.ops_http import build_ops_app
-from tests.integration.test_ops import serve
+from tests.integration.harness import serve
 
 pytestmark = pytest.mark.integration
 

@@ -22,8 +22,7 @@ from services.embed.embedder import Embedder
 from services.keys import Keys
 from services.settings import Settings
 from streams.replay import produce
-from tests.conftest import ROOT, settings_env
-from tests.integration.harness import check_invariant
+from tests.integration.harness import ROOT, check_invariant
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +34,7 @@ FRESH = [
 
 
 def run_reindex(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **settings_env(s), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, **s.to_env(), "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
         [sys.executable, "-m", "streams.cli", "reindex", *args],
         cwd=ROOT,
@@ -99,7 +98,7 @@ def test_reindex_into_static_keeps_the_acceptances(fresh, tmp_path):
     assert "was made by model" in refused.stderr and summary["model"] in refused.stderr
 
     # near duplicates of accepted prompts under the static model, and fresh prompts
-    emb = Embedder("", "static", ROOT / ".flywheel" / "models", 16).setup()
+    emb = Embedder.from_settings(new).setup()
     # placeholders of redacted personal data left out: ingest would read them again
     idx = [
         i

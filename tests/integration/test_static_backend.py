@@ -6,11 +6,8 @@ state dir on first use). The stream mixes the generator's chat log with a stream
 the model cannot read, which must take the lexical path.
 """
 
-import json
-
 import numpy as np
 import pytest
-import redis.asyncio as aioredis
 
 from services.dedup.index import VectorIndex
 from services.dev.generator import ChatLogGenerator
@@ -18,34 +15,23 @@ from services.dev.product_stream import product_events
 from services.dev.workers import WorkerProcess, wait_outputs
 from services.embed.embedder import Embedder
 from services.embed.fingerprint import ModelMismatch
-from services.settings import BACKEND_DEFAULTS
+from services.settings import BACKEND_DEFAULTS, Settings
 from services.state.vector_log import RedisVectorLog
 from streams.replay import produce
-from tests.integration.harness import check_invariant
-from tests.integration.test_greedy_equivalence import reference
+from tests.integration.harness import (
+    ROOT,
+    UNREADABLE,
+    check_invariant,
+    greedy_outcomes,
+    unreadable_events,
+)
 
 pytestmark = pytest.mark.integration
-
-# all-MiniLM's vocabulary maps most of these characters to [UNK] (share > 0.3)
-UNREADABLE = [
-    "我想知道怎么把两个分支合并起来",
-    "请帮我写一封给房东的邮件",
-    "这个周末去哪里爬山比较好",
-]
-
-
-def unreadable_events() -> list[bytes]:
-    return [
-        json.dumps({"event_id": f"un-{i}", "prompt": t, "user_id": f"u-un-{i}"}).encode()
-        for i, t in enumerate(UNREADABLE * 2)  # the repeat is an exact duplicate
-    ]
 
 
 @pytest.fixture(scope="module")
 def static_embedder(tmp_path_factory):
-    from tests.conftest import ROOT
-
-    return Embedder("", "static", ROOT / ".flywheel" / "models", 16).setup()
+    return Embedder.from_settings(Settings(state_dir=ROOT / ".flywheel"), "static").setup()
 
 
 def test_static_vectors_equal_model2vec_and_unreadable_texts_are_flagged(static_embedder):
@@ -82,7 +68,7 @@ def test_worker_with_static_backend_keeps_the_invariant_and_the_greedy_rule(
     check_invariant(s, out)
     got_accepted = {r["event_id"] for r in out.accepted}
     got_near = {r["event_id"] for r in out.rejected if r["reason"] == "near_duplicate"}
-    accepted, near, borderline, lexical = reference(s, raw_events, got_accepted | got_near)
+    accepted, near, borderline, lexical = greedy_outcomes(s, raw_events, got_accepted | got_near)
     assert len(near) > 20 and len(accepted) > 50
     assert len(borderline) - lexical <= 2
     assert got_accepted - borderline == accepted - borderline
@@ -90,13 +76,6 @@ def test_worker_with_static_backend_keeps_the_invariant_and_the_greedy_rule(
     checks = {r["event_id"]: r["semantic_check"] for r in out.accepted}
     assert {checks[f"un-{i}"] for i in range(len(UNREADABLE))} == {"minhash"}
     assert {checks[e] for e in accepted - borderline} == {"faiss"}
-
-
-@pytest.fixture
-async def redis(stack):
-    client = aioredis.from_url(stack.redis_url)
-    yield client
-    await client.aclose()
 
 
 async def test_vector_log_records_its_model_and_refuses_another(redis, fresh):

@@ -5,7 +5,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-import redis.asyncio as aioredis
 
 from services.contract.envelope import InMsg
 from services.contract.records import CurateItem
@@ -19,13 +18,6 @@ from services.state.seen import RedisSeenStore
 from services.state.vector_log import RedisVectorLog
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def redis(stack):
-    client = aioredis.from_url(stack.redis_url)
-    yield client
-    await client.aclose()
 
 
 async def test_seen_store_first_claim_wins_and_replays_are_not_duplicates(redis, fresh):
@@ -132,7 +124,9 @@ async def test_curate_across_trims_and_restarts_never_loses_or_repeats_an_accept
 
         def stage(s=s) -> CurateStage:
             return CurateStage(
-                s, RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, dim)), dim,
+                s,
+                RedisCurateState(redis, s, RedisVectorLog(redis, s.namespace, dim)),
+                dim,
                 CurrentTopics(TopicModel.load(), None),
             )
 

@@ -3,7 +3,6 @@ and a corrupt model refused while the previous one stays current."""
 
 import numpy as np
 import pytest
-import redis.asyncio as aioredis
 
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window
 from services.diversity.topics import RedisTopics, tag, train
@@ -12,13 +11,6 @@ from services.keys import Keys
 
 pytestmark = pytest.mark.integration
 DIM = 8
-
-
-@pytest.fixture
-async def redis(stack):
-    client = aioredis.from_url(stack.redis_url)
-    yield client
-    await client.aclose()
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
