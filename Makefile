@@ -11,6 +11,7 @@ test:
 	./scripts/setup.sh --test
 	.venv/bin/ruff check services streams tests bench
 	.venv/bin/mypy
+	.venv/bin/lint-imports --no-cache
 	.venv/bin/pytest -q
 
 # One tier at a time: unit needs nothing running; integration and chaos start the embedded stack.
@@ -31,6 +32,7 @@ test-unit: unit
 lint: setup
 	.venv/bin/ruff check services streams tests bench
 	.venv/bin/mypy
+	.venv/bin/lint-imports --no-cache
 
 bench: setup
 	.venv/bin/python bench/embedding.py
