@@ -1,15 +1,12 @@
-"""The Faust app: topics and the two agents.
+"""The Faust app: topics and the three agents.
 
 ``ingest`` consumes ``chat.events``, ``curate`` the internal curate topic and ``feedback`` the
 annotation results (``annotations.results``). Each takes
-a micro-batch (``take_events`` with a time bound), hands it to the service runtime and moves on;
-with FLYWHEEL_LOOK_AHEAD, ingest looks ahead (``run_ahead``): it embeds the next batch while the
-last one is acknowledged.
+a micro-batch (``take_events`` with a time bound), hands it to the service runtime and moves on.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
@@ -18,7 +15,6 @@ import faust
 
 from services.contract.envelope import InMsg
 from services.ops.metrics import REBALANCES
-from services.pipeline.ingest import IngestStage
 from services.pipeline.runtime import Runtime
 from services.settings import Settings
 
@@ -42,44 +38,6 @@ def _raw_topic(app: faust.App, name: str) -> faust.TopicT:
 def _take(stream: faust.StreamT, n: int, within: float) -> AsyncIterator[Sequence[Any]]:
     """Micro-batches of events (with their messages); acked only after the loop body ran."""
     return cast(faust.Stream, stream).take_events(n, within=within)
-
-
-def _report_failure(task: asyncio.Task[None]) -> None:
-    """Logged by type only: an error's message may quote the input."""
-    exc = None if task.cancelled() else task.exception()
-    if exc is not None:
-        log.critical(
-            "ingest: a batch failed outside the runtime's handling (%s)", type(exc).__name__
-        )
-
-
-async def run_ahead(
-    stream: faust.StreamT, n: int, within: float, runtime: Runtime, stage: IngestStage
-) -> None:
-    """The ingest loop with look-ahead: each micro-batch's cleaning and embedding starts as soon
-    as it is taken, while the batch before it is still producing its outputs and waiting for
-    their acknowledgements. Batches still *run* one at a time and in order (ledger, claims,
-    outputs), and each is acked only after its run, as ``take_events`` would; only the pure work
-    overlaps (``IngestStage.look_ahead``)."""
-    s = cast(faust.Stream, stream)
-    running: asyncio.Task[None] | None = None
-
-    async def run(events: Sequence[Any], msgs: list[InMsg]) -> None:
-        await runtime.run(stage, msgs)
-        for event in events:
-            await s.ack(event)
-
-    try:
-        async for events in s.noack_take(n, within=within):
-            msgs = [_msg(e) for e in events]
-            stage.look_ahead(msgs)
-            if running is not None:
-                await running  # the batch before: its failure stops the agent, as without
-            running = asyncio.create_task(run(list(events), msgs))
-            running.add_done_callback(_report_failure)  # seen at once, not at the next batch
-    finally:
-        if running is not None and not running.done():
-            await running
 
 
 def limit_fetch_wait(ms: int) -> None:
@@ -138,12 +96,11 @@ def build_app(settings: Settings) -> faust.App:
     async def _count_rebalance(sender: Any, *args: Any, **kwargs: Any) -> None:
         REBALANCES.inc()  # every rebalance starts by revoking (possibly no) partitions
 
-    app.flywheel_runtime = runtime  # type: ignore[attr-defined]
     n, within = settings.batch_max, settings.batch_within_s
 
     @app.timer(settings.stats_interval_s)
     async def publish_stats() -> None:
-        if runtime.ready and settings.metrics_enabled:
+        if runtime.ready:
             try:
                 await runtime.publish()
             except Exception as exc:
@@ -152,22 +109,19 @@ def build_app(settings: Settings) -> faust.App:
     @app.agent(events)
     async def ingest(stream: faust.StreamT) -> None:
         await runtime.setup()
-        if settings.look_ahead:
-            await run_ahead(stream, n, within, runtime, runtime.ingest)
-            return
         async for batch in _take(stream, n, within):
-            await runtime.run(runtime.ingest, [_msg(e) for e in batch])
+            await runtime.run(runtime.worker.ingest, [_msg(e) for e in batch])
 
     @app.agent(curate_items)
     async def curate(stream: faust.StreamT) -> None:
         await runtime.setup()
         async for batch in _take(stream, 2 * n, within):
-            await runtime.run(runtime.curate, [_msg(e) for e in batch])
+            await runtime.run(runtime.worker.curate, [_msg(e) for e in batch])
 
     @app.agent(results)
     async def feedback(stream: faust.StreamT) -> None:
         await runtime.setup()
         async for batch in _take(stream, n, within):
-            await runtime.run(runtime.feedback, [_msg(e) for e in batch])
+            await runtime.run(runtime.worker.feedback, [_msg(e) for e in batch])
 
     return app

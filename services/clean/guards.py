@@ -1,9 +1,11 @@
-"""Abuse and poisoning guards that need shared state (Redis): per-user rate limit, per-user
-flood of near-identical prompts, and blocked prompt ids.
+"""Abuse and poisoning guards that need shared state (Redis): blocked prompt ids, per-user rate
+limit, per-user flood of near-identical prompts.
 
-Each ``check`` takes a whole micro-batch and costs one pipelined round trip. Keys hold the keyed
-user hash and content hashes only. On a replay after a crash the same messages are counted again:
-a user can lose a few tokens to a crash, never gain any.
+A guard is a small object with one ``check``: it takes a micro-batch of cleaned prompts and
+gives each the reason it refuses it, or None, in one pipelined round trip. Ingest runs
+``guards(...)`` in that order, each on the prompts the ones before it let through. Keys hold the
+keyed user hash and content hashes only. On a replay after a crash the same messages are counted
+again: a user can lose a few tokens to a crash, never gain any.
 """
 
 from __future__ import annotations
@@ -12,11 +14,16 @@ import hashlib
 import re
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import redis.asyncio as aioredis
 
 from services.contract.records import Reason
 from services.keys import Keys
+from services.settings import Settings
+
+if TYPE_CHECKING:  # the chain imports the PII detectors: not for the ops API's BlockedPrompts
+    from services.clean.chain import Cleaned
 
 # Token bucket: refill by elapsed time, take one token if there is one. Atomic in Redis.
 _BUCKET_LUA = """
@@ -36,6 +43,24 @@ redis.call('EXPIRE', key, math.ceil(capacity / rate) + 60)
 return allowed
 """
 
+
+class Guard(Protocol):
+    """One shared-state check of a micro-batch."""
+
+    async def check(self, prompts: Sequence[Cleaned]) -> list[Reason | None]:
+        """The reason each prompt is refused, or None; one Redis round trip."""
+        ...
+
+
+def guards(redis: aioredis.Redis, s: Settings) -> list[Guard]:
+    """The guards ingest runs, in order: blocked ids, rate limit, flood."""
+    return [
+        BlockedPrompts(redis, s.namespace),
+        RedisRateLimiter(redis, s.namespace, s.rate_capacity, s.rate_refill_per_s),
+        FloodDetector(redis, s.namespace, s.flood_window_s, s.flood_max),
+    ]
+
+
 _SHAPE_DROP = re.compile(r"[\W\d_]+", re.UNICODE)
 
 
@@ -47,6 +72,8 @@ def shape(text: str) -> str:
 
 
 class RedisRateLimiter:
+    """A token bucket per user (prompts without a user are not limited): ``rate_limited``."""
+
     def __init__(self, redis: aioredis.Redis, namespace: str, capacity: int, rate: float) -> None:
         self.redis = redis
         self.keys = Keys(namespace)
@@ -54,11 +81,11 @@ class RedisRateLimiter:
         self._script = redis.register_script(_BUCKET_LUA)
 
     async def check(
-        self, users: Sequence[str | None], now: float | None = None
+        self, prompts: Sequence[Cleaned], now: float | None = None
     ) -> list[Reason | None]:
         now = time.time() if now is None else now
-        out: list[Reason | None] = [None] * len(users)
-        todo = [(i, u) for i, u in enumerate(users) if u is not None]
+        out: list[Reason | None] = [None] * len(prompts)
+        todo = [(i, p.user) for i, p in enumerate(prompts) if p.user is not None]
         if not todo:
             return out
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -80,11 +107,12 @@ class FloodDetector:
         self.keys = Keys(namespace)
         self.window_s, self.limit = window_s, limit
 
-    async def check(self, items: Sequence[tuple[str | None, str]]) -> list[Reason | None]:
-        """``items``: (user hash or None, text)."""
-        out: list[Reason | None] = [None] * len(items)
+    async def check(self, prompts: Sequence[Cleaned]) -> list[Reason | None]:
+        out: list[Reason | None] = [None] * len(prompts)
         todo = [
-            (i, self.keys.flood(u, shape(t))) for i, (u, t) in enumerate(items) if u is not None
+            (i, self.keys.flood(p.user, shape(p.text)))
+            for i, p in enumerate(prompts)
+            if p.user is not None
         ]
         if not todo:
             return out
@@ -109,8 +137,8 @@ class BlockedPrompts:
         if prompt_ids:
             await self.redis.sadd(self.key, *prompt_ids)
 
-    async def check(self, prompt_ids: Sequence[str]) -> list[Reason | None]:
-        if not prompt_ids:
+    async def check(self, prompts: Sequence[Cleaned]) -> list[Reason | None]:
+        if not prompts:
             return []
-        hits = await self.redis.smismember(self.key, list(prompt_ids))
+        hits = await self.redis.smismember(self.key, [p.pid for p in prompts])
         return [Reason.BLOCKLISTED if h else None for h in hits]

@@ -1,7 +1,7 @@
 """Topic clusters and the semantic shard key.
 
 A versioned set of K topic centroids (``services/embed/data/topics-v1.npz``, trained by
-``bench/train_centroids.py`` with spherical k-means on embeddings of public prompts) gives every
+``flywheel centroids`` with spherical k-means on embeddings of public prompts) gives every
 embedded prompt a topic cluster: its nearest centroid. The cluster is in the output record and
 drives the per-cluster quotas (``services/diversity/quota.py``).
 
@@ -9,8 +9,7 @@ The curate topic is partitioned by *shard*, not by hash: neighbouring topic clus
 into as many shards as the curate topic has partitions (k-means over the centroids themselves,
 fixed seed), so near duplicates, which sit on the same or a neighbouring centroid, meet on one
 partition and one worker. ``bench/sharding.py`` measures the near duplicates this misses against
-one global index. Texts without an embedding (the lexical path) go to one partition per
-language.
+one global index. services/pipeline/routing.py routes by this table.
 
 Centroids belong to the model that embedded their training prompts: each file records that
 model's fingerprint (``model``, services/embed/fingerprint.py) and ``check`` refuses another
@@ -21,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -160,7 +158,3 @@ def _balance(affinity: np.ndarray, weights: np.ndarray, slack: float) -> np.ndar
                 break
     return table
 
-
-def lexical_partition(lang: str, partitions: int) -> int:
-    """Partition of the texts without an embedding: one per language (stable across processes)."""
-    return zlib.crc32(f"lex:{lang}".encode()) % partitions

@@ -1,12 +1,25 @@
 """Sentence embeddings (unit vectors) with a selectable backend, loaded offline.
 
-Backends: ``torch`` (fp32), ``onnx`` (fp32, exported once from the torch weights),
-``onnx-int8`` (dynamic int8 quantization of that export), ``openvino`` (the fp32 export run by
-OpenVINO, services/embed/openvino_backend.py) and ``static`` (a model2vec distillation of the
-same model, services/embed/static.py). Exports are cached under ``<state_dir>/models``; nothing
-is downloaded. docs/benchmarks.md compares them. ONNX Runtime's session options (threads,
-spinning) and OpenVINO's precision come from the settings (``EngineOptions``).
-``fingerprint`` names the vector space (services/embed/fingerprint.py).
+``Embedder.from_settings`` builds the one the settings describe. The backends kept are the ones
+a deployment would run (docs/benchmarks.md, "Choosing the default backend", has the figures):
+
+- ``openvino`` (the default): the transformer's fp32 ONNX export run by OpenVINO
+  (services/embed/openvino_backend.py). The same decisions as onnx on every prompt measured at
+  2.9-3.0x its encode speed (bf16 on CPUs with AMX or AVX-512 BF16, f32 elsewhere, still 1.17x).
+- ``onnx``: the same export run by ONNX Runtime, the reference the others are measured against
+  and the transformer for machines where OpenVINO is not available; it shares the fingerprint,
+  so a deployment moves between the two without re-embedding.
+- ``static``: a model2vec distillation of the same model (services/embed/static.py), about 30x
+  openvino's encode speed at 0.72 of its near-duplicate recall on public prompts, for streams
+  where throughput matters more than the last near duplicates. The cascade is built on it.
+- ``cascade``: static candidates verified by a transformer (``FLYWHEEL_CASCADE_VERIFIER``,
+  services/dedup/cascade.py), 1.6-1.8x openvino's events/s with 0.07-0.6 % of the decisions
+  changed.
+
+Not kept: ``torch`` (the same vectors as onnx at 0.56x its speed) and ``onnx-int8`` (1.2x onnx
+but vectors moved to a cosine of 0.95, where openvino is 3x onnx at 0.9999). Exports are cached
+under ``<state_dir>/models``; nothing is downloaded. ``fingerprint`` names the vector space
+(services/embed/fingerprint.py).
 """
 
 from __future__ import annotations
@@ -21,6 +34,7 @@ from typing import TYPE_CHECKING, get_args
 import numpy as np
 
 from services.embed.fingerprint import resolve_source, transformer_fingerprint
+from services.settings import Settings
 from services.settings.embedding import EmbeddingBackend, TransformerBackend
 
 if TYPE_CHECKING:
@@ -30,9 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FP32_FILE = "onnx/model.onnx"
-# export_dynamic_quantized_onnx_model's "avx2" config writes model_quint8_avx2.onnx (u = unsigned
-# activations); avx2 is the portable choice for CPUs we have not seen.
-INT8_FILE = "onnx/model_quint8_avx2.onnx"
 
 
 def default_model_path() -> str:
@@ -51,11 +62,7 @@ class EngineOptions:
     openvino_precision: str = ""
 
     @classmethod
-    def from_settings(cls, s=None) -> EngineOptions:  # type: ignore[no-untyped-def]
-        if s is None:
-            from services.settings import Settings
-
-            s = Settings()
+    def from_settings(cls, s: Settings) -> EngineOptions:
         return cls(s.onnx_threads, s.onnx_spinning, s.openvino_precision)
 
 
@@ -73,19 +80,16 @@ def onnx_session_options(opts: EngineOptions):  # type: ignore[no-untyped-def]
 
 class Embedder:
     """Loads the model in ``setup()`` (never at import), then ``encode`` turns texts into vectors.
-
-    ``options``: the engine's options; None = from the settings (FLYWHEEL_ONNX_THREADS,
-    FLYWHEEL_ONNX_SPINNING, FLYWHEEL_OPENVINO_PRECISION), read at ``setup()``.
-    """
+    ``from_settings`` builds it; the constructor takes every choice explicitly."""
 
     def __init__(
         self,
         model: str,
         backend: str,
         cache_dir: Path,
-        batch_size: int = 64,
-        options: EngineOptions | None = None,
-        verifier_backend: str = "onnx",
+        batch_size: int,
+        options: EngineOptions,
+        verifier_backend: str,
     ) -> None:
         self.model_name = model or default_model_path()
         self.backend = backend
@@ -99,6 +103,19 @@ class Embedder:
         self.verifier: Embedder | None = None  # the cascade's transformer
         self.dim = 0
         self.fingerprint = ""
+
+    @classmethod
+    def from_settings(cls, s: Settings, backend: str | None = None) -> Embedder:
+        """The embedder the settings describe (not loaded yet: call ``setup``); ``backend``
+        instead of ``FLYWHEEL_EMBEDDING_BACKEND`` to prepare or compare another one."""
+        return cls(
+            s.embedding_model,
+            backend or s.embedding_backend,
+            s.state_dir / "models",
+            s.embed_batch_size,
+            EngineOptions.from_settings(s),
+            s.cascade_verifier,
+        )
 
     def setup(self) -> Embedder:
         if self._model is not None or self._static is not None or self._openvino is not None:
@@ -125,19 +142,21 @@ class Embedder:
                     self.cache_dir,
                     self.batch_size,
                     self.options,
+                    self.verifier_backend,
                 ).setup()
                 log.info("cascade: static candidates verified by %s", self.verifier.fingerprint)
             return self
-        from sentence_transformers import SentenceTransformer
-
         self.fingerprint = transformer_fingerprint(source)
-        opts = self.options or EngineOptions.from_settings()
         if self.backend == "openvino":
             from services.embed.openvino_backend import OpenVinoEncoder
 
             onnx_dir = self._onnx_export()
             self._openvino = OpenVinoEncoder(
-                onnx_dir / FP32_FILE, onnx_dir, source, self.batch_size, opts.openvino_precision
+                onnx_dir / FP32_FILE,
+                onnx_dir,
+                source,
+                self.batch_size,
+                self.options.openvino_precision,
             )
             self.dim = self._openvino.dim
             log.info(
@@ -147,35 +166,28 @@ class Embedder:
                 self.dim,
             )
             return self
-        if self.backend == "torch":
-            model = SentenceTransformer(self.model_name, device="cpu")
-        else:
-            onnx_dir = self._onnx_export()
-            # Always name the file: with several .onnx files present, a missing name makes
-            # sentence-transformers fall back to a re-export that fails offline.
-            file_name = INT8_FILE if self.backend == "onnx-int8" else FP32_FILE
-            kwargs = {"file_name": file_name, "session_options": onnx_session_options(opts)}
-            model = SentenceTransformer(
-                str(onnx_dir), backend="onnx", device="cpu", model_kwargs=kwargs
-            )
+        from sentence_transformers import SentenceTransformer
+
+        onnx_dir = self._onnx_export()
+        # Always name the file: with several .onnx files present, a missing name makes
+        # sentence-transformers fall back to a re-export that fails offline.
+        kwargs = {"file_name": FP32_FILE, "session_options": onnx_session_options(self.options)}
+        model = SentenceTransformer(
+            str(onnx_dir), backend="onnx", device="cpu", model_kwargs=kwargs
+        )
         self._model = model
         self.dim = int(model.get_embedding_dimension() or 0)
         log.info("embedding model %s backend=%s dim=%d", self.model_name, self.backend, self.dim)
         return self
 
     def _onnx_export(self) -> Path:
-        from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
+        from sentence_transformers import SentenceTransformer
 
         target = self.cache_dir / (Path(self.model_name).name + "-onnx")
         if not (target / FP32_FILE).exists():
             log.info("exporting %s to ONNX in %s (once)", self.model_name, target)
             model = SentenceTransformer(self.model_name, backend="onnx", device="cpu")
             model.save_pretrained(str(target))
-        if self.backend == "onnx-int8" and not (target / INT8_FILE).exists():
-            model = SentenceTransformer(
-                str(target), backend="onnx", device="cpu", model_kwargs={"file_name": FP32_FILE}
-            )
-            export_dynamic_quantized_onnx_model(model, "avx2", str(target))
         return target
 
     @property

@@ -2,9 +2,8 @@
 
 Cosines are only meaningful between vectors of one model. A fingerprint names that space:
 ``<model dir>@<12 hex of the source files' sha256>/<family>``. The transformer backends
-(``torch``, ``onnx``, ``onnx-int8``, ``openvino``) share the family ``transformer``: they run the
-same weights (int8 vectors keep a cosine above 0.99 to fp32, OpenVINO's bf16 above 0.9999,
-bench/embedding.py), so a deployment may move
+(``onnx``, ``openvino``) share the family ``transformer``: they run the same weights (OpenVINO's
+bf16 vectors keep a cosine above 0.9999 to fp32, bench/embedding.py), so a deployment may move
 between them without re-embedding. A distilled static model is another space
 (``static-<8 hex of its distill parameters and model2vec version>``): mixing it with the
 transformer's vectors would compare unrelated numbers, so the vector log and the topic
@@ -17,6 +16,8 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
+
+from services.errors import ConfigError
 
 # Files that decide a sentence-transformers model's vectors; README, licences and training
 # metadata are left out so re-packaging them does not change the fingerprint.
@@ -33,7 +34,7 @@ SOURCE_FILES = (
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
 
-class ModelMismatch(ValueError):
+class ModelMismatch(ConfigError):
     """State (vector log, centroids, cached model) made by another model than the configured one."""
 
 

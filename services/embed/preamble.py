@@ -26,6 +26,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 
 from services.keys import Keys
+from services.settings import Settings
 
 LEVELS = (*range(64, 512, 32), 512, 640, 768, 1024, 1536, 2048)
 
@@ -57,8 +58,6 @@ def digest(prefix: str) -> str:
 class Counts(Protocol):
     async def incr(self, fields: Sequence[str]) -> list[int]: ...
 
-    async def get(self, fields: Sequence[str]) -> list[int]: ...
-
 
 class MemoryCounts:
     """The counts in memory (one process: benchmarks, tests); ``frozen`` reads without adding."""
@@ -74,9 +73,6 @@ class MemoryCounts:
                 self.c[f] += 1
             out.append(self.c[f])
         return out
-
-    async def get(self, fields: Sequence[str]) -> list[int]:
-        return [self.c[f] for f in fields]
 
 
 class RedisPreambleCounts:
@@ -97,12 +93,6 @@ class RedisPreambleCounts:
             res = await pipe.execute()
         return [int(x) for x in res[:-1]]
 
-    async def get(self, fields: Sequence[str]) -> list[int]:
-        if not fields:
-            return []
-        res = await self.redis.hmget(self.key, list(fields))
-        return [int(x or 0) for x in res]
-
 
 class Preambles:
     """A cut is a preamble when ``min_count`` prompts began with it *and* at least ``share`` of
@@ -119,15 +109,13 @@ class Preambles:
         self.min_rest = min_rest
         self.share = share
 
-    async def strip(self, texts: Sequence[str], count: bool = True) -> list[str]:
+    async def strip(self, texts: Sequence[str]) -> list[str]:
         """What the model should read of each text: after its longest known preamble. Two
         rounds of counts: the coarse cuts, then the word boundaries between the longest cut that
-        qualifies and the next one (the preamble ends somewhere in there). ``count=False``
-        reads the counts as if the batch were counted, without counting it (a guess made ahead
-        of the batch: the ingest stage's look-ahead)."""
+        qualifies and the next one (the preamble ends somewhere in there)."""
         per_text = [cuts(t, min_rest=self.min_rest) for t in texts]
         fields = [digest(t[:c]) for t, cs in zip(texts, per_text, strict=True) for c in cs]
-        counts = iter(await self._final(fields, count))
+        counts = iter(await self._final(fields))
         best: list[int] = []
         at_best: list[int] = []
         words: list[list[int]] = []
@@ -143,7 +131,7 @@ class Preambles:
             at_best.append(nb)
             words.append(_word_starts(t, b, nxt) if b else [])
         fields = [digest(t[:w]) for t, ws in zip(texts, words, strict=True) for w in ws]
-        counts = iter(await self._final(fields, count) if fields else [])
+        counts = iter(await self._final(fields) if fields else [])
         out = []
         for t, b, nb, ws in zip(texts, best, at_best, words, strict=True):
             for w in ws:
@@ -153,18 +141,10 @@ class Preambles:
             out.append(t[b:] if b else t)
         return out
 
-    async def _final(self, fields: list[str], count: bool = True) -> list[int]:
+    async def _final(self, fields: list[str]) -> list[int]:
         """Counts after the whole batch (a batch that brings a preamble to its count strips it
         from all its prompts, not only from those after the one that reached it)."""
-        if count:
-            counts = await self.counts.incr(fields)
-        else:
-            seen: Counter[str] = Counter()
-            stored = await self.counts.get(fields)
-            counts = []
-            for f, n in zip(fields, stored, strict=True):
-                seen[f] += 1
-                counts.append(n + seen[f])
+        counts = await self.counts.incr(fields)
         final: dict[str, int] = {}
         for f, n in zip(fields, counts, strict=True):
             final[f] = max(final.get(f, 0), n)
@@ -172,6 +152,15 @@ class Preambles:
 
     def _qualifies(self, n: int, first: int) -> bool:
         return n >= self.min_count and n >= self.share * first
+
+
+def redis_preambles(redis: aioredis.Redis, s: Settings) -> Preambles | None:
+    """The preamble stripping the settings ask for, counted in the namespace's Redis hash;
+    None with ``preamble_min_count`` 0 (the model reads whole texts)."""
+    if not s.preamble_min_count:
+        return None
+    counts = RedisPreambleCounts(redis, s.namespace, s.preamble_ttl_s)
+    return Preambles(counts, s.preamble_min_count)
 
 
 def _word_starts(text: str, lo: int, hi: int) -> list[int]:

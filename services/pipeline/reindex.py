@@ -1,16 +1,14 @@
 """``flywheel reindex``: the accepted set re-embedded into a new namespace with another model.
 
-The accepted prompts are the records of ``prompts.annotation`` (their text is the cleaned,
-redacted text the curate stage decided on). Reindexing reads that topic from its earliest
-retained offset to its end (the larger of ListOffsets and the fetch high watermark,
-services/kafka/offsets.py: the dev broker lists ends too small), with a consumer of its own
-(no group, nothing committed), and writes into the target namespace what the curate stage
-would have written had the target model accepted the same prompts:
+The accepted prompts are the records of ``prompts.annotation``, read from the beginning
+(services/pipeline/accepted_records.py). Reindexing writes into the target namespace what the
+curate stage would have written had the target model accepted the same prompts:
 
-- texts the target model can read (unknown-token ratio at most ``max_unknown_token_ratio``)
-  are embedded in batches, given their v1 topic cluster and semantic shard from the target
-  backend's centroids (``TopicModel.shards``, as ingest routes them), and appended to the vector
-  log ``<ns>:vectors:<lang>:<shard>``, which records the target model's fingerprint;
+- texts the target model can read (unknown-token ratio at most ``max_unknown_token_ratio``,
+  services/embed/readable.py, as ingest reads them) are embedded in batches, given their v1
+  topic cluster and semantic shard from the target backend's centroids
+  (services/pipeline/routing.py, as ingest routes them), and appended to the vector log
+  ``<ns>:vectors:<lang>:<shard>``, which records the target model's fingerprint;
 - the others get a MinHash signature of the whole text in ``<ns>:minhash:<tag>:<lang>:lex``;
 - every prompt gets its ``<ns>:acc:<pid>`` key (cluster and vector, for the feedback stage) in
   the same transaction as its log entry (``RedisCurateState.commit``), and its exact-duplicate
@@ -37,26 +35,23 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
 
 import numpy as np
 import redis.asyncio as aioredis
-from kafka import KafkaConsumer, TopicPartition
-from pydantic import ValidationError
 
-from services.contract.envelope import ORIGIN_HEADER, SRC_HEADER
-from services.contract.records import AnnotationRecord
 from services.dedup.index import VectorIndex
 from services.dedup.lsh import LshIndex
 from services.dedup.minhash import MinHasher
 from services.diversity.quota import QuotaPolicy, Window
 from services.embed.clusters import TopicModel
 from services.embed.fingerprint import ModelMismatch
-from services.embed.preamble import Preambles, RedisPreambleCounts
-from services.kafka.offsets import end_offsets_sync
+from services.embed.preamble import redis_preambles
+from services.embed.readable import Encoder, Reader
 from services.keys import Keys
+from services.pipeline.accepted_records import Accepted, AnnotationReader, parse_record
+from services.pipeline.routing import Router, lexical_index, vector_index
 from services.settings import Settings
 from services.state.accepted import BLOCKLIST_INDEX, encode_accepted
 from services.state.cascade_store import RedisCascadeStore, retention_s
@@ -66,43 +61,8 @@ from services.state.vector_log import RedisVectorLog
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_OWNER = "reindex"  # owner of an entry whose record carries no coordinate header
 LOG_SUFFIXES = ("model",)  # keys under <ns>:vectors: that are not logs (besides the prefixed)
 LOG_PREFIXES = ("snap:", "base:", "horizon:", "marks:")
-
-
-class Encoder(Protocol):
-    """The target embedding model (``services.embed.embedder.Embedder``)."""
-
-    dim: int
-    fingerprint: str
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
-
-    def unknown_token_ratio(self, texts: Sequence[str]) -> list[float]: ...
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """What reindexing needs of one ``prompts.annotation`` record."""
-
-    prompt_id: str
-    text: str
-    lang: str
-    owner: str  # the chat.events coordinate it was accepted from
-    synthetic: bool = False
-
-
-def parse_record(value: bytes | None, headers: Sequence[tuple[str, bytes]] | None) -> Accepted:
-    """An annotation record as ``Accepted``; raises ``ValueError`` when it is not one."""
-    try:
-        rec = AnnotationRecord.model_validate_json(value or b"")
-    except ValidationError as exc:
-        raise ValueError(f"not an annotation record ({exc.error_count()} errors)") from None
-    found = dict(headers or [])
-    raw = found.get(ORIGIN_HEADER) or found.get(SRC_HEADER)
-    owner = raw.decode("utf-8", "replace") if raw else UNKNOWN_OWNER
-    return Accepted(rec.prompt_id, rec.text, rec.lang, owner, rec.source == "synthetic")
 
 
 @dataclass
@@ -126,34 +86,28 @@ class Plan:
 def plan_batch(
     records: Sequence[Accepted],
     model_texts: Sequence[str],
-    encoder: Encoder,
-    topics: TopicModel,
-    shard_of: np.ndarray,
-    max_unknown_token_ratio: float,
+    reader: Reader,
+    router: Router,
     hasher: MinHasher,
 ) -> Plan:
-    """Route and encode one batch as ingest and curate would: ``model_texts`` (the texts after
-    preamble stripping) are embedded when the model can read them, and the vectors go to the
-    log of ``<lang>:<shard of their v1 cluster>``; the rest get signatures of their whole text
-    in ``<lang>:lex``. Pure apart from the encoder."""
+    """Encode and route one batch as ingest and curate would: ``model_texts`` (what the model
+    reads of each record) are embedded when the model can read them, and the vectors go to the
+    log of their shard; the rest get signatures of their whole text in their language's
+    lexical log. Pure apart from the encoder."""
     plan = Plan()
-    ratios = encoder.unknown_token_ratio(model_texts)
-    readable = [i for i, r in enumerate(ratios) if r <= max_unknown_token_ratio]
-    lexical = [i for i, r in enumerate(ratios) if r > max_unknown_token_ratio]
-    if readable:
-        vecs = np.asarray(encoder.encode([model_texts[i] for i in readable]), dtype=np.float32)
-        clusters = topics.assign(vecs).tolist()
-        for i, vec, cluster in zip(readable, vecs, clusters, strict=True):
-            rec = records[i]
-            name = f"{rec.lang}:{int(shard_of[cluster])}"
-            plan.vectors[name].append((rec.prompt_id, vec, rec.owner))
-            plan.accepted[rec.prompt_id] = encode_accepted(int(cluster), vec, rec.synthetic)
+    vectors = reader.encode(model_texts)
+    routes = router.route([r.lang for r in records], vectors)
+    lexical = [i for i, v in enumerate(vectors) if v is None]
+    for rec, vec, route in zip(records, vectors, routes, strict=True):
+        if vec is not None:
+            plan.vectors[route.index].append((rec.prompt_id, vec, rec.owner))
+            plan.accepted[rec.prompt_id] = encode_accepted(route.cluster, vec, rec.synthetic)
             plan.embedded[rec.prompt_id] = vec
     if lexical:
         sigs = hasher.signatures([records[i].text for i in lexical])
         for i, sig in zip(lexical, sigs, strict=True):
             rec = records[i]
-            plan.signatures[f"{rec.lang}:lex"].append((rec.prompt_id, sig, rec.owner))
+            plan.signatures[routes[i].index].append((rec.prompt_id, sig, rec.owner))
             plan.accepted[rec.prompt_id] = encode_accepted(None, None, rec.synthetic)
     plan.claims = [(r.prompt_id, r.owner) for r in records]
     return plan
@@ -196,60 +150,6 @@ class Summary:
         )
 
 
-class AnnotationReader:
-    """The records of one topic from the beginning to the end it had when opened, in batches
-    of ``(value, headers)`` (headers as ``(str, bytes)`` pairs)."""
-
-    def __init__(self, bootstrap: str, topic: str, batch: int = 512, stall_s: float = 60.0) -> None:
-        self.topic = topic
-        self.batch = batch
-        self.stall_s = stall_s
-        self.consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap,
-            enable_auto_commit=False,
-            group_id=None,
-            max_partition_fetch_bytes=16 * 1024 * 1024,
-            fetch_max_bytes=64 * 1024 * 1024,
-        )
-        parts = self.consumer.partitions_for_topic(topic)
-        if not parts:
-            self.consumer.close()
-            raise LookupError(f"topic {topic} does not exist (FLYWHEEL_TOPIC_ANNOTATION)")
-        self.tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        self.ends = end_offsets_sync(self.consumer, self.tps)
-        self.consumer.seek_to_beginning(*self.tps)
-        self.starts = {tp: self.consumer.position(tp) for tp in self.tps}
-
-    @property
-    def total(self) -> int:
-        return sum(max(self.ends[tp] - self.starts[tp], 0) for tp in self.tps)
-
-    def batches(self) -> Iterator[list[tuple[bytes | None, list[tuple[str, bytes]]]]]:
-        todo = {tp for tp in self.tps if self.consumer.position(tp) < self.ends[tp]}
-        out: list[tuple[bytes | None, list[tuple[str, bytes]]]] = []
-        moved = time.monotonic()
-        while todo:
-            polled = self.consumer.poll(timeout_ms=1000, max_records=self.batch)
-            if polled:
-                moved = time.monotonic()
-            elif time.monotonic() - moved > self.stall_s:
-                raise TimeoutError(
-                    f"{self.topic}: nothing read for {self.stall_s:g} s before its end "
-                    f"({', '.join(f'{tp.partition}@{self.consumer.position(tp)}' for tp in todo)})"
-                )
-            for tp, records in polled.items():
-                for rec in records:
-                    if rec.offset < self.ends[tp]:
-                        out.append((rec.value, list(rec.headers or [])))
-            todo = {tp for tp in todo if self.consumer.position(tp) < self.ends[tp]}
-            if len(out) >= self.batch or (out and not todo):
-                yield out
-                out = []
-
-    def close(self) -> None:
-        self.consumer.close()
-
-
 class Reindexer:
     """Writes the accepted set into ``settings.namespace`` with ``encoder``'s vectors."""
 
@@ -264,10 +164,9 @@ class Reindexer:
         s = self.s = settings
         self.redis = redis
         self.encoder = encoder
-        self.topics = topics
         self.source = source_namespace
         self.keys = Keys(s.namespace)
-        self.shard_of = topics.shards(s.curate_partitions, s.shard_slack)
+        self.router = Router.from_settings(topics, s)
         self.hasher = MinHasher()
         self.vlog = RedisVectorLog(redis, s.namespace, encoder.dim, model=encoder.fingerprint)
         verifier = getattr(encoder, "verifier", None)  # the cascade: keep texts to verify with
@@ -278,13 +177,7 @@ class Reindexer:
         )
         self.state = RedisCurateState(redis, s, self.vlog, self.hasher, cascade=self.cascade)
         self.seen = RedisSeenStore(redis, s.namespace, s.seen_ttl_s)
-        self.preambles = (
-            Preambles(
-                RedisPreambleCounts(redis, s.namespace, s.preamble_ttl_s), s.preamble_min_count
-            )
-            if s.preamble_min_count
-            else None
-        )
+        self.reader = Reader(encoder, s.max_unknown_token_ratio, redis_preambles(redis, s))
         # nothing is added to it: the quota window starts empty in the target namespace
         self.window = Window(QuotaPolicy.from_settings(s))
         self.summary = Summary()
@@ -320,10 +213,10 @@ class Reindexer:
             return
         for shard in range(self.s.curate_partitions):
             index = VectorIndex(self.encoder.dim, ann_after=None)
-            await self.state.sync_vectors(f"{lang}:{shard}", index)
+            await self.state.sync_vectors(vector_index(lang, shard), index)
             self._indexes.append(index)
         lindex = LshIndex.for_threshold(self.s.lexical_threshold)
-        await self.state.sync_signatures(f"{lang}:lex", lindex)
+        await self.state.sync_signatures(lexical_index(lang), lindex)
         self._indexes.append(lindex)
         self._langs.add(lang)
 
@@ -350,18 +243,8 @@ class Reindexer:
         await self._carry_blocked_ids([r.prompt_id for r in fresh])
         if not todo:
             return Plan()
-        texts = [r.text for r in todo]
-        if self.preambles is not None:  # the model reads the question, not the boilerplate
-            texts = await self.preambles.strip(texts)
-        plan = plan_batch(
-            todo,
-            texts,
-            self.encoder,
-            self.topics,
-            self.shard_of,
-            self.s.max_unknown_token_ratio,
-            self.hasher,
-        )
+        texts = await self.reader.read([r.text for r in todo])
+        plan = plan_batch(todo, texts, self.reader, self.router, self.hasher)
         await self.seen.claim(plan.claims)  # NX: a claim the target holds already stands
         # the cascade keeps the texts its transformer will read
         read: tuple[dict[str, str], dict[str, np.ndarray]] | None = None

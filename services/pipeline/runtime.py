@@ -1,4 +1,4 @@
-"""Wires a worker together (Redis, the model, the stages and their runners) and runs batches.
+"""Runs a worker's batches; services/pipeline/wiring.py builds what it runs.
 
 ``run(stage, msgs)`` is the one loop every agent calls. A failing batch is handled by the kind
 of its error (``services.errors``):
@@ -20,18 +20,8 @@ import os
 import time
 from collections.abc import Sequence
 
-import redis.asyncio as aioredis
-
-from services.clean.guards import BlockedPrompts, FloodDetector, RedisRateLimiter
 from services.contract.envelope import IN_TS_HEADER, InMsg, Out, Sender
-from services.dedup.cascade import VectorCache, Verifier
-from services.dedup.index import configure_faiss_threads
-from services.diversity.current import CurrentTopics, LearningPolicy, TopicLearner
-from services.diversity.topics import RedisTopics
-from services.embed.clusters import TopicModel
 from services.embed.embedder import Embedder
-from services.embed.fingerprint import ModelMismatch
-from services.embed.preamble import Preambles, RedisPreambleCounts
 from services.errors import ConfigError, is_transient
 from services.keys import Keys
 from services.ops.metrics import (
@@ -42,20 +32,10 @@ from services.ops.metrics import (
     StatsBook,
     worker_id,
 )
-from services.pipeline.curate.stage import CurateStage
-from services.diversity.feedback import FeedbackPolicy
-from services.pipeline.feedback import FeedbackStage
-from services.state.feedback_store import FeedbackStore
-from services.pipeline.ingest import Guards, IngestStage
 from services.pipeline.runner import StageRunner
 from services.pipeline.stage import Stage
+from services.pipeline.wiring import Worker, build_worker, load_embedder
 from services.settings import Settings
-from services.state.accepted import BLOCKLIST_INDEX
-from services.state.cascade_store import RedisCascadeStore, retention_s
-from services.state.curate_state import RedisCurateState
-from services.state.ledger import EmitLedger
-from services.state.seen import RedisSeenStore
-from services.state.vector_log import RedisVectorLog
 
 log = logging.getLogger(__name__)
 
@@ -69,125 +49,48 @@ EXIT_CODE_STUCK = 75  # EX_TEMPFAIL: a dependency stayed down
 
 
 class Runtime:
-    """Built once per worker process by ``setup()``; every agent shares it."""
+    """Built once per worker process by ``setup()``; every agent shares it. ``stages`` and
+    ``runners`` are the worker's once set up (a test may set them directly)."""
 
     def __init__(self, settings: Settings, send: Sender) -> None:
         self.s = settings
         self.send = send
         self.keys = Keys(settings.namespace)
-        self._lock = asyncio.Lock()
         self.ready = False
         self.stats = StatsBook()
-        self._published = 0.0
-        self._recent: list[bytes] = []
         self.stages: list[Stage] = []
         self.runners: dict[str, StageRunner] = {}
+        self._worker: Worker | None = None
+        self._embedder: Embedder | None = None  # loaded once, kept across set-up retries
+        self._lock = asyncio.Lock()
+        self._published = 0.0
+        self._recent: list[bytes] = []
         self._retrying: dict[str, float] = {}  # stage -> monotonic time its retries began
         WORKER_READY.set(0)
+
+    @property
+    def worker(self) -> Worker:
+        if self._worker is None:
+            raise RuntimeError("Runtime.setup() was not awaited")
+        return self._worker
 
     # ----- set-up
 
     async def setup(self) -> Runtime:
         async with self._lock:
-            if self.stages:
+            if self._worker is not None:
                 return self
-            await self._until_up("set-up", self._build)
+            worker = await self._until_up("set-up", self._build)
+            self._worker, self.stages, self.runners = worker, worker.stages, worker.runners
             self.ready = True
             WORKER_READY.set(1)
             log.info("flywheel runtime ready (backend=%s)", self.s.embedding_backend)
             return self
 
-    async def _build(self) -> None:
-        s = self.s
-        self.redis = aioredis.from_url(s.redis_url.get_secret_value())
-        await self.redis.ping()
-        if not hasattr(self, "embedder"):
-            self.embedder = Embedder(
-                s.embedding_model,
-                s.embedding_backend,
-                s.state_dir / "models",
-                s.embed_batch_size,
-                verifier_backend=s.cascade_verifier,
-            )
-            await asyncio.to_thread(self.embedder.setup)
-        guards = Guards(
-            BlockedPrompts(self.redis, s.namespace),
-            RedisRateLimiter(self.redis, s.namespace, s.rate_capacity, s.rate_refill_per_s),
-            FloodDetector(self.redis, s.namespace, s.flood_window_s, s.flood_max),
-        )
-        configure_faiss_threads(s.faiss_threads)
-        limit_blas_threads(s.faiss_threads)
-        # the namespace's vector logs belong to one model: another model's are refused at start
-        vectors = RedisVectorLog(
-            self.redis, s.namespace, self.embedder.dim, model=self.embedder.fingerprint
-        )
-        try:
-            await vectors.check_model(BLOCKLIST_INDEX)
-        except ModelMismatch as exc:
-            raise ConfigError(str(exc)) from exc
-        policy = FeedbackPolicy.from_settings(s)
-        self.ingest = IngestStage(
-            s,
-            RedisSeenStore(self.redis, s.namespace, s.seen_ttl_s),
-            self.embedder,
-            guards,
-            event_ids=RedisSeenStore.event_ids(self.redis, s.namespace, s.seen_ttl_s),
-            preambles=Preambles(
-                RedisPreambleCounts(self.redis, s.namespace, s.preamble_ttl_s),
-                s.preamble_min_count,
-            )
-            if s.preamble_min_count
-            else None,
-        )
-        cascade_store, verifier = None, None
-        if self.embedder.verifier is not None:  # the cascade backend
-            cascade_store = RedisCascadeStore(
-                self.redis, s.namespace, self.embedder.verifier.fingerprint, retention_s(s)
-            )
-            verifier = Verifier(
-                self.embedder.verifier.encode,
-                cascade_store,
-                VectorCache(s.cascade_cache),
-                s.cascade_floor,
-                s.cascade_k,
-                s.cascade_fallback_threshold,
-                s.cascade_sure or None,
-            )
-        dim = self.embedder.dim
-        base = await asyncio.to_thread(TopicModel.load, s.topics_path or None)
-        learned = (
-            RedisTopics(self.redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
-            if s.topics_learn
-            else None
-        )
-        learner = TopicLearner(learned, LearningPolicy.from_settings(s), dim) if learned else None
-        topics = CurrentTopics(base, learned)  # one per worker: curate and feedback follow it
-        self.curate = CurateStage(
-            s,
-            RedisCurateState(self.redis, s, vectors, cascade=cascade_store),
-            dim,
-            topics,
-            learner,
-            cascade=verifier,
-        )
-        store = FeedbackStore(self.redis, s.namespace, vectors, policy, topics)
-        self.feedback = FeedbackStage(s, store)
-        stages: list[Stage] = [self.ingest, self.curate, self.feedback]
-        for stage in stages:
-            await stage.setup()
-            self.runners[stage.name] = StageRunner(
-                stage.name,
-                EmitLedger(self.redis, s.namespace, stage.name),
-                self.send,
-                s.kafka_bootstrap,
-                stage.output_topics(),
-                s.fault_produce_delay_s,
-            )
-        self.stages = stages
-
-    async def teardown(self) -> None:
-        for stage in self.stages:
-            await stage.teardown()
+    async def _build(self) -> Worker:
+        if self._embedder is None:
+            self._embedder = await asyncio.to_thread(load_embedder, self.s)
+        return await build_worker(self.s, self.send, self._embedder)
 
     # ----- running batches
 
@@ -231,8 +134,7 @@ class Runtime:
                 await asyncio.sleep(RETRY_FIRST_S * tries)
                 continue
             self._recovered(stage.name)
-            if self.s.metrics_enabled:
-                await self._account(stage.name, msgs, outs, time.perf_counter() - t0)
+            await self._account(stage.name, msgs, outs, time.perf_counter() - t0)
             return outs
 
     async def _poison(self, stage: Stage, msg: InMsg, exc: Exception) -> list[Out]:
@@ -339,16 +241,16 @@ class Runtime:
     async def publish(self) -> None:
         """Counters and index sizes to Redis for the ops API; recent accepted prompts (already
         redacted) to a capped list. Called after batches and by a timer."""
-        if not self.stages:
+        worker = self._worker
+        if worker is None:
             return
-        sizes = {name: len(ix) for name, ix in self.curate.indexes.items()}
-        sizes.update({name: len(ix) for name, ix in self.curate.lexical.items()})
+        sizes = {name: len(ix) for name, ix in worker.curate.indexes.items()}
+        sizes.update({name: len(ix) for name, ix in worker.curate.lexical.items()})
         for name, size in sizes.items():
             INDEX_SIZE.labels(name).set(size)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            snap = self.stats.snapshot(
-                sizes, self.ingest.model_texts, self.ingest.embed_seconds
-            )
+        async with worker.redis.pipeline(transaction=False) as pipe:
+            reader = worker.ingest.reader
+            snap = self.stats.snapshot(sizes, reader.texts, reader.seconds)
             pipe.set(self.keys.stats(worker_id()), snap, ex=60)
             if self._recent:
                 pipe.lpush(self.keys.recent, *self._recent[-RECENT_MAX:])
@@ -356,18 +258,6 @@ class Runtime:
             await pipe.execute()
         self._recent.clear()
         self._published = time.monotonic()
-
-
-def limit_blas_threads(n: int) -> None:
-    """numpy's BLAS gets the FAISS thread count too. Its default (one thread per core) made
-    each small product of a batch (centroid assignment, 128 x 384 by 384 x 64) wake and spin a
-    second thread on a machine whose other core runs the thread pool: 3 ms a batch instead of
-    0.1 (bench/pipeline.py --profile)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # a transitive dependency (scikit-learn); without it the default stays
-        return
-    threadpool_limits(limits=n, user_api="blas")
 
 
 def input_latency(now_ms: float, in_ts: bytes | None) -> float | None:

@@ -8,19 +8,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.embed.embedder import EngineOptions, onnx_session_options
+from services.embed.embedder import Embedder, EngineOptions, onnx_session_options
 from services.embed.openvino_backend import check_pooling, max_seq_length
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_options_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_options_from_settings() -> None:
     assert EngineOptions.from_settings(Settings()) == EngineOptions()
-    monkeypatch.setenv("FLYWHEEL_ONNX_THREADS", "1")
-    monkeypatch.setenv("FLYWHEEL_ONNX_SPINNING", "false")
-    monkeypatch.setenv("FLYWHEEL_OPENVINO_PRECISION", "f32")
-    assert EngineOptions.from_settings() == EngineOptions(1, False, "f32")
+    s = Settings(onnx_threads=1, onnx_spinning=False, openvino_precision="f32")
+    assert EngineOptions.from_settings(s) == EngineOptions(1, False, "f32")
+
+
+def test_the_embedder_takes_every_choice_from_the_settings_it_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = Settings(onnx_threads=1, embed_batch_size=8, state_dir=Path("/m"))
+    monkeypatch.setenv("FLYWHEEL_ONNX_SPINNING", "false")  # not read behind the caller's back
+    emb = Embedder.from_settings(s)
+    assert emb.options == EngineOptions(1, s.onnx_spinning, s.openvino_precision)
+    assert (emb.backend, emb.batch_size, emb.cache_dir) == ("openvino", 8, Path("/m/models"))
+    assert emb.verifier_backend == s.cascade_verifier
+    assert Embedder.from_settings(s, "static").backend == "static"
 
 
 def test_session_options() -> None:
@@ -54,7 +64,7 @@ def test_only_mean_pooling(tmp_path: Path) -> None:
 
 def test_openvino_vectors_match_onnx() -> None:
     pytest.importorskip("openvino")
-    from services.embed.embedder import FP32_FILE, Embedder
+    from services.embed.embedder import FP32_FILE
 
     models = ROOT / ".flywheel" / "models"
     if not any(models.glob(f"*-onnx/{FP32_FILE}")):
@@ -65,8 +75,9 @@ def test_openvino_vectors_match_onnx() -> None:
         "hi",
         "Explain the difference between a list and a tuple in Python, with examples. " * 40,
     ]
-    ref = Embedder("", "onnx", models, 2, EngineOptions()).setup()
-    ov = Embedder("", "openvino", models, 2, EngineOptions(openvino_precision="f32")).setup()
+    s = Settings(state_dir=models.parent, embed_batch_size=2, openvino_precision="f32")
+    ref = Embedder.from_settings(s, "onnx").setup()
+    ov = Embedder.from_settings(s, "openvino").setup()
     assert ov.fingerprint == ref.fingerprint and ov.dim == ref.dim
     a, b = ref.encode(texts), ov.encode(texts)
     assert b.dtype == np.float32 and b.shape == a.shape

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from services.clean.chain import Cleaned
 from services.contract.envelope import InMsg
-from services.contract.records import RejectionRecord
+from services.contract.records import Reason, RejectionRecord
 from services.pipeline.ingest import IngestStage
 from services.settings import Settings
 
@@ -89,3 +90,34 @@ def test_the_same_prompt_under_another_event_id_is_an_exact_duplicate():
     (rej,) = [o for o in outs if o.topic == "rej"]
     rec = RejectionRecord.model_validate_json(rej.value)
     assert rec.reason == "exact_duplicate" and rec.duplicate_of is not None
+
+
+class FakeGuard:
+    """Refuses the prompts whose text contains ``word``; records what it was asked about."""
+
+    def __init__(self, word: str, reason: Reason) -> None:
+        self.word, self.reason = word, reason
+        self.asked: list[str] = []
+
+    async def check(self, prompts: Sequence[Cleaned]) -> list[Reason | None]:
+        self.asked += [p.text for p in prompts]
+        return [self.reason if self.word in p.text else None for p in prompts]
+
+
+def test_guards_run_in_order_each_on_what_the_ones_before_it_let_through():
+    first = FakeGuard("tuples", Reason.BLOCKLISTED)
+    second = FakeGuard("mutex", Reason.RATE_LIMITED)
+    st = IngestStage(S, FakeClaims(), FakeEncoder(), [first, second])
+    asyncio.run(st.setup())
+    batch = [
+        message(0, "e1", "How do I sort a list of tuples by the second item in Python?"),
+        message(1, "e2", "What is the difference between a mutex and a semaphore?"),
+        message(2, "e3", "Explain the CAP theorem with an example from banking."),
+    ]
+    outs = asyncio.run(st.process(batch))
+    reasons = [
+        RejectionRecord.model_validate_json(o.value).reason if o.topic == "rej" else o.topic
+        for o in sorted(outs, key=lambda o: o.src)
+    ]
+    assert reasons == ["blocklisted", "rate_limited", "cur"]
+    assert len(first.asked) == 3 and len(second.asked) == 2  # the blocked one is not asked again

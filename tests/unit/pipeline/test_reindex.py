@@ -11,10 +11,13 @@ import pytest
 from services.contract.envelope import ORIGIN_HEADER, SRC_HEADER
 from services.dedup.minhash import MinHasher
 from services.embed.clusters import TopicModel
-from services.pipeline.reindex import UNKNOWN_OWNER, Accepted, Summary, parse_record, plan_batch
+from services.embed.readable import Reader
+from services.pipeline.accepted_records import UNKNOWN_OWNER, Accepted, parse_record
+from services.pipeline.reindex import Summary, plan_batch
+from services.pipeline.routing import Router
 from services.settings import BACKEND_DEFAULTS, Settings
 from services.state.accepted import decode_accepted
-from streams.cli import reindex_target
+from streams.cli.models import reindex_target
 
 PID = "0123456789abcdef0123456789abcdef"
 
@@ -85,7 +88,8 @@ def test_a_batch_is_routed_by_shard_and_unreadable_texts_take_the_lexical_path()
     shard_of = np.array([1, 0, 0, 1])
     enc = FakeEncoder()
     # the model reads the stripped texts; the lexical signature is of the whole text
-    plan = plan_batch(recs, ["abcd", "abcde", "?????"], enc, topics(), shard_of, 0.3, MinHasher())
+    reader, router = Reader(enc, 0.3), Router(topics(), shard_of, 2)
+    plan = plan_batch(recs, ["abcd", "abcde", "?????"], reader, router, MinHasher())
     assert enc.seen == ["abcd", "abcde"]
     assert {n: [e[0] for e in es] for n, es in plan.vectors.items()} == {
         "en:1": ["a" * 32],

@@ -16,9 +16,7 @@ from services.pipeline.runtime import Runtime
 from services.pipeline.stage import Stage
 from services.settings import Settings
 
-S = Settings(
-    topic_dlq="dlq", poison_tries=3, unready_after_s=1000, exit_after_s=2000, metrics_enabled=False
-)
+S = Settings(topic_dlq="dlq", poison_tries=3, unready_after_s=1000, exit_after_s=2000)
 
 
 class FakeRunner:
@@ -130,7 +128,7 @@ def test_implausible_input_timestamps_are_left_out_of_latency():
 def test_blas_threads_follow_the_faiss_setting():
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from services.pipeline.runtime import limit_blas_threads
+    from services.pipeline.wiring import limit_blas_threads
 
     with threadpool_limits():  # restores the process's limits afterwards
         limit_blas_threads(1)
