@@ -4,9 +4,13 @@ test's event loop, Chromium's flags, and a client of Label Studio's REST API."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import shutil
+import subprocess
+import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -104,6 +108,17 @@ async def serve(app: web.Application, port: int) -> web.AppRunner:
     return runner
 
 
+async def until(check, timeout_s: float, what: str):
+    """Await ``check()`` every half second until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = await check()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.5)
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROME_FLAGS = [
     "--headless",
@@ -115,6 +130,27 @@ CHROME_FLAGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+def chromium(url: str, *args: str, budget_ms: int = 6000) -> str:
+    """Headless Chromium on ``url`` with a fresh profile and ``budget_ms`` of virtual time for
+    the page's scripts; its standard output (``--dump-dom`` among ``args``: the DOM)."""
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run(
+            [
+                CHROMIUM or "chromium",
+                *CHROME_FLAGS,
+                f"--user-data-dir={profile}",
+                f"--virtual-time-budget={budget_ms}",
+                *args,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=True,
+        ).stdout
+
 
 LABEL_STUDIO_CONFIG = ROOT / "deploy" / "label-studio" / "config.xml"
 

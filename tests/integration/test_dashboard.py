@@ -16,8 +16,6 @@ import math
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from aiohttp import web
 
 from services.dev.devstack import free_port
 from streams.ops_http import STATIC
-from tests.integration.harness import CHROME_FLAGS, CHROMIUM
+from tests.integration.harness import CHROMIUM, chromium
 
 pytestmark = [
     pytest.mark.integration,
@@ -354,24 +352,6 @@ def stand_in_app() -> web.Application:
         app.router.add_get(f"/{{variant:{variant}}}/api/stats", stats)
         app.router.add_get(f"/{{variant:{variant}}}/api/recent", recent)
     return app
-
-
-def chromium(url: str, *args: str) -> str:
-    with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run(
-            [
-                CHROMIUM or "chromium",
-                *CHROME_FLAGS,
-                f"--user-data-dir={profile}",
-                "--virtual-time-budget=6000",
-                *args,
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=True,
-        ).stdout
 
 
 def probe(base: str, width: int, fragment: str = "", path: str = "/") -> tuple[dict[str, Any], str]:

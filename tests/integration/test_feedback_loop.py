@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import time
 from pathlib import Path
 
 import aiohttp
@@ -21,7 +20,7 @@ from services.dev.devstack import free_port
 from services.dev.workers import WorkerProcess, wait_outputs
 from streams.ops_http import build_ops_app
 from streams.replay import produce
-from tests.integration.harness import serve
+from tests.integration.harness import serve, until
 
 pytestmark = pytest.mark.integration
 
@@ -52,16 +51,6 @@ def label_studio_body(template: dict, task_id: int, pid: str, label: str) -> dic
     body["task"]["id"] = task_id
     body["task"]["data"]["prompt_id"] = pid
     return body
-
-
-async def _until(check, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = await check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.5)
 
 
 async def test_annotations_steer_curation(fresh, tmp_path):
@@ -113,12 +102,10 @@ async def test_annotations_steer_curation(fresh, tmp_path):
                     raw = await redis.hgetall(f"{s.namespace}:fb:weights")
                     return {int(k): float(v) for k, v in raw.items()}
 
-                got = await _until(weights, 120, "cluster weights from the feedback agent")
+                got = await until(weights, 120, "cluster weights from the feedback agent")
                 assert got[spam["cluster"]] < 1.0
                 assert any(w > 1.0 for c, w in got.items() if c != spam["cluster"])
-                await _until(
-                    lambda: redis.llen(f"{s.namespace}:vectors:blocklist"), 60, "blocklist"
-                )
+                await until(lambda: redis.llen(f"{s.namespace}:vectors:blocklist"), 60, "blocklist")
                 # The loop is closed: a near duplicate of the spam prompt is now blocklisted.
                 produce(s, [_event("e-again", SPAM_AGAIN)])
                 out = await asyncio.to_thread(wait_outputs, s, len(texts) + 1, worker, 120)

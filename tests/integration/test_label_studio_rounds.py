@@ -37,7 +37,7 @@ from services.diversity.agreement import agreement_report
 from services.downstream.subscriber import label_studio_task
 from streams.ops_http import build_ops_app
 from streams.replay import produce
-from tests.integration.harness import LABEL_STUDIO_CONFIG, LabelStudio, serve
+from tests.integration.harness import LABEL_STUDIO_CONFIG, LabelStudio, serve, until
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,16 +70,6 @@ def review_requests(bootstrap: str, topic: str, want: int, timeout_s: float) -> 
     finally:
         consumer.close()
     return got
-
-
-async def _until(check, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = await check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.5)
 
 
 async def test_disagreeing_annotators_get_one_more_round(fresh, tmp_path, label_studio):
@@ -170,7 +160,7 @@ async def test_disagreeing_annotators_get_one_more_round(fresh, tmp_path, label_
                 r = await agreement_report(redis, s.namespace)
                 return r if r["items"]["agreed"] == 1 else None
 
-            report = await _until(settled, 120, "the third annotation")
+            report = await until(settled, 120, "the third annotation")
             assert report["items"] == {
                 "voted": 1, "agreed": 1, "open": 0, "unresolved": 0, "sent_back": 1,
             }  # fmt: skip

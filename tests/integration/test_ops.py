@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
-import tempfile
 import time
 
 import aiohttp
@@ -21,7 +19,7 @@ from services.dev.workers import WorkerProcess, wait_outputs
 from services.ops.lag import LagMonitor
 from streams.ops_http import build_ops_app
 from streams.replay import produce
-from tests.integration.harness import CHROME_FLAGS, CHROMIUM, serve
+from tests.integration.harness import CHROMIUM, chromium, serve
 
 pytestmark = pytest.mark.integration
 
@@ -32,21 +30,7 @@ def events_lag(monitor: LagMonitor, topic: str) -> tuple[int, float]:
 
 
 def dump_dom(url: str) -> str:
-    with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run(
-            [
-                CHROMIUM,
-                *CHROME_FLAGS,
-                f"--user-data-dir={profile}",
-                "--virtual-time-budget=8000",
-                "--dump-dom",
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=True,
-        ).stdout
+    return chromium(url, "--dump-dom", budget_ms=8000)
 
 
 async def test_lag_drains_when_the_worker_starts_and_the_ops_api_shows_it(fresh, tmp_path):
