@@ -91,4 +91,3 @@ def check(expected: str, found: str, what: str) -> None:
             f"{what} was made by model {found!r}, this worker embeds with {expected!r}: "
             "refusing to mix vector spaces (docs/runbook.md, switching the embedding model)"
         )
-

@@ -12,6 +12,7 @@ from services.embed.fingerprint import (
     source_digest,
     transformer_fingerprint,
 )
+from services.errors import ConfigError
 from services.settings import BACKEND_DEFAULTS, Settings
 
 
@@ -43,7 +44,7 @@ def test_check_refuses_another_model_in_one_line():
     with pytest.raises(ModelMismatch) as err:
         check("m@1/static-ab", "m@1/transformer", "the vector log fw:vectors:*")
     assert "\n" not in str(err.value) and "runbook" in str(err.value)
-    assert isinstance(err.value, ValueError)
+    assert isinstance(err.value, ConfigError)  # the worker stops on it
 
 
 def test_each_backend_has_centroids_of_its_own_model():
