@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import faiss
@@ -61,25 +61,6 @@ def configure_faiss_threads(n: int | None = None) -> int:
     return n
 
 
-class OwnersView(Mapping[str, str]):
-    """Read-only ``prompt_id -> owner`` view of a ``VectorIndex`` (``get``, ``in``, ``[]``)."""
-
-    def __init__(self, index: VectorIndex) -> None:
-        self._index = index
-
-    def __getitem__(self, pid: str) -> str:
-        owner = self._index.owners_of([pid])[0]
-        if owner is None:
-            raise KeyError(pid)
-        return owner
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(dict.fromkeys(self._index.ids))
-
-    def __len__(self) -> int:
-        return self._index.distinct_ids()
-
-
 class VectorIndex:
     """Inner-product index of unit vectors with a prompt_id and an owner per row.
 
@@ -121,7 +102,6 @@ class VectorIndex:
         self.first = 0  # rows below were retired; FAISS label and table row = row - first
         self._pids = PidTable()
         self._owners = Owners()
-        self.owners = OwnersView(self)
         self.switch_seconds: float | None = None
 
     @property
@@ -145,9 +125,6 @@ class VectorIndex:
     def ids(self) -> list[str]:
         """All prompt_ids in row order (materialized: O(n), for tests and tools)."""
         return [bytes(r).hex() for r in self._pids.pids[: self._pids.n]]
-
-    def distinct_ids(self) -> int:
-        return int(np.count_nonzero(self._pids.slots >= 0))
 
     def owners_of(self, pids: Sequence[str]) -> list[str | None]:
         """Owner of each prompt_id, ``None`` where absent (one vectorized look-up)."""

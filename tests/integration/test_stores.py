@@ -40,7 +40,7 @@ async def test_vector_log_reloads_an_index_incrementally(redis, fresh):
     await log.append("en", [(f"{3:032x}", vecs[3], "ev/0/3")])
     assert await log.sync("en", index) == 1
     assert index.ids == [f"{i:032x}" for i in range(4)]
-    assert index.owners[f"{2:032x}"] == "ev/0/2"
+    assert index.owners_of([f"{2:032x}"]) == ["ev/0/2"]
     sims, ids = index.search(vecs[3:4], k=1)
     assert ids[0][0] == f"{3:032x}" and sims[0][0] == pytest.approx(1.0)
 

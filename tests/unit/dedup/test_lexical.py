@@ -144,9 +144,7 @@ def test_decisions_equal_brute_force_greedy(seed, threshold):
     decided, i = [], 0
     while i < len(sigs):  # random micro-batch sizes, as stream.take gives them
         size = int(rng.integers(1, 60))
-        batch = [
-            Candidate(pid(j), f"t/0/{j}", sigs[j]) for j in range(i, min(i + size, len(sigs)))
-        ]
+        batch = [Candidate(pid(j), f"t/0/{j}", sigs[j]) for j in range(i, min(i + size, len(sigs)))]
         decided += curator.decide(batch)
         i += size
     reference = greedy_lexical_reference(sigs, threshold)
