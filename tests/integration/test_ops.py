@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.dev.devstack import free_port
 from services.dev.generator import ChatLogGenerator
 from services.dev.workers import WorkerProcess, wait_outputs
+from services.keys import Keys
 from services.ops.lag import LagMonitor
 from streams.ops_http import build_ops_app
 from streams.replay import produce
@@ -116,7 +117,7 @@ async def _lpush_recent(s, raw: str) -> None:
 
     client = aioredis.from_url(s.redis_url.get_secret_value())
     try:
-        await client.lpush(f"{s.namespace}:recent", raw)
+        await client.lpush(Keys(s.namespace).recent, raw)
     finally:
         await client.aclose()
 

@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from services.contract.records import AnnotationResult
 from services.dev.devstack import free_port
 from services.downstream.webhooks import TOLERANCE_S, sign_standard_webhook, standard_webhook_key
+from services.keys import Keys
 from services.settings import Settings
 from streams.webhooks_http import add_webhook_routes
 
@@ -392,8 +393,9 @@ async def test_argilla_replay_with_the_same_webhook_id_is_not_republished(serve,
     # the key holds a hash of the delivery id: no id, no payload data; it lives for the window
     redis = aioredis.from_url(stack.redis_url)
     try:
-        keys = sorted(k.decode() for k in await redis.keys(f"{s.namespace}:*"))
-        assert len(keys) == 2 and all(k.startswith(f"{s.namespace}:webhook:argilla:") for k in keys)
+        keys = sorted(k.decode() for k in await redis.keys(Keys(s.namespace).everything))
+        delivery = Keys(s.namespace).webhook_delivery("argilla", "")
+        assert len(keys) == 2 and all(k.startswith(delivery) for k in keys)
         assert not any("msg_" in k or "38e4d537" in k for k in keys)
         assert {await redis.get(k) for k in keys} == {b"1"}
         ttls = [await redis.ttl(k) for k in keys]
