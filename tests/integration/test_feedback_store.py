@@ -5,7 +5,6 @@ to a recount from the per-prompt votes, asks for bounded extra rounds and counts
 from __future__ import annotations
 
 import random
-import uuid
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -37,8 +36,8 @@ def result(pid: str, label: str, annotator: str = "ann-1") -> AnnotationResult:
     )
 
 
-async def test_votes_on_unknown_prompts_are_not_counted(redis):
-    ns = f"t{uuid.uuid4().hex[:8]}"
+async def test_votes_on_unknown_prompts_are_not_counted(redis, namespace):
+    ns = namespace
     keys = Keys(ns)
     store = await _store(redis, ns)
     known = "a" * 32
@@ -75,10 +74,10 @@ async def _accept(redis, ns: str, pid: str, cluster: int, synthetic: bool = Fals
     await redis.set(Keys(ns).accepted(pid), encode_accepted(cluster, vec, synthetic))
 
 
-async def test_random_votes_match_a_recount_from_the_prompts(redis):
+async def test_random_votes_match_a_recount_from_the_prompts(redis, namespace):
     """Moves, repeats and redeliveries in random order: every counter the script keeps equals a
     brute-force recount from the per-prompt vote hashes, and rounds stay bounded."""
-    ns = f"t{uuid.uuid4().hex[:8]}"
+    ns = namespace
     keys = Keys(ns)
     store = await _store(redis, ns, max_rounds=1, agree_min=0.66)
     rng = random.Random(11)
@@ -147,8 +146,8 @@ async def test_random_votes_match_a_recount_from_the_prompts(redis):
     assert await redis.ttl(keys.fb_item(next(iter(pids)))) > 0
 
 
-async def test_disagreement_asks_one_more_round_then_settles(redis):
-    ns = f"t{uuid.uuid4().hex[:8]}"
+async def test_disagreement_asks_one_more_round_then_settles(redis, namespace):
+    ns = namespace
     store = await _store(redis, ns, max_rounds=1, agree_min=0.66)
     pid = "b" * 32
     await _accept(redis, ns, pid, 5)
@@ -174,8 +173,8 @@ async def test_disagreement_asks_one_more_round_then_settles(redis):
     }  # fmt: skip
 
 
-async def test_still_split_after_the_last_round_is_unresolved(redis):
-    ns = f"t{uuid.uuid4().hex[:8]}"
+async def test_still_split_after_the_last_round_is_unresolved(redis, namespace):
+    ns = namespace
     store = await _store(redis, ns, max_rounds=1, agree_min=0.75)
     pid = "c" * 32
     await _accept(redis, ns, pid, 2)
@@ -191,8 +190,8 @@ async def test_still_split_after_the_last_round_is_unresolved(redis):
     assert report["clusters"][2]["votes"]["agreed"] == {"pos": 0.0, "neg": 0.0}
 
 
-async def test_no_rounds_when_max_rounds_is_zero(redis):
-    ns = f"t{uuid.uuid4().hex[:8]}"
+async def test_no_rounds_when_max_rounds_is_zero(redis, namespace):
+    ns = namespace
     store = await _store(redis, ns, max_rounds=0)
     pid = "d" * 32
     await _accept(redis, ns, pid, 1)
@@ -201,8 +200,8 @@ async def test_no_rounds_when_max_rounds_is_zero(redis):
     assert (await agreement.agreement_report(redis, ns))["items"]["unresolved"] == 1
 
 
-async def test_bias_counts_on_the_learned_topic_model(redis):
-    ns = f"t{uuid.uuid4().hex[:8]}"
+async def test_bias_counts_on_the_learned_topic_model(redis, namespace):
+    ns = namespace
     keys = Keys(ns)
     model = TopicModel(
         "learned-0123456789abcdef", np.eye(4, dtype=np.float32)[[3, 0]], ("x", "y"),

@@ -1,7 +1,5 @@
 """The MinHash signature log against a real redis-server."""
 
-import uuid
-
 import numpy as np
 import pytest
 
@@ -20,13 +18,9 @@ TEXTS = [
 ]
 
 
-def namespace() -> str:
-    return f"t{uuid.uuid4().hex[:8]}"
-
-
-async def test_signature_log_reloads_an_index_incrementally(redis):
+async def test_signature_log_reloads_an_index_incrementally(redis, namespace):
     h = MinHasher()
-    log = RedisSignatureLog(redis, namespace(), h)
+    log = RedisSignatureLog(redis, namespace, h)
     sigs = h.signatures(TEXTS)
     await log.append("zh", [(f"{i:032x}", sigs[i], f"ev/0/{i}") for i in range(3)])
     index = LshIndex()
@@ -45,8 +39,8 @@ async def test_signature_log_reloads_an_index_incrementally(redis):
     assert await log.sync("en", LshIndex()) == 0
 
 
-async def test_signature_log_holds_no_text_and_separates_hasher_parameters(redis):
-    ns = namespace()
+async def test_signature_log_holds_no_text_and_separates_hasher_parameters(redis, namespace):
+    ns = namespace
     h = MinHasher()
     log = RedisSignatureLog(redis, ns, h)
     await log.append("zh", [("a" * 32, h.signature(TEXTS[0]), "ev/0/1")])
@@ -64,10 +58,10 @@ async def test_signature_log_holds_no_text_and_separates_hasher_parameters(redis
         )
 
 
-async def test_a_restarted_worker_keeps_deciding_as_before(redis):
+async def test_a_restarted_worker_keeps_deciding_as_before(redis, namespace):
     """Decide, log the acceptances, reload into a fresh index: a replay stays accepted and a
     near duplicate from another message is still rejected."""
-    ns = namespace()
+    ns = namespace
     h = MinHasher()
     log = RedisSignatureLog(redis, ns, h)
     first = GreedyCurator(LshIndex(), THRESHOLD)
