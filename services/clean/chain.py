@@ -14,7 +14,6 @@ sees every text of the batch at once, so the NER tier (``FLYWHEEL_PII_NER``) run
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,40 +60,16 @@ class Cleaned:
 Verdict = Invalid | Refused | Cleaned
 
 
-class Stopwatch:
-    """Seconds spent per step of the chain, summed over calls (bench/cleaning.py)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def start(self) -> None:
-        self._last = time.perf_counter()
-
-    def lap(self, step: str) -> None:
-        now = time.perf_counter()
-        self.seconds[step] = self.seconds.get(step, 0.0) + now - self._last
-        self._last = now
-
-
 class Cleaner:
-    """The chain, configured once. ``redactor`` defaults to the one the settings ask for: with
+    """The chain, configured once. The redactor is the one the settings ask for: with
     ``pii_ner`` the NER model loads here, at start, and a model that fails to load raises
     ``NerUnavailable`` (a ``ConfigError``) after one error line; it never degrades silently."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        stopwatch: Stopwatch | None = None,
-        redactor: Redactor | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.s = settings
         self.chain = default_chain(settings)
         self.user_key = settings.user_hash_key.get_secret_value().encode()
-        self.stopwatch = stopwatch
-        self.redactor = redactor or Redactor(
-            ner=settings.pii_ner, phone_regions=settings.pii_phone_regions
-        )
+        self.redactor = Redactor(ner=settings.pii_ner, phone_regions=settings.pii_phone_regions)
 
     def screen(self, raw: bytes | None) -> Verdict:
         return self.screen_batch([raw])[0]
@@ -104,56 +79,37 @@ class Cleaner:
         takes every surviving text at once (``Redactor.redact_batch``: one ``nlp.pipe`` pass
         when the NER tier is on), then language and filters go message by message again.
         CPU-bound: the ingest stage calls it in a worker thread."""
-        watch = self.stopwatch
         out: list[Verdict | None] = []
         todo: list[tuple[int, ChatEvent, str]] = []
         for i, raw in enumerate(raws):
-            if watch is not None:
-                watch.start()
             prepared = self._prepare(raw or b"")
             if isinstance(prepared, tuple):
                 todo.append((i, *prepared))
                 out.append(None)
             else:
                 out.append(prepared)
-        if watch is not None:
-            watch.start()
         redacted = self.redactor.redact_batch([text for _, _, text in todo])
-        if watch is not None:
-            watch.lap("redact")
         for (i, event, _), (clean, pii) in zip(todo, redacted, strict=True):
             out[i] = self._finish(event, clean, pii)
         return [v for v in out if v is not None]
 
     def _prepare(self, raw: bytes) -> Verdict | tuple[ChatEvent, str]:
         """Parse and normalize: a verdict, or the event and its normalized text to redact."""
-        watch = self.stopwatch
         event = self.parse(raw)
-        if watch is not None:
-            watch.lap("parse")
         if isinstance(event, Invalid):
             return event
         if len(event.prompt) > 4 * self.s.max_chars:  # skip normalizing megabytes
             return Refused(event, Reason.TOO_LONG, None)
         raw_text = strip_html(event.prompt) if self.s.strip_html else event.prompt
         clean = normalize(raw_text)
-        if watch is not None:
-            watch.lap("normalize")
         if not clean:
             return Refused(event, Reason.EMPTY, None)
         return event, clean
 
     def _finish(self, event: ChatEvent, clean: str, pii: list[str]) -> Verdict:
         """Language and the filter chain on the redacted text."""
-        watch = self.stopwatch
-        if watch is not None:
-            watch.start()
         lang, score = detect_language_scored(clean, event.lang)
-        if watch is not None:
-            watch.lap("language")
         reason = run_chain(self.chain, Doc(clean, lang, score, pii))
-        if watch is not None:
-            watch.lap("filters")
         if reason is not None:
             return Refused(event, reason, lang)
         user = user_hash(event.user_id, self.user_key)

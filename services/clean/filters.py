@@ -12,11 +12,11 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
+from services.clean.text import CJK_CHAR
 from services.contract.records import Reason
 from services.settings import Settings
 
 _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
-_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.I)
 _ASCII_PUNCT = set("""!"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~""")
 _ALPHA4 = re.compile(r"[a-z]{4,}")
@@ -33,15 +33,6 @@ _MASHED_WORD = re.compile(
     + r")[a-z]*|[a-z]*[b-df-hj-np-tv-xz]{5}[a-z]*)(?![a-z])"
 )
 _PUNCT_DELETE = str.maketrans("", "", "".join(_ASCII_PUNCT) + "，。！？、")
-_NO_VOWEL = re.compile(r"[^aeiouy]+")
-_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5}")
-_KEYBOARD_RUN = re.compile(
-    "|".join(
-        row[i : i + 4]
-        for row in ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-        for i in range(len(row) - 3)
-    )
-)
 
 LOW_INFORMATION = frozenset(
     """hi hello hey hiya yo test testing tests 1 2 3 123 ok okay k thanks thank you thx lol yes no
@@ -75,7 +66,7 @@ def tokens(text: str) -> list[str]:
         return text.split()  # whitespace-separated words: what a chat prompt's length means
     out: list[str] = []
     for word in _WORD.findall(text):
-        if _CJK_CHAR.search(word):
+        if CJK_CHAR.search(word):
             out.extend(word)
         else:
             out.append(word)

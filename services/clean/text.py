@@ -13,7 +13,8 @@ import regex
 _INVISIBLE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\u00ad]")
 _HSPACE = re.compile(r"[^\S\n]+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
+# A CJK character: Han ideographs, Japanese kana, Korean Hangul syllables.
+CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 
 
 # Every code point of category C (control, format, surrogate, private use, unassigned) except
@@ -112,4 +113,4 @@ def cjk_ratio(text: str) -> float:
     if text.isascii():
         return 0.0
     letters = len(_LETTER.findall(text))
-    return len(_CJK.findall(text)) / letters if letters else 0.0
+    return len(CJK_CHAR.findall(text)) / letters if letters else 0.0

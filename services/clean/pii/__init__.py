@@ -1,9 +1,10 @@
 """Personal data and secrets in prompt text, replaced by typed placeholders such as ``{{EMAIL}}``.
 
 Two tiers. The pattern tier (``redact``) runs on every prompt: bounded patterns with checksums
-and context words (patterns.py, context.py), phone numbers of every region (phones.py), names
-and addresses by cue and shape (names.py), names without a cue by dictionary near a
-first-person word (dictionary.py); linear time on any input and ~10^4 prompts/s on one
+and context words (patterns.py, validators.py, context.py), phone numbers of every region
+(phones.py), addresses by cue and shape (addresses.py), names by cue and context (names.py,
+names_zh.py), names without a cue by dictionary near a first-person word (dictionary.py); the
+letters and words these share are lexicon.py's. Linear time on any input and ~10^4 prompts/s on one
 core (bench/pii.py). The NER tier (``Redactor(ner=True).redact_batch``) adds names that come
 without a cue, with a spaCy model; it costs milliseconds per prompt, so it takes whole batches,
 in a worker thread.
@@ -16,29 +17,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from services.clean.pii import dictionary, names, phones
+from services.clean.pii import addresses, dictionary, names, names_zh, phones
 from services.clean.pii.context import named
 from services.clean.pii.ner import Ner, NerUnavailable, apply
 from services.clean.pii.patterns import DETECTORS as PATTERN_DETECTORS
 from services.clean.pii.patterns import Detector, Has
-from services.clean.pii.validators import cn_id_ok, iban_ok, luhn_ok
 
-__all__ = [
-    "DETECTORS",
-    "Detector",
-    "NerUnavailable",
-    "Redactor",
-    "cn_id_ok",
-    "iban_ok",
-    "luhn_ok",
-    "placeholder",
-    "redact",
-    "redact_batch",
-]
+__all__ = ["DETECTORS", "Detector", "NerUnavailable", "Redactor", "placeholder", "redact"]
 
 # Structured values first (a phone must not eat a card number), then phones, then addresses
 # before names (a street named after a person is an address).
-DETECTORS: tuple[Detector, ...] = PATTERN_DETECTORS + names.DETECTORS
+CUED_DETECTORS: tuple[Detector, ...] = addresses.DETECTORS + names_zh.DETECTORS + names.DETECTORS
+DETECTORS: tuple[Detector, ...] = PATTERN_DETECTORS + CUED_DETECTORS
 
 
 def placeholder(kind: str) -> str:
@@ -92,7 +82,7 @@ def redact(
         if phone:
             found.add("PHONE")
             low = text.casefold()
-    for min_digits, hit, pre, det in _NAMES_PLAN:
+    for min_digits, hit, pre, det in _CUED_PLAN:
         if digits >= min_digits and (hit(low) if hit is not None else pre(text)):
             out = apply_detector(det, text, found)
             if out is not text:
@@ -116,12 +106,7 @@ def _plan(dets: tuple[Detector, ...]) -> _Plan:
 
 
 _PATTERN_PLAN = _plan(PATTERN_DETECTORS)
-_NAMES_PLAN = _plan(names.DETECTORS)
-
-
-def _pre(det: Detector, text: str, low: str) -> bool:
-    pre = det.precheck
-    return pre.hit(low) if isinstance(pre, Has) else pre(text)
+_CUED_PLAN = _plan(CUED_DETECTORS)
 
 
 class Redactor:
@@ -150,13 +135,3 @@ class Redactor:
                 text, kinds = out[i]
                 out[i] = (apply(text, found), sorted({*kinds, *(k for _, _, k in found)}))
         return out
-
-
-_PATTERN_ONLY = Redactor(ner=False)
-
-
-def redact_batch(
-    texts: Sequence[str], redactor: Redactor | None = None
-) -> list[tuple[str, list[str]]]:
-    """``redact`` over a batch, with the NER tier when ``redactor`` has it."""
-    return (redactor or _PATTERN_ONLY).redact_batch(texts)

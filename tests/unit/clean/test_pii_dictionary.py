@@ -1,5 +1,6 @@
 """Names found by dictionary (services/clean/pii/dictionary.py): what is taken, what stays,
-and that the work is linear in the text."""
+that the work is linear in the text, and the Latin spellings of Cyrillic, Greek and Hangul names
+(data/romanize.py) that build its lists."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 
 import services.clean.pii.dictionary as dictionary
 from services.clean.pii import Redactor, redact
+from services.clean.pii.data.romanize import MAX_SPELLINGS, romanize
 
 
 @pytest.mark.parametrize(
@@ -106,3 +108,42 @@ def test_work_grows_linearly(name: str, monkeypatch: pytest.MonkeyPatch) -> None
         counts.append(calls[0] + len(text) // 64)
     small, large = counts
     assert large <= 4.4 * max(small, 1) + 10, (name, counts)
+
+
+@pytest.mark.parametrize(
+    ("name", "locale", "spellings"),
+    [
+        ("Александр", "ru_RU", {"Aleksandr", "Alexandr"}),
+        ("Дмитрий", "ru_RU", {"Dmitriy", "Dmitry", "Dmitrii"}),  # "й" is not an accented "и"
+        ("Ксения", "ru_RU", {"Kseniya", "Ksenia", "Xenia"}),
+        ("Евгений", "ru_RU", {"Evgeny", "Yevgeny"}),
+        ("Олександр", "uk_UA", {"Oleksandr"}),
+        ("Ганна", "uk_UA", {"Hanna", "Ganna"}),  # Ukrainian "г" is "h"
+        ("Γιώργος", "el_GR", {"Giorgos"}),  # the tonos is dropped
+        ("Χρήστος", "el_GR", {"Christos", "Hristos"}),
+        ("Μπάμπης", "el_GR", {"Babis"}),
+        ("민준", "ko_KR", {"Minjun", "Min-jun"}),
+        ("박", "ko_KR", {"Park", "Pak", "Bak"}),  # a surname as people spell it
+    ],
+)
+def test_common_spellings(name: str, locale: str, spellings: set[str]) -> None:
+    got = romanize(name, locale)
+    assert spellings <= set(got) and len(got) <= MAX_SPELLINGS, got
+
+
+def test_other_scripts_and_unknown_letters_give_nothing() -> None:
+    assert romanize("Smith", "en_US") == []
+    assert romanize("שרה", "he_IL") == []
+    assert romanize("Ал3ксей", "ru_RU") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Can you draft a note to Oleksandr Bondarenko about the invoice?", "Oleksandr Bondarenko"),
+        ("I am meeting Yevgeny Smirnov at the station tomorrow.", "Yevgeny Smirnov"),
+        ("Please book a table for Giorgos Papadopoulos and me.", "Giorgos Papadopoulos"),
+    ],
+)
+def test_romanised_names_are_found_by_the_dictionary(text: str, value: str) -> None:
+    assert [text[s:e] for s, e in dictionary.personal_spans(text)] == [value]

@@ -25,10 +25,11 @@ from pathlib import Path
 
 from services.clean.pii.data.romanize import romanize
 from services.clean.pii.dictionary import key
+from services.clean.pii.lexicon import LOWER, UPPER
 
 OUT = Path(__file__).with_name("names.txt.gz")
 WORDS = Path("/usr/share/dict/american-english")
-_LATIN = re.compile(r"^[A-Za-z\u00C0-\u024F\u1E00-\u1EFF'’\-]+$")
+_LATIN = re.compile(rf"^[{UPPER}{LOWER}'’\-]+$")
 
 
 def faker_names() -> tuple[set[str], set[str]]:
