@@ -15,13 +15,14 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from services.errors import FlywheelError
 from services.settings import Settings
 from services.settings.load import load_settings
 
 CONNECT_TIMEOUT_S = 10.0  # how long a command waits for the broker before giving up
 
 
-class CliError(Exception):
+class CliError(FlywheelError):
     """A problem the operator can fix; main prints it as one line and exits 1."""
 
 

@@ -57,7 +57,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     render = FORMATS[args.format]
     n = 0
     with open_out(args.out, "w") as fh:
-        if args.array:  # one JSON array: what Label Studio's import accepts (docs/label-studio.md)
+        if args.array:  # one JSON array: what Label Studio imports (docs/annotation-tools.md)
             fh.write("[\n")
         for rec in sub.snapshot():
             sep = ",\n" if args.array and n else ""

@@ -13,7 +13,7 @@ from typing import Any, get_args
 from services.settings import BACKEND_DEFAULTS, Settings
 from services.settings.embedding import EmbeddingBackend
 from services.settings.load import load_settings
-from streams.cli.base import CliError, broker_settings, existing_file, writable_file
+from streams.cli.base import CliError, broker_settings, count, existing_file, writable_file
 
 
 def _say(line: str) -> None:
@@ -27,12 +27,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 
     s = Settings()
     for backend in args.backend or [s.embedding_backend]:
-        emb = Embedder(
-            s.embedding_model,
-            backend,
-            s.state_dir / "models",
-            verifier_backend=s.cascade_verifier,
-        ).setup()
+        emb = Embedder.from_settings(s, backend).setup()
         print(
             json.dumps(
                 {
@@ -90,13 +85,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     async def run() -> str:
-        emb = Embedder(
-            target.embedding_model,
-            target.embedding_backend,
-            target.state_dir / "models",
-            target.embed_batch_size,
-            verifier_backend=target.cascade_verifier,
-        )
+        emb = Embedder.from_settings(target)
         await asyncio.to_thread(emb.setup)
         topics = await asyncio.to_thread(TopicModel.load, target.topics_path or None)
         _say(
@@ -142,19 +131,17 @@ def cmd_centroids(args: argparse.Namespace) -> int:
     from services.embed.centroids import BaseTopics, encode_by_length, readable, train
     from services.embed.embedder import Embedder
 
+    if args.k < 2:
+        raise CliError(f"--k {args.k}: expected at least 2 clusters")
     path = existing_file(Path(args.prompts))
     out = Path(args.out)
     writable_file(out)
     prompts = read_prompts(path)
     s = load_settings()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    emb = Embedder(
-        s.embedding_model if args.model is None else args.model,
-        args.backend or s.embedding_backend,
-        s.state_dir / "models",
-        s.embed_batch_size,
-        verifier_backend=s.cascade_verifier,
-    ).setup()
+    if args.model is not None:
+        s = s.model_copy(update={"embedding_model": args.model})
+    emb = Embedder.from_settings(s, args.backend).setup()
     texts = readable(emb, prompts)
     if len(texts) < args.k:
         raise CliError(f"{len(texts)} readable prompts in {path}: too few for {args.k} clusters")
@@ -173,13 +160,6 @@ def cmd_centroids(args: argparse.Namespace) -> int:
     }
     print(json.dumps(summary))
     return 0
-
-
-def _clusters(text: str) -> int:
-    value = int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"{value}: expected at least 2 clusters")
-    return value
 
 
 def add_commands(sub: Any) -> None:
@@ -229,7 +209,9 @@ def add_commands(sub: Any) -> None:
         required=True,
         help="npz file to write; its name is the version (e.g. topics-v1.npz)",
     )
-    p.add_argument("--k", type=_clusters, default=64, help="number of clusters (default 64)")
+    p.add_argument(
+        "--k", type=count, default=64, help="number of clusters, at least 2 (default 64)"
+    )
     p.add_argument(
         "--backend", choices=backends, help="backend (default FLYWHEEL_EMBEDDING_BACKEND)"
     )

@@ -178,7 +178,5 @@ def test_centroids_name_the_line_that_is_not_a_prompt(capsys, tmp_path):
 
 
 def test_centroids_refuse_fewer_than_two_clusters(capsys, tmp_path):
-    with pytest.raises(SystemExit) as info:
-        main(["centroids", str(tmp_path / "p.jsonl"), "--out", "t.npz", "--k", "1"])
-    assert info.value.code == 2
-    assert "at least 2 clusters" in capsys.readouterr().err
+    code, err = run(capsys, "centroids", str(tmp_path / "p.jsonl"), "--out", "t.npz", "--k", "1")
+    assert (code, err) == (1, ["flywheel centroids: --k 1: expected at least 2 clusters"])
