@@ -157,4 +157,3 @@ def _balance(affinity: np.ndarray, weights: np.ndarray, slack: float) -> np.ndar
                 load[g] += weights[cl]
                 break
     return table
-

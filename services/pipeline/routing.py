@@ -64,10 +64,10 @@ class Router:
         """The route of each prompt, by its language and its vector (or None); one centroid
         assignment for the batch."""
         clusters: list[int | None] = [None] * len(vectors)
-        embedded = [i for i, v in enumerate(vectors) if v is not None]
+        embedded = [(i, v) for i, v in enumerate(vectors) if v is not None]
         if embedded:
-            assigned = self.topics.assign(np.stack([vectors[i] for i in embedded]))
-            for i, cluster in zip(embedded, assigned.tolist(), strict=True):
+            assigned = self.topics.assign(np.stack([v for _, v in embedded]))
+            for (i, _), cluster in zip(embedded, assigned.tolist(), strict=True):
                 clusters[i] = int(cluster)
         routes = []
         for lang, cluster in zip(langs, clusters, strict=True):

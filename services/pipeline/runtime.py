@@ -244,8 +244,9 @@ class Runtime:
         worker = self._worker
         if worker is None:
             return
-        sizes = {name: len(ix) for name, ix in worker.curate.indexes.items()}
-        sizes.update({name: len(ix) for name, ix in worker.curate.lexical.items()})
+        indexes = worker.curate.indexes
+        sizes = {name: len(ix) for name, ix in indexes.vectors.items()}
+        sizes.update({name: len(ix) for name, ix in indexes.lexical.items()})
         for name, size in sizes.items():
             INDEX_SIZE.labels(name).set(size)
         async with worker.redis.pipeline(transaction=False) as pipe:
