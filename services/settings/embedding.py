@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-EmbeddingBackend = Literal["torch", "onnx", "onnx-int8", "openvino", "static", "cascade"]
-TransformerBackend = Literal["torch", "onnx", "onnx-int8", "openvino"]
+# why these and no others: services/embed/embedder.py
+EmbeddingBackend = Literal["onnx", "openvino", "static", "cascade"]
+TransformerBackend = Literal["onnx", "openvino"]
 
 
 class EmbeddingSettings(BaseModel):
@@ -18,8 +19,8 @@ class EmbeddingSettings(BaseModel):
     )
     embedding_backend: EmbeddingBackend = Field(
         "openvino",
-        description="how the model runs: a transformer backend (torch, onnx, onnx-int8, "
-        "openvino), the distilled static model, or the cascade (static candidates verified by "
+        description="how the model runs: a transformer backend (onnx, openvino), the "
+        "distilled static model, or the cascade (static candidates verified by "
         "a transformer); the default was chosen by measurement (docs/benchmarks.md)",
     )
     embed_batch_size: int = Field(
