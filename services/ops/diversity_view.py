@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 
 from services.contract.records import GapRecord
 from services.diversity.agreement import agreement_report, annotator_bias
+from services.diversity.current import CurrentTopics
 from services.diversity.gaps import GapStore, Target, cluster_words, parse_target
 from services.diversity.gaps import coverage as gap_coverage
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window
@@ -38,25 +39,16 @@ class DiversityView:
         self.s = s
         self.redis = redis
         self.keys = Keys(s.namespace)
-        self.topics = TopicModel.load(s.topics_path or None)
-        self.cold_start = self.topics  # feedback and agreement are kept per cold-start cluster
-        self.learned = RedisTopics(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
+        self.cold_start = TopicModel.load(s.topics_path or None)  # feedback, agreement: per v1
+        learned = RedisTopics(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
+        self.topics = CurrentTopics(self.cold_start, learned)  # what the curate workers use now
         self.window = RedisWindow(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
         self.policy = QuotaPolicy.from_settings(s)
         self.gaps = GapStore(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
 
     async def current_topics(self) -> TopicModel:
         """The topic model the curate workers use now (learned, or the cold start)."""
-        # CALL SITE (issue 26): following the current topic model moves to
-        # services.diversity.current.CurrentTopics (one failure policy for curate, feedback and
-        # ops); until then a version that cannot be loaded is logged and the model kept.
-        version = await self.learned.current()
-        if version and version != self.topics.version:
-            try:
-                self.topics = await self.learned.load(version)
-            except ValueError as exc:
-                log.warning("topic model %s not loaded (%s)", version, exc)
-        return self.topics
+        return await self.topics.refresh()
 
     async def report(self) -> dict[str, Any]:
         """The accepted window by topic cluster (quotas, mix) and what feedback changed."""

@@ -15,12 +15,13 @@ from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from services.errors import Refused
 from services.settings import Settings
 
 WRITABLE = frozenset({"near_dup_threshold"})
 
 
-class OverrideRefused(ValueError):
+class OverrideRefused(Refused):
     """The value does not satisfy the setting's definition; the message says how (no value)."""
 
 
