@@ -16,8 +16,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from services.errors import FlywheelError
 
-class DevStackError(RuntimeError):
+
+class DevStackError(FlywheelError):
     pass
 
 

@@ -74,13 +74,14 @@ class WorkerProcess:
     """One worker started with the settings ``s`` (as ``FLYWHEEL_*`` variables), its output
     appended to ``log_path``; a context manager that stops it cleanly."""
 
-    def __init__(self, s: Settings, log_path: Path) -> None:
+    def __init__(self, s: Settings, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.s = s
         self.log_path = log_path
+        self.env = env or {}  # e.g. a fault injected from outside the product (tests/chaos)
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcess:
-        env = {**os.environ, **self.s.to_env(), "HF_HUB_OFFLINE": "1"}
+        env = {**os.environ, **self.s.to_env(), "HF_HUB_OFFLINE": "1", **self.env}
         self.proc = start_worker(env, self.log_path, cwd=ROOT, append=True)
         return self
 

@@ -33,12 +33,13 @@ from services.contract.records import GapRecord, now_utc
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window, entropy_bits
 from services.diversity.topics import tag, words
 from services.embed.clusters import TopicModel
+from services.errors import Refused
 from services.keys import Keys
 
 TOLERANCE = 1e-6  # how far from 1 the shares of a target may sum
 
 
-class TargetRefused(ValueError):
+class TargetRefused(Refused):
     """A target the ops API answers 422 to, with this message."""
 
 

@@ -29,6 +29,7 @@ from typing import cast
 import numpy as np
 
 from services.embed.fingerprint import file_sha256, params_digest, source_digest
+from services.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ FINGERPRINT_FILE = "fingerprint.json"
 MAX_TOKENS = 512  # model2vec's default truncation; the [UNK] ratio looks at the same pieces
 
 
-class StaticModelError(RuntimeError):
+class StaticModelError(ConfigError):
     """The distilled model can be neither loaded nor built; the message says why in one line."""
 
 

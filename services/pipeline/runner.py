@@ -46,7 +46,6 @@ class StageRunner:
         send: Sender,
         bootstrap: str,
         output_topics: Sequence[str],
-        fault_delay: dict[str, float] | None = None,
     ) -> None:
         self.stage = stage
         self.ledger = ledger
@@ -54,7 +53,6 @@ class StageRunner:
         self.bootstrap = bootstrap
         self.output_topics = list(output_topics)
         self.marks: dict[str, int] | None = None
-        self.fault_delay = fault_delay or {}
         self.skipped_replays = 0
         self.recovered = 0
 
@@ -79,8 +77,6 @@ class StageRunner:
                 for tp, r in ranges.items()
             }
         )
-        for topic in {o.topic for o in outs} & set(self.fault_delay):
-            await asyncio.sleep(self.fault_delay[topic])  # a slow downstream (chaos tests only)
         futures = [await self.send(o.topic, o.key, o.value, _headers(o), o.partition) for o in outs]
         for md in await asyncio.gather(*futures):
             key = mark(md.topic, md.partition)

@@ -14,12 +14,13 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
+from services.errors import ConfigError
 from services.settings import Settings
 
 _PREFIX = "FLYWHEEL_"
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigError):
     """Settings could not be loaded; the message has one line per problem, naming the variable,
     its value (hidden for secrets) and the expected form."""
 

@@ -36,8 +36,3 @@ class WorkerSettings(BaseModel):
         description="tries of a single message whose processing fails (not a dependency "
         "outage) before it is dead-lettered with the error",
     )
-    fault_produce_delay_s: dict[str, float] = Field(
-        default_factory=dict,
-        description="fault injection (chaos tests): extra delay before producing each batch's "
-        'records to a topic, e.g. {"prompts.annotation": 0.5}; empty in production',
-    )

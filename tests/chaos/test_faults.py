@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,8 @@ from services.dev.generator import ChatLogGenerator
 from services.dev.workers import WorkerProcess, wait_outputs
 from streams.replay import produce
 from tests.integration.harness import check_invariant
+
+SLOW_DOWNSTREAM = Path(__file__).with_name("slow_downstream")
 
 pytestmark = pytest.mark.chaos
 
@@ -122,13 +125,18 @@ def test_slow_downstream_applies_back_pressure(fresh, tmp_path):
     """Producing to the annotation topic stalls 1.5 s per batch: the curate stage slows down,
     its input backs up in Kafka (lag), not in the worker's memory, and nothing is lost."""
     s = fresh(partitions=2, curate_partitions=2)
-    s = s.model_copy(update={"fault_produce_delay_s": {s.topic_annotation: 1.5}, "batch_max": 32})
+    s = s.model_copy(update={"batch_max": 32})
+    slow = {
+        "PYTHONPATH": os.pathsep.join([str(SLOW_DOWNSTREAM), os.environ.get("PYTHONPATH", "")]),
+        "FLYWHEEL_TEST_SLOW_TOPIC": s.topic_annotation,
+        "FLYWHEEL_TEST_SLOW_S": "1.5",
+    }
     messages = log_of(34)[:1200]
     from services.ops.lag import LagMonitor
 
     monitor = LagMonitor(s.kafka_bootstrap, s.app_id, [s.topic_curate])
     max_curate_lag = 0
-    with WorkerProcess(s, tmp_path / "worker.log") as worker:
+    with WorkerProcess(s, tmp_path / "worker.log", slow) as worker:
         produce(s, messages)
         deadline = time.monotonic() + 400
         while read_outputs(s).total < len(messages) and time.monotonic() < deadline:

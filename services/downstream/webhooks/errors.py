@@ -1,9 +1,10 @@
 """The one exception of the webhook receivers: every refusal is a status plus a reason."""
-
 from __future__ import annotations
 
+from services.errors import Refused
 
-class WebhookRejected(Exception):
+
+class WebhookRejected(Refused):
     """The request is refused with HTTP ``status``; ``reason`` is safe to log and to return
     (it never quotes the body, which holds prompt text)."""
 

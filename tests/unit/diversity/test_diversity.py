@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from services.contract.records import Reason
+from services.diversity.feedback import cluster_weight, label_class
 from services.diversity.quota import QuotaPolicy, Window
 from services.embed.clusters import TopicModel
-from services.diversity.feedback import cluster_weight, label_class
 from services.pipeline.routing import lexical_partition
 from services.state.accepted import decode_accepted, encode_accepted
 
