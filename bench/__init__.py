@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench <suite>`` (bench/__main__.py). Not shipped with the product."""

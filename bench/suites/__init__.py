@@ -1,0 +1,1 @@
+"""The benchmark suites, one module each (``python -m bench --list``)."""
