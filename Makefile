@@ -35,12 +35,12 @@ lint: setup
 	.venv/bin/lint-imports --no-cache
 
 bench: setup
-	.venv/bin/python bench/embedding.py
-	.venv/bin/python bench/cleaning.py
-	.venv/bin/python bench/pipeline.py --baseline
+	.venv/bin/python -m bench embedding
+	.venv/bin/python -m bench cleaning
+	.venv/bin/python -m bench pipeline --baseline
 
 soak: setup
-	.venv/bin/python bench/soak.py --minutes 30
+	.venv/bin/python -m bench soak --minutes 30
 
 clean:
 	-.venv/bin/flywheel dev down
