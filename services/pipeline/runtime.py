@@ -7,6 +7,9 @@ of its error (``services.errors``):
   backoff, one log line per step; the ledger makes the replay safe. While a stage retries,
   ``flywheel_stage_retrying_seconds`` says for how long; past ``unready_after_s`` the worker
   reports not ready, past ``exit_after_s`` it exits non-zero so its supervisor restarts it;
+- ``Fatal`` (a ``ConfigError``, or ``StateLost``: an index that can no longer be rebuilt): the
+  worker cannot go on as it is, and dead-lettering would throw good input away, so it logs why
+  and exits with ``EXIT_CODE_FATAL`` (its input stays in Kafka for when it is fixed);
 - anything else may follow one message: the batch is bisected until the failing message stands
   alone, which is tried ``poison_tries`` times and then dead-lettered (``processing_error``,
   with the exception's type and message), so one bad record never stops a stage.
@@ -19,10 +22,11 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from typing import NoReturn
 
 from services.contract.envelope import IN_TS_HEADER, InMsg, Out, Sender
 from services.embed.embedder import Embedder
-from services.errors import ConfigError, is_transient
+from services.errors import Fatal, is_transient
 from services.keys import Keys
 from services.ops.metrics import (
     INDEX_SIZE,
@@ -46,6 +50,7 @@ RECENT_MAX = 50
 # wrong (or an attacker's), and would poison the latency histogram.
 LATENCY_WINDOW_S = 7 * 24 * 3600.0
 EXIT_CODE_STUCK = 75  # EX_TEMPFAIL: a dependency stayed down
+EXIT_CODE_FATAL = 78  # EX_CONFIG: the worker cannot go on as it is (services.errors.Fatal)
 
 
 class Runtime:
@@ -106,6 +111,8 @@ class Runtime:
             try:
                 await stage.before_batch()
                 outs = await self.runners[stage.name].run_batch(msgs, stage.process)
+            except Fatal as exc:
+                _stop(stage.name, exc)
             except Exception as exc:
                 stage.reset()
                 if is_transient(exc):
@@ -161,8 +168,8 @@ class Runtime:
         while True:
             try:
                 result = await attempt()
-            except ConfigError:
-                raise
+            except Fatal as exc:
+                _stop(what, exc)
             except Exception as exc:
                 if not is_transient(exc):
                     raise
@@ -279,6 +286,12 @@ def _steps(waited: float):
         total += step
         step *= 2
         yield step
+
+
+def _stop(what: str, exc: Fatal) -> NoReturn:
+    log.critical("%s: %s: %s; exiting with %d", what, type(exc).__name__, exc, EXIT_CODE_FATAL)
+    logging.shutdown()
+    os._exit(EXIT_CODE_FATAL)
 
 
 def _brief(exc: BaseException) -> str:

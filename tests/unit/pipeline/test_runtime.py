@@ -11,6 +11,7 @@ import pytest
 import redis.exceptions
 
 from services.contract.envelope import InMsg, Out
+from services.errors import StateLost
 from services.pipeline import runtime as rt
 from services.pipeline.runtime import Runtime
 from services.pipeline.stage import Stage
@@ -134,3 +135,25 @@ def test_blas_threads_follow_the_faiss_setting():
         limit_blas_threads(1)
         blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
         assert blas and all(p["num_threads"] == 1 for p in blas)
+
+
+class Lost(Echo):
+    async def process(self, msgs: Sequence[InMsg]) -> list[Out]:
+        self.calls.append(len(msgs))
+        raise StateLost("t:vectors:en:0: trimmed, and no snapshot covers it")
+
+
+def test_state_loss_stops_the_worker_instead_of_dead_lettering(monkeypatch):
+    stage = Lost(set())
+    exits: list[int] = []
+
+    def exit_(code: int) -> None:
+        exits.append(code)
+        raise SystemExit(code)
+
+    monkeypatch.setattr(rt.os, "_exit", exit_)
+    with pytest.raises(SystemExit):
+        asyncio.run(runtime_for(stage).run(stage, msgs([b"a", b"b", b"c", b"d"])))
+    assert exits == [rt.EXIT_CODE_FATAL]
+    assert stage.calls == [4]  # not bisected, not retried
+    assert stage.counts["dlq_processing_error"] == 0  # nothing thrown away
