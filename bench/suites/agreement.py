@@ -1,5 +1,6 @@
-"""Which votes steer the cluster weights best: every vote, agreed prompts only, or votes weighted
-by their prompt's agreement (``FLYWHEEL_FEEDBACK_AGREEMENT``)?
+"""Which annotation votes steer the cluster weights best (FLYWHEEL_FEEDBACK_AGREEMENT).
+
+Every vote, agreed prompts only, or votes weighted by their prompt's agreement.
 
 A generated annotation run through the real feedback store (its Lua script on a redis-server
 of its own): clusters with a true quality (the share of their prompts that are

@@ -1,5 +1,6 @@
-"""Do synthetic prompts driven by the coverage gaps even out the accepted window, and what does
-the per-cluster mix rule cost and buy?
+"""Synthetic prompts driven by the coverage gaps: do they even out the accepted window?
+
+And what does the per-cluster mix rule cost and buy?
 
 The embedded stack (Tansu + redis-server) is started for the run; every (stream, rule) pair gets
 its own topics, consumer group, Redis namespace, one ``flywheel worker`` process and an ops

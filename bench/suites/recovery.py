@@ -1,4 +1,4 @@
-"""Cold start of a curate worker and the Redis footprint of its state, at ``--n`` vectors.
+"""Cold start of a curate worker and the Redis footprint of its state, at --n vectors.
 
 1. decision agreement: greedy decisions over real prompt vectors (the ``index`` suite's) and
    near duplicates of them, with the held vectors as the log stores them (int8 x scale) versus

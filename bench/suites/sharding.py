@@ -115,6 +115,10 @@ def run(args: argparse.Namespace, rec: Recorder) -> int:
                 f"{n:6d}  {name:20s} {missed:6d}  {100 * missed / max(dups, 1):6.2f}%  "
                 f"{share.min():.3f}/{share.max():.3f}"
             )
-            metrics = {"missed": missed, "missed_share": missed / max(dups, 1), "rejects_global": dups}
+            metrics = {
+                "missed": missed,
+                "missed_share": missed / max(dups, 1),
+                "rejects_global": dups,
+            }
             rec.add(metrics | {"largest_shard": float(share.max())}, shards=n, key=name)
     return 0

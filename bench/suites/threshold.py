@@ -1,6 +1,7 @@
-"""Where to put the near-duplicate threshold, per embedding backend: cosine distributions of
-labelled pairs, and the threshold of a non-transformer backend that agrees best with the
-transformer's decisions.
+"""Where to put the near-duplicate threshold, per embedding backend.
+
+Cosine distributions of labelled pairs, and the threshold of a non-transformer backend that
+agrees best with the transformer's decisions.
 
 Pairs from the generator's English templates (services/dev/generator.py):
 - same request: a paraphrase form of the same template and slot, or a light edit (typo, case,
