@@ -36,6 +36,11 @@ class LogKeys:
         return f"{self.prefix}marks:{name}"
 
 
+def text(raw: bytes | str) -> str:
+    """A Redis key, field or small value as text (the clients answer bytes)."""
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
 @dataclass(frozen=True)
 class Keys:
     namespace: str

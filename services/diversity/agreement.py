@@ -27,7 +27,7 @@ from typing import Literal
 
 import redis.asyncio as aioredis
 
-from services.keys import Keys
+from services.keys import Keys, text
 
 Mode = Literal["all", "agreed", "weighted"]
 MODES: tuple[Mode, ...] = ("all", "agreed", "weighted")
@@ -137,7 +137,7 @@ def parse_histogram(raw: Mapping[bytes | str, bytes | str]) -> dict[str, Counter
     """``<ns>:fb:hist`` -> ``{group: {(n_pos, n_neg): prompts}}`` (group = cluster or ``all``)."""
     out: dict[str, Counter[Tally]] = {}
     for k, v in raw.items():
-        group, p, n = _text(k).rsplit(":", 2)
+        group, p, n = text(k).rsplit(":", 2)
         out.setdefault(group, Counter())[(int(p), int(n))] += int(v)
     return out
 
@@ -165,7 +165,7 @@ def parse_annotators(raw: Mapping[bytes | str, bytes | str]) -> dict[str, Annota
     """``<ns>:fb:annotators`` (fields ``votes:<a>``, ``pairs:<a>``, ``agree:<a>``)."""
     acc: dict[str, dict[str, int]] = {}
     for k, v in raw.items():
-        kind, _, who = _text(k).partition(":")
+        kind, _, who = text(k).partition(":")
         acc.setdefault(who, {})[kind] = int(v)
     return {
         who: AnnotatorTally(d.get("votes", 0), d.get("pairs", 0), d.get("agree", 0))
@@ -203,7 +203,7 @@ async def agreement_report(redis: aioredis.Redis, namespace: str) -> dict:
         pipe.hgetall(keys.fb_annotators)
         pipe.hgetall(keys.fb_agreement)
         hist_raw, ann_raw, state_raw = await pipe.execute()
-    state = {_text(k): _text(v) for k, v in state_raw.items()}
+    state = {text(k): text(v) for k, v in state_raw.items()}
     mode = state.get("mode", "agreed")
     agree_min = float(state.get("agree_min", 0.66))
     hist = parse_histogram(hist_raw)
@@ -260,7 +260,7 @@ async def annotator_bias(redis: aioredis.Redis, namespace: str, tag: str) -> dic
     prefix = f"t:{tag or 'v1'}:"
     out: dict[int, dict] = {}
     for k, v in (await redis.hgetall(Keys(namespace).fb_bias)).items():
-        name = _text(k)
+        name = text(k)
         if not name.startswith(prefix):
             continue
         cluster, origin, cls = name[len(prefix) :].split(":")
@@ -273,7 +273,3 @@ async def annotator_bias(redis: aioredis.Redis, namespace: str, tag: str) -> dic
 
 def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
-
-
-def _text(x: bytes | str) -> str:
-    return x.decode() if isinstance(x, bytes) else x

@@ -34,7 +34,7 @@ from services.diversity.quota import QuotaPolicy, RedisWindow, Window, entropy_b
 from services.diversity.topics import tag, words
 from services.embed.clusters import TopicModel
 from services.errors import Refused
-from services.keys import Keys
+from services.keys import Keys, text
 
 TOLERANCE = 1e-6  # how far from 1 the shares of a target may sum
 
@@ -244,7 +244,7 @@ class GapStore:
             for c in clusters:
                 pipe.lrange(self.keys.examples(tag_, c), 0, n - 1)
             rows = await pipe.execute()
-        return [[r.decode() if isinstance(r, bytes) else str(r) for r in row] for row in rows]
+        return [[text(r) for r in row] for row in rows]
 
     async def records(
         self, model: TopicModel, policy: QuotaPolicy, examples: int, min_window: int
@@ -301,7 +301,7 @@ class GapStore:
         fields: Counter[str] = Counter()
         for row in rows:
             for k, v in row.items():
-                fields[k.decode() if isinstance(k, bytes) else k] += int(v)
+                fields[text(k)] += int(v)
         return bias_rates(fields, tag(model.version))
 
     async def publish(

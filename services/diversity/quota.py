@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 import redis.asyncio as aioredis
 
 from services.contract.records import Reason
-from services.keys import Keys
+from services.keys import Keys, text
 from services.settings import Settings
 
 EXAMPLES_KEPT = 20  # latest accepted prompt_ids kept per cluster, for gap records
@@ -177,13 +177,11 @@ class RedisWindow:
             pipe.hgetall(self.keys.bias_noted)
             *rows, marks = await pipe.execute()
         win = Window(policy, weights, tag=tag)
-        win.noted_upto = {
-            (k.decode() if isinstance(k, bytes) else k): int(v) for k, v in marks.items()
-        }
+        win.noted_upto = {text(k): int(v) for k, v in marks.items()}
         prefix, syn_prefix = (f"c:{tag}:", f"s:{tag}:") if tag else ("c:", "s:")
         for row in rows:
             for k, v in row.items():
-                key, n = (k.decode() if isinstance(k, bytes) else k), int(v)
+                key, n = text(k), int(v)
                 if key == "total":
                     win.total += n
                 elif key == "syn":

@@ -39,7 +39,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from services.embed.clusters import TopicModel
-from services.keys import Keys
+from services.keys import Keys, text
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ class RedisTopics:
 
     async def current(self) -> str | None:
         raw = await self.redis.get(self.keys.topics_current)
-        return raw.decode() if isinstance(raw, bytes) else raw
+        return None if raw is None else text(raw)
 
     async def load(self, version: str) -> TopicModel:
         raw = await self.redis.get(self.keys.topics_model(version))
@@ -305,7 +305,7 @@ def _cluster_counts(row: dict, tag_: str, kind: str = "c") -> dict[int, int]:
     prefix = f"{kind}:{tag_}:" if tag_ else f"{kind}:"
     out: dict[int, int] = {}
     for k, v in row.items():
-        key = k.decode() if isinstance(k, bytes) else k
+        key = text(k)
         rest = key[len(prefix) :] if key.startswith(prefix) else ""
         if rest.isdigit():
             out[int(rest)] = int(v)

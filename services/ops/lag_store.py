@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from services.keys import Keys
+from services.keys import Keys, text
 from services.ops.lag import PartitionTracker, Sample
 
 MAX_ENDS = 64
@@ -61,7 +61,7 @@ class RedisTrackerStore:
     def load(self, group: str) -> dict[tuple[str, int], PartitionTracker]:
         out = {}
         for field, raw in self.client.hgetall(self.keys.lag(group)).items():
-            name = field.decode() if isinstance(field, bytes) else field
+            name = text(field)
             topic, _, partition = name.rpartition("|")
             try:
                 out[(topic, int(partition))] = load_tracker(raw)

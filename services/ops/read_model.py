@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, generate_latest
 
 from services.diversity.quota import entropy_bits
-from services.keys import Keys
+from services.keys import Keys, text
 from services.ops.diversity_view import DiversityView
 from services.ops.exposition import Snapshot
 from services.ops.lag import ERROR, UNKNOWN, LagMonitor, PartitionLag, worst
@@ -120,7 +120,7 @@ class OpsState:
     # --- overrides ---------------------------------------------------------------------
     async def overrides(self) -> dict[str, str]:
         raw = await self.redis.hgetall(self.keys.overrides)
-        return {_text(k): _text(v) for k, v in raw.items()}
+        return {text(k): text(v) for k, v in raw.items()}
 
     async def set_threshold(self, value: float) -> None:
         await self.redis.hset(self.keys.overrides, "near_dup_threshold", dump_override(value))
@@ -154,10 +154,6 @@ def lag_monitor(s: Settings, store: RedisTrackerStore | None) -> LagMonitor:
         stop_after_s=max(s.lag_stop_s, s.lag_stall_s),
         store=store,
     )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def coverage(sizes: dict[str, int]) -> dict[str, float]:

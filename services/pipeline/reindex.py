@@ -49,7 +49,7 @@ from services.embed.clusters import TopicModel
 from services.embed.fingerprint import ModelMismatch
 from services.embed.preamble import redis_preambles
 from services.embed.readable import Encoder, Reader
-from services.keys import Keys
+from services.keys import Keys, text
 from services.pipeline.accepted_records import Accepted, AnnotationReader, parse_record
 from services.pipeline.routing import Router, lexical_index, vector_index
 from services.settings import Settings
@@ -199,7 +199,7 @@ class Reindexer:
         prefix = self.keys.vectors_prefix
         names = []
         async for raw in self.redis.scan_iter(match=prefix + "*", count=1000):
-            key = raw.decode() if isinstance(raw, bytes) else str(raw)
+            key = text(raw)
             name = key[len(prefix) :]
             if name in LOG_SUFFIXES or name.startswith(LOG_PREFIXES):
                 continue

@@ -15,7 +15,7 @@ import numpy as np
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from services.keys import Keys
+from services.keys import Keys, text
 from services.settings import Settings
 
 
@@ -51,18 +51,14 @@ class RedisCascadeStore:
         if not pids:
             return {}
         raw = await self.redis.mget([self.keys.cascade_text(p) for p in pids])
-        return {
-            pid: v.decode() if isinstance(v, bytes) else str(v)
-            for pid, v in zip(pids, raw, strict=True)
-            if v is not None
-        }
+        return {pid: text(v) for pid, v in zip(pids, raw, strict=True) if v is not None}
 
     def queue(
         self, pipe: Pipeline, texts: Mapping[str, str], vectors: Mapping[str, np.ndarray]
     ) -> None:
         """The batch's accepted texts, and the transformer vectors computed for them."""
-        for pid, text in texts.items():
-            pipe.set(self.keys.cascade_text(pid), text.encode(), ex=self.ttl_s)
+        for pid, t in texts.items():
+            pipe.set(self.keys.cascade_text(pid), t.encode(), ex=self.ttl_s)
         for pid, vec in vectors.items():
             pipe.set(
                 self.keys.cascade_vector(self.model, pid),

@@ -26,7 +26,7 @@ from services.diversity.current import CurrentTopics
 from services.diversity.feedback import BLOCK_LABELS, FeedbackPolicy, cluster_weight, label_class
 from services.diversity.topics import tag
 from services.embed.clusters import TopicModel
-from services.keys import Keys
+from services.keys import Keys, text
 from services.state.accepted import BLOCKLIST_INDEX, NO_CLUSTER, decode_accepted
 from services.state.vector_log import RedisVectorLog
 
@@ -125,7 +125,7 @@ class FeedbackStore:
             if moved and cluster is not None:
                 touched.add(cluster)
             if asked:
-                flat = [_text(x) for x in reply[3:]]
+                flat = [text(x) for x in reply[3:]]
                 votes = dict(zip(flat[::2], flat[1::2], strict=True))
                 out.reviews.append(
                     (src, ReviewRequest(prompt_id=pid, round=asked, votes=votes,
@@ -162,7 +162,7 @@ class FeedbackStore:
     async def counts(self) -> dict[str, int]:
         """Mode ``all``: ``<cluster>:pos|neg`` and ``all:pos|neg`` (every latest vote)."""
         raw = await self.redis.hgetall(self.counts_key)
-        return {_text(k): int(v) for k, v in raw.items()}
+        return {text(k): int(v) for k, v in raw.items()}
 
     async def mode_counts(self, mode: Mode) -> dict[str, float]:
         """``<cluster>:pos|neg`` and ``all:pos|neg`` as the votes count in ``mode``."""
@@ -199,7 +199,3 @@ class FeedbackStore:
         if weights:
             await self.redis.hset(self.weights_key, mapping={str(c): w for c, w in weights.items()})
         return weights
-
-
-def _text(x: bytes | str) -> str:
-    return x.decode() if isinstance(x, bytes) else x

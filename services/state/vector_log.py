@@ -20,7 +20,7 @@ from services.dedup.ids import pids_to_bytes
 from services.dedup.index import VectorIndex
 from services.embed.fingerprint import ModelMismatch, check
 from services.errors import StateLost
-from services.keys import Keys
+from services.keys import Keys, text
 from services.state.log import LogTrimmed, RedisLog
 from services.state.snapshots import read_snapshot_file, write_snapshot_file
 from services.state.vector_entries import decode_entries, encode_entries
@@ -84,7 +84,7 @@ class RedisVectorLog(RedisLog):
                 f"worker embeds with {self.model!r}: re-embed into a new namespace "
                 "(docs/runbook.md)"
             )
-        found = raw.decode() if isinstance(raw, bytes) else str(raw)
+        found = text(raw)
         check(self.model, found, f"the vector log {self.keys.prefix}*")
         self._model_checked = True
 
@@ -177,7 +177,7 @@ class RedisVectorLog(RedisLog):
             old_file = await self.redis.hget(old, "file")
             await self.redis.unlink(old)
             if old_file:
-                name_of = old_file.decode() if isinstance(old_file, bytes) else str(old_file)
+                name_of = text(old_file)
                 Path(name_of).unlink(missing_ok=True)
         self._snapshotted[name] = pos
         await self.trim(name, pos - (self.TRIM_KEEP if keep is None else keep))
