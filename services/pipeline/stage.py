@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 class Stage:
     """Subclasses set ``name`` and implement ``process``; ``setup``, ``before_batch``,
-    ``reset`` and ``teardown`` are optional hooks."""
+    and ``reset`` are optional hooks."""
 
     name: ClassVar[str]
 
@@ -47,9 +47,6 @@ class Stage:
 
     def reset(self) -> None:
         """Forget in-memory state after a failed batch; it reloads from Redis."""
-
-    async def teardown(self) -> None:
-        """Release what ``setup`` acquired."""
 
     def count(self, outcome: str, n: int = 1) -> None:
         self.counts[outcome] += n

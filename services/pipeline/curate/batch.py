@@ -14,6 +14,7 @@ from services.contract.records import CurateItem, Reason
 from services.dedup.greedy import Decision
 from services.dedup.union import Pending
 from services.diversity.quota import Window
+from services.pipeline.routing import lexical_index, vector_index
 
 Admit = Callable[[int], Reason | None]
 DUPLICATE = (Reason.EXACT_DUPLICATE, Reason.NEAR_DUPLICATE)
@@ -56,14 +57,16 @@ class Batch:
         self.pending: dict[str, Pending] = {}
         self.computed: dict[str, np.ndarray] = {}  # the cascade's transformer vectors
 
-    def groups(self) -> dict[str, list[int]]:
-        """Rows per index: ``<lang>:<shard>`` for embedded items, ``<lang>:lex`` for the rest."""
-        out: dict[str, list[int]] = defaultdict(list)
+    def groups(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """Rows per index: embedded items by their language's shard, the others by language."""
+        vector: dict[str, list[int]] = defaultdict(list)
+        lexical: dict[str, list[int]] = defaultdict(list)
         for i, (_, item) in enumerate(self.items):
-            out[
-                f"{item.lang}:{item.shard}" if item.vector is not None else f"{item.lang}:lex"
-            ].append(i)
-        return out
+            if item.vector is not None:
+                vector[vector_index(item.lang, item.shard or 0)].append(i)
+            else:
+                lexical[lexical_index(item.lang)].append(i)
+        return vector, lexical
 
     @cached_property
     def texts(self) -> dict[str, str]:

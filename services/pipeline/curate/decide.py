@@ -24,16 +24,13 @@ from services.state.accepted import encode_accepted
 
 @dataclass
 class Group:
-    name: str  # the index: ``<lang>:<shard>`` or ``<lang>:lex``
+    name: str  # the index (``services.pipeline.routing``)
     rows: list[int]  # the batch's rows, in decision order
     index: NearIndex
     keys: np.ndarray  # per row: its unit vector, or its MinHash signature
     threshold: float
     blocked: list[tuple[str | None, float]]  # per row: the blocked prompt it is near, if any
-
-    @property
-    def lexical(self) -> bool:
-        return self.name.endswith(":lex")
+    lexical: bool = False  # keys are MinHash signatures
 
 
 async def decide_group(d: Batch, g: Group) -> None:

@@ -9,12 +9,15 @@ and the blocklist index fed by annotators (``services.state.accepted.BLOCKLIST_I
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 
 from services.dedup.index import VectorIndex
 from services.dedup.lsh import LshIndex
 from services.dedup.union import Pending, UnionIndex, per_shard
 from services.pipeline.curate.ports import CurateState
+from services.pipeline.routing import vector_index
 from services.settings import Settings
 from services.state.accepted import BLOCKLIST_INDEX
 
@@ -61,24 +64,27 @@ class IndexSet:
     async def sync_blocklist(self) -> None:
         await self.state.sync_vectors(BLOCKLIST_INDEX, self.blocklist)
 
-    async def union(self, name: str, pending: Pending) -> UnionIndex:
+    async def union(self, name: str, lang: str, pending: Pending) -> UnionIndex:
         """What a batch of shard ``name`` decides against: its own index brought up to date,
         and every other shard's index of the language as a read replica. Two near duplicates
         decided at the same moment on two shards can both be accepted only within the overlap
         of their batches' sync-to-commit intervals, narrowed by ``raced``."""
         own = self.vector(name)
         await self.state.sync_vectors(name, own)
-        replicas = [part for part, _ in await self._sync_others(name)]
+        replicas = [part for part, _ in await self._sync_others(name, lang)]
         return UnionIndex(own, replicas, pending)
 
     async def raced(
-        self, entries: dict[str, list[tuple[str, np.ndarray, str]]], close: float
+        self,
+        entries: Mapping[str, Sequence[tuple[str, np.ndarray, str]]],
+        langs: Mapping[str, str],
+        close: float,
     ) -> bool:
         """Whether another shard committed, since this batch synced, a prompt at ``close`` or
         nearer to one of the batch's acceptances (the replicas are brought up to date first)."""
         raced = False
         for name, accepted in entries.items():
-            fresh = [part for part, added in await self._sync_others(name) if added]
+            fresh = [part for part, added in await self._sync_others(name, langs[name]) if added]
             if not fresh:
                 continue
             vecs = np.stack([v for _, v, _ in accepted])
@@ -88,13 +94,12 @@ class IndexSet:
                     raced = raced or sim >= close
         return raced
 
-    async def _sync_others(self, name: str) -> list[tuple[VectorIndex, int]]:
-        """The other shards' indexes of ``name``'s language, each brought up to date with its
-        log, and how many vectors each took."""
-        lang = name.split(":", 1)[0]
+    async def _sync_others(self, name: str, lang: str) -> list[tuple[VectorIndex, int]]:
+        """The other shards' indexes of ``lang``, each brought up to date with its log, and how
+        many vectors each took."""
         out = []
         for shard in range(self.s.curate_partitions):
-            other = f"{lang}:{shard}"
+            other = vector_index(lang, shard)
             if other != name:
                 index = self.vector(other)
                 out.append((index, await self.state.sync_vectors(other, index)))

@@ -150,16 +150,13 @@ class CurateStage(Stage):
         ]
 
     async def _decide(self, d: Batch) -> None:
-        groups = d.groups()
-        for name, rows in groups.items():  # one lexical index per language: decided once
-            if name.endswith(":lex"):
-                index = await self.indexes.lexical_synced(name)
-                sigs = self.hasher.signatures([d.items[i][1].text for i in rows])
-                none: list[tuple[str | None, float]] = [(None, 0.0)] * len(rows)
-                await decide_group(
-                    d, Group(name, rows, index, sigs, self.s.lexical_threshold, none)
-                )
-        vector_groups = {g: rows for g, rows in groups.items() if not g.endswith(":lex")}
+        vector_groups, lexical_groups = d.groups()
+        for name, rows in lexical_groups.items():  # one lexical index per language: decided once
+            index = await self.indexes.lexical_synced(name)
+            sigs = self.hasher.signatures([d.items[i][1].text for i in rows])
+            none: list[tuple[str | None, float]] = [(None, 0.0)] * len(rows)
+            threshold = self.s.lexical_threshold
+            await decide_group(d, Group(name, rows, index, sigs, threshold, none, lexical=True))
         before = d.win.copy()
         for attempt in range(self.s.dedup_recheck + 1):
             for name, rows in vector_groups.items():
@@ -168,7 +165,8 @@ class CurateStage(Stage):
                 break
             # static cosines: with the cascade, any pair its transformer might call near
             close = self.threshold if self.cascade is None else self.cascade.floor
-            if not await self.indexes.raced(d.vec_entries, close):
+            langs = {name: d.items[rows[0]][1].lang for name, rows in vector_groups.items()}
+            if not await self.indexes.raced(d.vec_entries, langs, close):
                 break
             # another shard committed a near duplicate of an acceptance since the sync: decide
             # the vector groups again against the updated replicas (nothing is committed yet)
@@ -177,7 +175,7 @@ class CurateStage(Stage):
 
     async def _decide_vectors(self, d: Batch, name: str, rows: list[int]) -> None:
         lang = d.items[rows[0]][1].lang  # indexes and pending acceptances are per language
-        index = await self.indexes.union(name, d.pending.setdefault(lang, Pending()))
+        index = await self.indexes.union(name, lang, d.pending.setdefault(lang, Pending()))
         vecs = np.stack([d.vectors[i] for i in rows])
         g = Group(name, rows, index, vecs, self.threshold, self.indexes.blocked(vecs))
         if self.cascade is not None:
