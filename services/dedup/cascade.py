@@ -6,7 +6,7 @@ finds close. The greedy rule is the transformer's: a prompt is a near duplicate 
 prompt is at or above ``near_dup_threshold`` in transformer cosine. It is applied only to the
 pairs whose static cosine reaches the floor (``cascade_floor``), at most ``k`` per prompt, most
 similar first: a pair the transformer calls duplicates but the static model puts below the floor
-is missed (bench/cascade.py measures how often, against the transformer on every pair). A
+is missed (python -m bench cascade measures how often, against the transformer on every pair). A
 candidate at or above ``sure`` (``cascade_sure``) in static cosine is a duplicate without asking
 the transformer: on streams where most prompts repeat, that saves half its work.
 

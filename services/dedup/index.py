@@ -26,7 +26,7 @@ from services.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# The defaults are the settings' (services/settings.py), measured with bench/index.py
+# The defaults are the settings' (services/settings.py), measured with python -m bench index
 # (docs/vector-index.md) at 1M vectors on a shared 2-core machine: ivf_pq4fs_sq8 with nprobe 64 gave
 # ~3,500 curate decisions/s with one FAISS thread (~5,250 with two) at recall@1 0.96 and ~550
 # bytes per vector all in (ivf_sq8: ~900/s, ~445 bytes); exact up to 50k vectors (~3,000

@@ -18,7 +18,7 @@ import regex
 
 from services.settings import Settings
 
-NGRAM = 3  # characters per shingle: bench/lexical.py, docs/lexical.md
+NGRAM = 3  # characters per shingle: python -m bench lexical, docs/lexical.md
 NUM_PERM = 128
 SEED = 20240607
 # estimated Jaccard at or above which a prompt is a near duplicate (FLYWHEEL_LEXICAL_THRESHOLD)

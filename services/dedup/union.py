@@ -28,7 +28,7 @@ def per_shard(nlist: int, nprobe: int, shards: int) -> tuple[int, int]:
     ``nlist / shards`` lists each (as many centroids compared as one index of all their vectors)
     and ``2 x nprobe / shards`` probes (an even split loses recall: 0.932 at 4 shards and 0.908
     at 8 against 0.957 for one index of 1M; twice that gives 0.949 and 0.942 at 0.60x and 0.43x
-    of its decisions/s, bench/union_index.py, docs/vector-index.md)."""
+    of its decisions/s, python -m bench union-index, docs/vector-index.md)."""
     if shards <= 1:
         return nlist, nprobe
     lists = max(64, nlist // shards)

@@ -8,7 +8,7 @@ drives the per-cluster quotas (``services/diversity/quota.py``).
 The curate topic is partitioned by *shard*, not by hash: neighbouring topic clusters are grouped
 into as many shards as the curate topic has partitions (k-means over the centroids themselves,
 fixed seed), so near duplicates, which sit on the same or a neighbouring centroid, meet on one
-partition and one worker. ``bench/sharding.py`` measures the near duplicates this misses against
+partition and one worker. python -m bench sharding measures the near duplicates this misses against
 one global index. services/pipeline/routing.py routes by this table.
 
 Centroids belong to the model that embedded their training prompts: each file records that

@@ -3,7 +3,7 @@
 Cosines are only meaningful between vectors of one model. A fingerprint names that space:
 ``<model dir>@<12 hex of the source files' sha256>/<family>``. The transformer backends
 (``onnx``, ``openvino``) share the family ``transformer``: they run the same weights (OpenVINO's
-bf16 vectors keep a cosine above 0.9999 to fp32, bench/embedding.py), so a deployment may move
+bf16 vectors keep a cosine above 0.9999 to fp32, python -m bench embedding), so a deployment may move
 between them without re-embedding. A distilled static model is another space
 (``static-<8 hex of its distill parameters and model2vec version>``): mixing it with the
 transformer's vectors would compare unrelated numbers, so the vector log and the topic

@@ -5,7 +5,7 @@ difficulty`` (Llama 3 orders prompts inside each cluster by judged quality and d
 are cheap, explainable stand-ins). Pure functions of the cleaned text (normalized, personal data
 already replaced by ``{{KIND}}`` placeholders): no I/O, no model, deterministic, never raise on a
 ``str``. One pass of precompiled regular expressions and set look-ups, ~30 µs a public prompt
-(bench/scoring.py). Every feature and weight, with examples, is in docs/scoring.md.
+(python -m bench scoring). Every feature and weight, with examples, is in docs/scoring.md.
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ def limit_blas_threads(n: int) -> None:
     """numpy's BLAS gets the FAISS thread count too. Its default (one thread per core) made
     each small product of a batch (centroid assignment, 128 x 384 by 384 x 64) wake and spin a
     second thread on a machine whose other core runs the thread pool: 3 ms a batch instead of
-    0.1 (bench/pipeline.py --profile)."""
+    0.1 (python -m bench pipeline --profile)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # a transitive dependency (scikit-learn); without it the default stays

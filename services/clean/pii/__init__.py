@@ -5,7 +5,7 @@ and context words (patterns.py, validators.py, context.py), phone numbers of eve
 (phones.py), addresses by cue and shape (addresses.py), names by cue and context (names.py,
 names_zh.py), names without a cue by dictionary near a first-person word (dictionary.py); the
 letters and words these share are lexicon.py's. Linear time on any input and ~10^4 prompts/s on one
-core (bench/pii.py). The NER tier (``Redactor(ner=True).redact_batch``) adds names that come
+core (python -m bench pii). The NER tier (``Redactor(ner=True).redact_batch``) adds names that come
 without a cue, with a spaCy model; it costs milliseconds per prompt, so it takes whole batches,
 in a worker thread.
 

