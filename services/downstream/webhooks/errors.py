@@ -1,4 +1,5 @@
 """The one exception of the webhook receivers: every refusal is a status plus a reason."""
+
 from __future__ import annotations
 
 from services.errors import Refused
