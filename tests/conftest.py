@@ -31,10 +31,9 @@ def fresh(stack):
         s = isolated_settings(
             stack,
             "t",
+            **({"session_timeout_s": 10} | overrides),
             partitions=partitions,
             curate_partitions=curate_partitions,
-            session_timeout_s=10,
-            **overrides,
         )
         ensure_topics(s)  # before anything produces: auto-creation would pick other partitions
         return s
