@@ -73,7 +73,6 @@ class FeedbackStage(Stage):
         self.count("results", len(results))
         self.count("blocked", outcome.blocked)
         self.count("unknown_prompt", outcome.unknown_prompt)
-        self.count("review_requests", len(outcome.reviews))
         return outs
 
     async def _export_agreement(self) -> None:

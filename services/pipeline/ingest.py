@@ -227,7 +227,6 @@ class IngestStage(Stage):
             out.label = "forwarded"
             out.partition = route.partition  # near duplicates must meet
             outs.append(out)
-        self.count("forwarded", len(outs))
         return outs
 
     def _reject(

@@ -2,9 +2,12 @@
 
 A stage turns a micro-batch of input messages into output records (``process``); the runtime
 (``services.pipeline.runtime``) runs it under the exactly-once runner, retries transient
-failures and isolates poison messages. Each stage counts its outcomes (``count``), which reach
-the Prometheus metrics as ``flywheel_stage_outcomes_total{stage, outcome}``, and dead-letters
-through one helper (``dead_letter``), which never logs the message's content.
+failures and isolates poison messages. Outcomes are counted once, by the label of each output
+(``Out.label``, ``accepted`` / ``rejected:<reason>`` / ``dlq:<code>`` / ``forwarded``:
+``flywheel_events_out_total{stage, outcome, reason}``); ``count`` is for what a stage did that is
+no output (``flywheel_stage_outcomes_total{stage, outcome}``: a re-decided batch, vectors the
+cascade encoded). Rejections and dead letters are built by one helper each (``rejected``,
+``dead_letter``, which never logs the message's content).
 """
 
 from __future__ import annotations
@@ -53,9 +56,8 @@ class Stage:
         STAGE_OUTCOMES.labels(self.name, outcome).inc(n)
 
     def dead_letter(self, msg: InMsg, code: str, detail: str) -> Out:
-        """The DLQ record of ``msg``, counted and logged (the detail may quote the input, so
-        only the code is logged)."""
-        self.count(f"dlq_{code}")
+        """The DLQ record of ``msg``, logged (the detail may quote the input, so only the code
+        is logged)."""
         log.warning("%s dead-lettered %s: %s", self.name, msg.where, code)
         out = dead_letter(msg, self.s.topic_dlq, code, detail)
         out.headers += in_ts_headers(msg.timestamp_ms)
@@ -72,8 +74,7 @@ class Stage:
         duplicate_of: str | None = None,
         similarity: float | None = None,
     ) -> Out:
-        """The rejection record of one event, counted (ingest's and curate's alike)."""
-        self.count(f"rejected_{reason}")
+        """The rejection record of one event (ingest's and curate's alike)."""
         rec = RejectionRecord(
             event_id=event_id,
             reason=reason,

@@ -200,7 +200,6 @@ class CurateStage(Stage):
                 d.nearest_id if near and d is not None else None,
                 d.similarity if near and d is not None else None,
             )
-        self.count("accepted")
         novelty: float | None = None
         nearest = None
         if d is not None:

@@ -72,7 +72,7 @@ def test_a_second_message_with_the_same_event_id_is_a_duplicate_event():
     assert rej.topic == "rej" and RejectionRecord.model_validate_json(rej.value).reason == (
         "duplicate_event"
     )
-    assert st.counts["rejected_duplicate_event"] == 1
+    assert rej.label == "rejected:duplicate_event"
 
 
 def test_a_replayed_message_is_not_its_own_duplicate():
