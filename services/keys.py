@@ -36,6 +36,9 @@ class LogKeys:
         return f"{self.prefix}marks:{name}"
 
 
+RECENT_MAX = 50  # accepted prompts kept under ``Keys.recent``
+
+
 def text(raw: bytes | str) -> str:
     """A Redis key, field or small value as text (the clients answer bytes)."""
     return raw.decode() if isinstance(raw, bytes) else str(raw)
@@ -245,6 +248,7 @@ class Keys:
 
     @property
     def recent(self) -> str:
+        """The latest accepted prompts (redacted), at most ``RECENT_MAX``, for the ops API."""
         return self._k("recent")
 
     @property

@@ -29,10 +29,11 @@ from redis.exceptions import RedisError
 from services.clean.guards import BlockedPrompts
 from services.contract.records import AnnotationResult, GapRecord
 from services.diversity.gaps import TargetRefused
+from services.keys import RECENT_MAX
 from services.ops.overrides import OverrideRefused, validate_override
 from services.ops.read_model import OpsState
 from services.settings import Settings
-from streams.openapi.ops import OPENAPI, PROMPT_ID_PATTERN, RECENT_MAX
+from streams.openapi.ops import OPENAPI, PROMPT_ID_PATTERN
 from streams.webhooks_http import add_webhook_routes, make_results_publisher
 
 STATIC = Path(__file__).parent / "static"

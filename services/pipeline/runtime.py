@@ -27,7 +27,7 @@ from typing import NoReturn
 from services.contract.envelope import IN_TS_HEADER, InMsg, Out, Sender
 from services.embed.embedder import Embedder
 from services.errors import Fatal, is_transient
-from services.keys import Keys
+from services.keys import RECENT_MAX, Keys
 from services.ops.metrics import (
     INDEX_SIZE,
     POISON,
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 
 RETRY_FIRST_S = 0.2
 RETRY_MAX_S = 10.0
-RECENT_MAX = 50
 # Input timestamps come from producers: outside this window of the present they are clocks gone
 # wrong (or an attacker's), and would poison the latency histogram.
 LATENCY_WINDOW_S = 7 * 24 * 3600.0

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.keys import RECENT_MAX
 from services.ops.lag import ERROR, STATUSES, UNKNOWN
 from streams.openapi import webhooks
 from streams.openapi.schema import ERROR_BODY, OBJECT, json_body, json_response
 
-RECENT_MAX = 50
 PROMPT_ID_PATTERN = "^[0-9a-f]{32}$"
 
 _UNAVAILABLE = json_response("Redis could not be read; the reason says which error", ERROR_BODY)
