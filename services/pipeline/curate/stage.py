@@ -118,7 +118,8 @@ class CurateStage(Stage):
             )
             items = [items[i] for i in order]
             decoded = [decoded[i] for i in order]
-        learned = self.topics.learned
+        # the model this batch is decided on: the feedback agent may adopt a newer one meanwhile
+        model, learned = self.topics.model, self.topics.learned
         win = await self.state.load_window(self.policy, tag(learned.version) if learned else "")
         await self.indexes.sync_blocklist()
         vectors = {i: v for i, v in enumerate(decoded) if v is not None}
@@ -140,12 +141,12 @@ class CurateStage(Stage):
         CLUSTER_ENTROPY.set(entropy)
         WINDOW_ACCEPTED.set(d.win.total)
         if self.learner is not None:
-            model = await self.learner.learn(d.accepted_vectors(), self.topics.model)
-            if model is not None:
+            trained = await self.learner.learn(d.accepted_vectors(), model)
+            if trained is not None:
                 TOPIC_MODEL_SWAPS.inc()
-                self.topics.adopt(model)
+                self.topics.adopt(trained)
         return outs + [
-            self._emit(msg, item, d.verdicts[i], quota_cluster[i] if learned else None)
+            self._emit(msg, item, d.verdicts[i], quota_cluster[i] if learned else None, model)
             for i, (msg, item) in enumerate(items)
         ]
 
@@ -185,7 +186,9 @@ class CurateStage(Stage):
                     self.count(outcome, n)
         await decide_group(d, g)
 
-    def _emit(self, msg: InMsg, item: CurateItem, v: Verdict, cluster: int | None) -> Out:
+    def _emit(
+        self, msg: InMsg, item: CurateItem, v: Verdict, cluster: int | None, model: TopicModel
+    ) -> Out:
         headers = [] if item.in_ts_ms is None else [(IN_TS_HEADER, str(item.in_ts_ms).encode())]
         d = v.decision
         if v.reason is not None:
@@ -218,7 +221,7 @@ class CurateStage(Stage):
             nearest=nearest,
             semantic_check=v.check,  # type: ignore[arg-type]
             cluster=item.cluster if cluster is None else cluster,
-            topics_version=self.topics.model.version,
+            topics_version=model.version,
             pii=item.pii,
             accepted_at=now_utc(),
         )

@@ -210,10 +210,11 @@ def test_the_stage_learns_a_model_swaps_it_and_labels_records_with_it():
     outs = run_batch(stage, [msg(i, v) for i, v in enumerate(x[:12])])
     assert topics.swaps == 1 and stage.topics.model is not None
     assert stage.topics.model.version == topics.version and tag(topics.version)
+    decided_on = stage.topics.model  # the next batch is decided, and labelled, on this model
     outs = run_batch(stage, [msg(100 + i, v) for i, v in enumerate(x[12:])])
     recs = [AnnotationRecord.model_validate_json(o.value) for o in outs if o.label == "accepted"]
-    assert recs and all(r.topics_version == topics.version for r in recs)
-    assert all(r.cluster is not None and 0 <= r.cluster < stage.topics.model.k for r in recs)
+    assert recs and all(r.topics_version == decided_on.version for r in recs)
+    assert all(r.cluster is not None and 0 <= r.cluster < decided_on.k for r in recs)
     # another worker picks the current model up before its next batch
     other = stage_of(topics)
     run_batch(other, [])
@@ -231,3 +232,24 @@ def test_a_model_that_cannot_be_loaded_keeps_the_previous_one(caplog):
     assert stage.topics.model is BASE
     assert [o.label for o in outs] == ["accepted"]
     assert "not loaded" in caplog.text and "keeping v1-cold" in caplog.text
+
+
+def test_records_carry_the_model_their_batch_was_decided_on():
+    """Curate and feedback follow one CurrentTopics per worker: a model the feedback agent adopts
+    while a curate batch is in flight labels only the batches after it."""
+    newer = TopicModel(
+        "learned-0123456789ab", unit_rows(np.eye(DIM)[:3]), tuple("xyz"), np.full(3, 1 / 3), "fp"
+    )
+    topics = CurrentTopics(BASE, None)
+
+    class AdoptsMidBatch(FakeCurateState):
+        async def commit(self, *args, **kwargs):
+            topics.adopt(newer)  # as the feedback agent would, between two awaits of the batch
+            await super().commit(*args, **kwargs)
+
+    stage = CurateStage(S, AdoptsMidBatch(), DIM, topics)
+    x, _ = blobs(2, 2, seed=9)
+    outs = run_batch(stage, [msg(i, v) for i, v in enumerate(x)])
+    recs = [AnnotationRecord.model_validate_json(o.value) for o in outs if o.label == "accepted"]
+    assert recs and {r.topics_version for r in recs} == {BASE.version}
+    assert stage.topics.model is newer  # the next batch uses it
