@@ -38,7 +38,7 @@ import redis.asyncio as aioredis
 from bench.harness import Recorder, redis_server
 from services.contract.records import AnnotationResult
 from services.diversity.agreement import MODES, agreement_report
-from services.diversity.feedback import FeedbackPolicy, cluster_weight
+from services.diversity.feedback import FeedbackPolicy
 from services.keys import Keys
 from services.settings import Settings
 from services.state.accepted import encode_accepted
@@ -166,20 +166,7 @@ async def one_run(
     }
     for mode in MODES:
         counts = await store.mode_counts(mode)
-        w = np.array(
-            [
-                cluster_weight(
-                    counts.get(f"{c}:pos", 0),
-                    counts.get(f"{c}:neg", 0),
-                    counts.get("all:pos", 0),
-                    counts.get("all:neg", 0),
-                    policy.prior,
-                    policy.weight_min,
-                    policy.weight_max,
-                )
-                for c in range(n_clusters)
-            ]
-        )
+        w = np.array([policy.weight(counts, c) for c in range(n_clusters)])
         row[mode] = {
             "spearman": round(spearman(w, quality), 4),
             "gap": round(float(w[best].mean() - w[worst].mean()), 4),

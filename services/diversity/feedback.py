@@ -11,6 +11,7 @@ bounds. ``BLOCK_LABELS`` also put the prompt into the blocklist.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.diversity.agreement import Mode
@@ -75,4 +76,17 @@ class FeedbackPolicy:
             s.feedback_agree_min,
             s.feedback_max_rounds,
             s.feedback_ttl_s,
+        )
+
+    def weight(self, counts: Mapping[str, float], cluster: int) -> float:
+        """The quota weight of ``cluster`` from vote counts keyed ``<cluster>:pos|neg`` and
+        ``all:pos|neg``."""
+        return cluster_weight(
+            counts.get(f"{cluster}:pos", 0),
+            counts.get(f"{cluster}:neg", 0),
+            counts.get("all:pos", 0),
+            counts.get("all:neg", 0),
+            self.prior,
+            self.weight_min,
+            self.weight_max,
         )

@@ -23,7 +23,7 @@ from services.clean.guards import BlockedPrompts
 from services.contract.records import AnnotationResult, ReviewRequest, now_utc
 from services.diversity.agreement import Mode, bias_field, mode_counts, parse_histogram
 from services.diversity.current import CurrentTopics
-from services.diversity.feedback import BLOCK_LABELS, FeedbackPolicy, cluster_weight, label_class
+from services.diversity.feedback import BLOCK_LABELS, FeedbackPolicy, label_class
 from services.diversity.topics import tag
 from services.embed.clusters import TopicModel
 from services.keys import Keys, text
@@ -180,22 +180,7 @@ class FeedbackStore:
         counts = await self.mode_counts(self.policy.agreement)
         known = {int(k.split(":")[0]) for k in counts if not k.startswith("all:")} | clusters
         known.discard(NO_CLUSTER)
-        p = self.policy
-        weights = {
-            c: round(
-                cluster_weight(
-                    counts.get(f"{c}:pos", 0),
-                    counts.get(f"{c}:neg", 0),
-                    counts.get("all:pos", 0),
-                    counts.get("all:neg", 0),
-                    p.prior,
-                    p.weight_min,
-                    p.weight_max,
-                ),
-                4,
-            )
-            for c in known
-        }
+        weights = {c: round(self.policy.weight(counts, c), 4) for c in known}
         if weights:
             await self.redis.hset(self.weights_key, mapping={str(c): w for c, w in weights.items()})
         return weights
