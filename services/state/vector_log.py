@@ -75,9 +75,14 @@ class RedisVectorLog(RedisLog):
         later calls cost nothing; until the first append records a model, one GET each."""
         if self._model_checked:
             return
-        raw = await self.redis.get(self._model_key)
+        # one snapshot of both: another worker's first append records the model and its entries
+        # together, so entries without a model are never a race but a log no model recorded
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.get(self._model_key)
+            pipe.llen(self.key(name))
+            raw, entries = await pipe.execute()
         if raw is None:
-            if not await self.redis.llen(self.key(name)):
+            if not entries:
                 return  # an empty log: the first append records the model
             raise ModelMismatch(
                 f"the vector log {self.key(name)} holds entries but records no model; this "
