@@ -11,9 +11,25 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
-SCHEMA_VERSION = "1.4"
+from services.contract.conversation import (
+    MAX_MESSAGES,
+    MAX_TOOLS,
+    ChatMessage,
+    Tool,
+    shape_errors,
+)
+
+SCHEMA_VERSION = "1.5"
 
 
 class Reason(StrEnum):
@@ -39,6 +55,7 @@ class Reason(StrEnum):
     QUOTA = "quota"  # the prompt's topic cluster holds its share of the recent accepted window
     MIX = "mix"  # synthetic prompts hold their share of the recent accepted window
     MIX_CLUSTER = "mix_cluster"  # synthetic prompts hold their share of the prompt's cluster
+    NEEDS_CONTEXT = "needs_context"  # a follow-up that came without the turns it depends on
 
 
 class ChatEvent(BaseModel):
@@ -52,7 +69,20 @@ class ChatEvent(BaseModel):
         description="the event's identity: unique per event; a second message with the same "
         "event_id (within FLYWHEEL_SEEN_TTL_S) is rejected as duplicate_event",
     )
-    prompt: StrictStr = Field(description="the user's prompt, raw")
+    prompt: StrictStr | None = Field(
+        None,
+        description="the user's prompt, raw; optional when messages carries the turn (1.5)",
+    )
+    messages: list[ChatMessage] | None = Field(
+        None,
+        max_length=MAX_MESSAGES,
+        description="the conversation in the OpenAI chat format (1.5): the last user message "
+        "is the turn curated, the system messages and tools its context, the turns before it "
+        "its history, a trailing assistant message the answer it got",
+    )
+    tools: list[Tool] | None = Field(
+        None, max_length=MAX_TOOLS, description="tool (function) definitions offered (1.5)"
+    )
     user_id: StrictStr | None = None
     session_id: StrictStr | None = None
     ts: Annotated[
@@ -70,9 +100,21 @@ class ChatEvent(BaseModel):
     source: Literal["real", "synthetic"] = "real"
     channel: StrictStr | None = None
     lang: StrictStr | None = Field(None, description="language hint from the product")
-    response: StrictStr | None = None
+    response: StrictStr | None = Field(
+        None, description="the answer the product gave (cleaned like the prompt; 1.5 keeps it)"
+    )
     feedback: Any = None
     meta: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _a_turn(self) -> ChatEvent:
+        if self.prompt is None and self.messages is None:
+            raise ValueError("prompt or messages is required")
+        if self.messages is not None:
+            problem = shape_errors(self.messages, self.prompt is not None)
+            if problem:
+                raise ValueError(problem)
+        return self
 
     @field_validator("ts", mode="before")
     @classmethod
@@ -85,6 +127,13 @@ class ChatEvent(BaseModel):
             except (OverflowError, OSError, ValueError) as exc:  # found by fuzzing
                 raise ValueError("ts out of range") from exc
         return value
+
+
+class RecordMessage(BaseModel):
+    """One message of an accepted prompt's conversation: cleaned and redacted."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
 
 
 class Nearest(BaseModel):
@@ -141,6 +190,28 @@ class AnnotationRecord(BaseModel):
         description="the topic model the cluster belongs to (learned-<digest> once the clusters "
         "are learned from the product's own accepted prompts); added in 1.3",
     )
+    context_id: str | None = Field(
+        None,
+        description="the conversation context the prompt was curated in: a hash of its system "
+        "messages and tool definitions, or of a learned shared preamble; near duplicates are "
+        "judged within it (1.5)",
+    )
+    messages: list[RecordMessage] | None = Field(
+        None,
+        description="for events sent as messages: the conversation up to and including the "
+        "prompt (system messages, the latest FLYWHEEL_HISTORY_TURNS earlier turns, the turn "
+        "itself, which is text), cleaned and redacted (1.5)",
+    )
+    tools: list[dict[str, Any]] | None = Field(
+        None, description="the tool definitions the conversation offered (1.5)"
+    )
+    follows: bool = Field(
+        False,
+        description="the prompt is a follow-up: it depends on the earlier turns in messages (1.5)",
+    )
+    response: str | None = Field(
+        None, description="the answer the product gave, cleaned and redacted (1.5)"
+    )
     accepted_at: datetime
     schema_version: str = SCHEMA_VERSION
 
@@ -179,6 +250,14 @@ class CurateItem(BaseModel):
     difficulty: float | None = None
     src: str = Field(description="topic/partition/offset of the input message (replay identity)")
     in_ts_ms: int | None = Field(None, description="timestamp of the input message, for latency")
+    context_id: str | None = Field(None, description="the conversation context (see the record)")
+    space: str | None = Field(
+        None, description="the index family it is judged in (routing.space); None = lang"
+    )
+    messages: list[RecordMessage] | None = None
+    tools: str | None = Field(None, description="the tool definitions, canonical JSON")
+    follows: bool = False
+    response: str | None = None
 
 
 class AnnotationResult(BaseModel):
