@@ -34,6 +34,7 @@ SUITES = [
     "cleaning",
     "pii",
     "agreement",
+    "followups",
 ]
 
 

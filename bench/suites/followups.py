@@ -1,0 +1,110 @@
+"""Follow-up detection: precision, recall and misses of ``needs_context`` on frozen labelled turns.
+
+Sets (bench/data/followups/, described in manifest.json, read only after their sha256 matches):
+``dev``, the turns the rules of services/clean/followup.py were written and tuned on, and
+``holdout``, split off by a fixed seed before any rule existed and never tuned on. Both hold
+second-or-later and first user turns of public multi-turn chats in English and Chinese,
+labelled by reading (``needs_context`` or ``standalone``).
+
+Per set and language: precision, recall and F1 of ``needs_context`` (positive = the detector
+says the turn needs context), the confusion counts, and the share of labelled follow-ups the
+detector misses, i.e. would accept as standalone (the issue's target: at most 10 %).
+``--misses`` prints the dev set's errors; the holdout's texts are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+
+from bench.harness import ROOT, Recorder
+from services.clean.followup import needs_context
+
+SETS = ROOT / "bench" / "data" / "followups"
+LANGS = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    lang: str
+    text: str
+    follow_up: bool
+
+
+def load(name: str) -> list[Item]:
+    """The set's items, refused when its bytes differ from the manifest's sha256."""
+    meta = json.loads((SETS / "manifest.json").read_text(encoding="utf-8"))["files"][name]
+    data = (SETS / meta["file"]).read_bytes()
+    if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+        raise SystemExit(f"{meta['file']} differs from the sha256 in manifest.json: refused")
+    rows = [json.loads(x) for x in data.decode("utf-8").splitlines()]
+    assert len(rows) == meta["count"]
+    return [Item(r["id"], r["lang"], r["text"], r["label"] == "needs_context") for r in rows]
+
+
+def scores(pairs: list[tuple[bool, bool]]) -> dict[str, float | int]:
+    """(label, predicted) pairs -> confusion counts, precision, recall, F1, missed share."""
+    tp = sum(y and p for y, p in pairs)
+    fp = sum(p and not y for y, p in pairs)
+    fn = sum(y and not p for y, p in pairs)
+    tn = len(pairs) - tp - fp - fn
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "n": len(pairs),
+        "follow_ups": tp + fn,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "missed": round(fn / (tp + fn), 4) if tp + fn else 0.0,
+    }
+
+
+def arguments(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--set", nargs="+", default=["dev", "holdout"], choices=["dev", "holdout"])
+    ap.add_argument("--misses", action="store_true", help="print the dev set's errors")
+
+
+def run(args: argparse.Namespace, rec: Recorder) -> int:
+    sets = {name: load(name) for name in args.set}
+    rec.header(
+        ", ".join(f"{name} {len(items)} turns" for name, items in sets.items())
+        + "; positive = needs_context; missed = labelled follow-ups accepted as standalone"
+    )
+    print(
+        f"{'set':8s} {'lang':4s} {'n':>4s} {'follow-ups':>10s} {'tp':>4s} {'fp':>4s} {'fn':>4s}"
+        f" {'tn':>4s} {'precision':>9s} {'recall':>7s} {'F1':>6s} {'missed':>7s}"
+    )
+    for name, items in sets.items():
+        t = time.perf_counter()
+        predicted = [needs_context(i.text, i.lang) for i in items]
+        per_item_us = (time.perf_counter() - t) / len(items) * 1e6
+        for lang in (*LANGS, "all"):
+            pairs = [
+                (i.follow_up, p)
+                for i, p in zip(items, predicted, strict=True)
+                if lang == "all" or i.lang == lang
+            ]
+            s = scores(pairs)
+            print(
+                f"{name:8s} {lang:4s} {s['n']:>4} {s['follow_ups']:>10} {s['tp']:>4} {s['fp']:>4}"
+                f" {s['fn']:>4} {s['tn']:>4} {s['precision']:>9.3f} {s['recall']:>7.3f}"
+                f" {s['f1']:>6.3f} {s['missed']:>7.1%}"
+            )
+            rec.add(s, set=name, lang=lang)
+        print(f"{name:8s} {per_item_us:.1f} µs per turn")
+        if args.misses and name == "dev":
+            for i, p in zip(items, predicted, strict=True):
+                if p != i.follow_up:
+                    kind = "missed" if i.follow_up else "false+"
+                    print(f"  {kind} {i.lang} {i.id}: {i.text[:140]!r}")
+    return 0
