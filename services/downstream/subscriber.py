@@ -1,17 +1,15 @@
-"""Downstream: read curated prompts as validated records, and export them for annotation tools.
+"""Downstream: read curated prompts as validated records.
 
 ``Subscriber`` follows ``prompts.annotation`` (its own consumer group, or none) and yields
 ``AnnotationRecord``s that pass the filters; records that fail validation are counted and
-skipped, never raised. Exports: JSON lines, Label Studio tasks (``{"data": {...}}`` matching
-``deploy/label-studio/config.xml``) and Argilla records (fields, metadata, suggestions).
+skipped, never raised. What a record becomes in a file (chat lines, annotation tasks):
+``services/downstream/exports.py``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import ValidationError
@@ -95,57 +93,3 @@ class Subscriber:
                 todo = {tp for tp in todo if consumer.position(tp) < ends[tp]}
         finally:
             consumer.close()
-
-
-def label_studio_task(rec: AnnotationRecord) -> dict[str, Any]:
-    """A task for ``deploy/label-studio/config.xml`` (its ``$prompt`` and ``$lang`` variables)."""
-    return {
-        "data": {
-            "prompt": rec.text,
-            "lang": rec.lang,
-            "prompt_id": rec.prompt_id,
-            "source": rec.source,
-            "novelty": rec.scores.novelty,
-            "quality": rec.scores.quality,
-            "difficulty": rec.scores.difficulty,
-            "cluster": rec.cluster,
-        },
-        "meta": {"event_id": rec.event_id, "schema_version": rec.schema_version},
-    }
-
-
-def argilla_record(rec: AnnotationRecord) -> dict[str, Any]:
-    """An Argilla record: ``prompt`` field, metadata for filtering, a suggestion for the
-    ``quality`` question seeded from novelty (annotators confirm or change it)."""
-    novelty = rec.scores.novelty
-    return {
-        "id": rec.prompt_id,
-        "fields": {"prompt": rec.text},
-        "metadata": {
-            "lang": rec.lang,
-            "source": rec.source,
-            "novelty": novelty,
-            "quality": rec.scores.quality,
-            "difficulty": rec.scores.difficulty,
-            "cluster": rec.cluster,
-            "pii": ",".join(rec.pii),
-            "event_id": rec.event_id,
-        },
-        "suggestions": []
-        if novelty is None
-        else [
-            {
-                "question_name": "quality",
-                "value": "keep" if novelty >= 0.3 else "review",
-                "score": round(min(max(novelty, 0.0), 1.0), 4),
-                "agent": "flywheel-novelty",
-            }
-        ],
-    }
-
-
-FORMATS = {
-    "jsonl": lambda rec: json.loads(rec.model_dump_json()),
-    "label-studio": label_studio_task,
-    "argilla": argilla_record,
-}

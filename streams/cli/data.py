@@ -9,7 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from streams.cli.base import broker_settings, count, existing_file, open_out, share, writable_file
+from streams.cli.base import (
+    CliError,
+    broker_settings,
+    count,
+    existing_file,
+    open_out,
+    share,
+    writable_file,
+)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -50,26 +58,33 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from services.downstream.subscriber import FORMATS, Subscriber
+    from services.downstream.exports import renderer
+    from services.downstream.subscriber import Subscriber
 
+    try:
+        render = renderer(args.format, with_response=args.with_response)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     writable_file(Path(args.out))
     sub = Subscriber(broker_settings(args), filters=_filters(args))
-    render = FORMATS[args.format]
-    n = 0
+    n = left_out = 0
     with open_out(args.out, "w") as fh:
         if args.array:  # one JSON array: what Label Studio imports (docs/annotation-tools.md)
             fh.write("[\n")
         for rec in sub.snapshot():
+            row = render(rec)
+            if row is None:  # chat --with-response: the record kept no answer
+                left_out += 1
+                continue
             sep = ",\n" if args.array and n else ""
-            fh.write(
-                sep + json.dumps(render(rec), ensure_ascii=False) + ("" if args.array else "\n")
-            )
+            fh.write(sep + json.dumps(row, ensure_ascii=False) + ("" if args.array else "\n"))
             n += 1
         if args.array:
             fh.write("\n]\n")
-    print(
-        json.dumps({"exported": n, "format": args.format, "out": args.out, "invalid": sub.invalid})
-    )
+    summary = {"exported": n, "format": args.format, "out": args.out, "invalid": sub.invalid}
+    if args.with_response:
+        summary["without_response"] = left_out
+    print(json.dumps(summary))
     return 0
 
 
@@ -120,9 +135,16 @@ def add_commands(sub: Any) -> None:
         else:
             p.add_argument(
                 "--format",
-                choices=["jsonl", "label-studio", "argilla"],
+                choices=["jsonl", "chat", "label-studio", "argilla"],
                 default="jsonl",
-                help="records as they are, or tasks/records for an annotation tool",
+                help="records as they are, chat messages for fine-tuning, or tasks/records "
+                "for an annotation tool",
+            )
+            p.add_argument(
+                "--with-response",
+                action="store_true",
+                help="chat: end each conversation in the product's answer (records without "
+                "one are left out); without it, conversations end in the user turn",
             )
             p.add_argument("--out", required=True, help="file to write")
             p.add_argument(

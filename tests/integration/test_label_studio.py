@@ -2,9 +2,10 @@
 Flywheel's exported tasks through its API, and the webhooks it posts back.
 
 - the project is created from ``deploy/label-studio/config.xml`` and accepts it;
-- tasks rendered by ``services.downstream.subscriber.label_studio_task`` (what ``flywheel export --format
+- tasks rendered by ``services.downstream.exports.label_studio_task`` (what ``flywheel export --format
   label-studio`` writes, one per line) import through ``POST /api/projects/{id}/import`` and come
-  back with their ``data`` and ``meta`` intact;
+  back with their ``data`` and ``meta`` intact, a prompt that came in a conversation (system
+  message, tools, earlier turns, the product's answer) among them, its dialogues as given;
 - a project webhook with the custom header ``X-Flywheel-Secret`` delivers ``ANNOTATION_CREATED``
   and ``ANNOTATION_UPDATED`` to a local server when an annotation is created and changed through
   the API, with the shape of ``tests/data/label_studio_annotation_{created,updated}.json``
@@ -28,7 +29,7 @@ from typing import Any
 import pytest
 
 from services.contract.records import AnnotationRecord
-from services.downstream.subscriber import label_studio_task
+from services.downstream.exports import label_studio_task
 from tests.integration.harness import LABEL_STUDIO_CONFIG, LabelStudio
 
 pytestmark = pytest.mark.integration
@@ -39,6 +40,30 @@ FIXTURES = {
     "ANNOTATION_UPDATED": ROOT / "tests" / "data" / "label_studio_annotation_updated.json",
 }
 SECRET = "flywheel-test-secret"  # fake; the value in the fixtures
+CONVERSATION = AnnotationRecord.model_validate(  # a 1.5 record: a follow-up, with tools
+    {
+        "prompt_id": "00000000000000000000000000000004",
+        "event_id": "e4",
+        "text": "And in Celsius?",
+        "lang": "en",
+        "source": "real",
+        "user": None,
+        "scores": {"novelty": 0.9},
+        "nearest": None,
+        "accepted_at": "2026-11-23T22:56:11Z",
+        "context_id": "0123456789abcdef",
+        "messages": [
+            {"role": "system", "content": "You are a weather assistant."},
+            {"role": "user", "content": "Weather in Lyon?"},
+            {"role": "assistant", "content": "It is 64 °F in Lyon."},
+            {"role": "user", "content": "And in Celsius?"},
+        ],
+        "tools": [{"type": "function", "function": {"name": "get_weather"}}],
+        "follows": True,
+        "response": "About 18 °C.",
+        "schema_version": "1.5",
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +72,7 @@ def export_file(tmp_path_factory) -> Path:
     records = [
         AnnotationRecord.model_validate_json(x) for x in RECORDS.read_text().splitlines() if x
     ]
+    records.append(CONVERSATION)
     out = tmp_path_factory.mktemp("export") / "tasks.jsonl"
     with out.open("w", encoding="utf-8") as fh:  # the same serialisation as streams/cli.py
         for rec in records:
@@ -140,6 +166,25 @@ def test_exported_tasks_import_with_their_data(label_studio, project, exported):
         assert got["project"] == project["id"]
     one = label_studio.call("GET", f"/api/tasks/{tasks[0]['id']}")
     assert one["data"] == tasks[0]["data"]
+    dialogue = by_prompt[CONVERSATION.prompt_id]["data"]
+    assert [u["role"] for u in dialogue["context"]] == ["tools", "system", "user", "assistant"]
+    assert dialogue["answer"] == [{"role": "assistant", "content": "About 18 °C."}]
+    assert all(
+        by_prompt[p]["data"]["context"] == [] for p in by_prompt if p != CONVERSATION.prompt_id
+    )
+
+
+def test_shipped_label_config_renders_dialogues(label_studio, project):
+    """Label Studio reads the config's two Paragraphs as dialogues of ``{role, content}``: the
+    sample task it builds from the config (what its preview shows) has those keys."""
+    sample = label_studio.call(
+        "POST",
+        f"/api/projects/{project['id']}/sample-task/",
+        {"label_config": LABEL_STUDIO_CONFIG.read_text()},
+        ok=200,
+    )["sample_task"]
+    for name in ("context", "answer"):
+        assert sample[name] and all(set(u) == {"role", "content"} for u in sample[name])
 
 
 def test_export_file_needs_a_json_array_for_upload(label_studio, export_file, tmp_path):

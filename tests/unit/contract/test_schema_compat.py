@@ -7,7 +7,7 @@ from pathlib import Path
 import jsonschema
 
 from services.contract.records import SCHEMA_VERSION, AnnotationRecord
-from services.downstream.subscriber import argilla_record, label_studio_task
+from services.downstream.exports import argilla_record, label_studio_task
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 ROOT = Path(__file__).resolve().parents[3]
@@ -32,16 +32,20 @@ def test_label_studio_tasks_match_the_shipped_config():
         assert set(task) <= {"data", "meta", "annotations", "predictions"}
         for var in ("prompt", "lang"):
             assert f"${var}" in config and isinstance(task["data"][var], str)
+        for var in ("context", "answer"):  # Paragraphs: a list, empty for a lone prompt
+            assert f"${var}" in config and task["data"][var] == []
 
 
 def test_argilla_records_match_the_dataset_settings():
     dataset = json.loads((ROOT / "deploy" / "argilla" / "dataset.json").read_text())
     fields = {f["name"] for f in dataset["fields"]}
+    required = {f["name"] for f in dataset["fields"] if f["required"]}
     metadata = {m["name"] for m in dataset["metadata"]}
     questions = {q["name"]: q for q in dataset["questions"]}
     for line in old_records():
         rec = argilla_record(AnnotationRecord.model_validate_json(line))
-        assert set(rec["fields"]) == fields
+        assert set(rec["fields"]) == required == {"prompt"}  # a lone prompt, as before 1.5
+        assert set(rec["fields"]) <= fields
         assert set(rec["metadata"]) <= metadata
         for sug in rec["suggestions"]:
             assert sug["value"] in questions[sug["question_name"]]["labels"]
