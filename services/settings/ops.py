@@ -14,6 +14,12 @@ class OpsSettings(BaseModel):
     log_level: Literal["debug", "info", "warn", "error"] = Field(
         "info", description="log level of every Flywheel process"
     )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="worker log lines: text, or json (one object per line: time, level, logger, "
+        "message, topic/partition/offset where there is one, error and traceback; "
+        "docs/operations.md)",
+    )
     metrics_port: int = Field(
         9464, ge=0, le=65535, description="worker /metrics port; 0 = not served"
     )
