@@ -8,17 +8,55 @@ a micro-batch (``take_events`` with a time bound), hands it to the service runti
 from __future__ import annotations
 
 import logging
+import logging.config
+import os
+import threading
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
 import faust
 
 from services.contract.envelope import InMsg
+from services.ops.logs import capture_stdio, logging_config
 from services.ops.metrics import REBALANCES
 from services.pipeline.runtime import Runtime
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# From SIGTERM to exit at most this long, whatever the broker and Redis are doing. Past it the
+# process exits without committing: the batches in flight are replayed by the next owner of
+# their partitions and the ledger keeps their outputs exactly once, as after a crash
+# (docs/architecture.md, "Exactly-once outputs"). Kubernetes waits longer
+# (terminationGracePeriodSeconds in k8s/base, docs/runbook.md).
+SHUTDOWN_DEADLINE_S = 8.0
+
+
+class FlywheelApp(faust.App):
+    """The Faust app with a shutdown deadline. Faust stops the app first when the worker is
+    signalled; with the broker gone its consumer thread alone waits 60 s to stop, so the
+    deadline starts there."""
+
+    async def on_stop(self) -> None:
+        exit_after(SHUTDOWN_DEADLINE_S)
+        await super().on_stop()
+
+
+def exit_after(seconds: float) -> None:
+    """Ends the process ``seconds`` from now unless it has exited by then (a daemon thread: it
+    never holds the process up itself)."""
+
+    def deadline() -> None:
+        log.warning(
+            "shutdown took longer than %.0f s; exiting now (work in flight is replayed)", seconds
+        )
+        logging.shutdown()
+        os._exit(0)
+
+    timer = threading.Timer(seconds, deadline)
+    timer.name = "flywheel-shutdown-deadline"
+    timer.daemon = True
+    timer.start()
 
 
 def _msg(event: Any) -> InMsg:
@@ -67,7 +105,10 @@ def build_app(settings: Settings) -> faust.App:
     limit_fetch_wait(settings.fetch_max_wait_ms)
     datadir = settings.state_dir / "faust"
     datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
-    app = faust.App(
+    logs = logging_config(settings.log_format, settings.log_level)
+    logging.config.dictConfig(logs)  # Faust applies it again when the worker starts
+    capture_stdio()
+    app = FlywheelApp(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
@@ -80,6 +121,12 @@ def build_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
+        logging_config=logs,
+        # records as services/ops/logs.py formats them: Faust's redirection would log every
+        # write to stdout/stderr on its own (a traceback a token per line)
+        worker_redirect_stdouts=False,
+        # on shutdown, do not wait for a batch the broker or Redis holds up: it is replayed
+        stream_wait_empty=False,
     )
     events = _raw_topic(app, settings.topic_events)
     curate_items = _raw_topic(app, settings.topic_curate)
