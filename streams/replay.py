@@ -1,4 +1,4 @@
-"""Produces a chat log (one message per line) to the input topic."""
+"""Produces a chat log (one message per line) to the input topic: ``flywheel replay``."""
 
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def read_lines(path: Path) -> list[bytes]:
     return [line for line in path.read_bytes().split(b"\n") if line]
 
 
-def replay_file(s: Settings, path: Path, rate: float = 0, progress: bool = True) -> int:
-    lines = read_lines(path)
+def replay(s: Settings, lines: list[bytes], rate: float = 0, progress: bool = True) -> int:
+    """Produce ``lines`` (chat events) to the input topic, with a progress bar."""
     if not progress:
         return produce(s, lines, rate)
     from rich.progress import Progress

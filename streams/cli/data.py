@@ -31,12 +31,30 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_PROBLEMS_SHOWN = 20  # lines a gateway log could not give, listed on stderr; all are counted
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
-    from streams.replay import replay_file
+    from streams.replay import read_lines, replay
 
     path = existing_file(Path(args.file))
-    n = replay_file(broker_settings(args), path, rate=args.rate, progress=not args.quiet)
-    print(json.dumps({"produced": n}))
+    if args.format == "events":
+        if args.requests:
+            raise CliError("--requests is for --format openai")
+        n = replay(broker_settings(args), read_lines(path), args.rate, not args.quiet)
+        print(json.dumps({"produced": n}))
+        return 0
+    from services.dev.gateway_logs import convert
+
+    requests = existing_file(Path(args.requests)).read_bytes() if args.requests else None
+    done = convert(path.read_bytes().split(b"\n"), requests.split(b"\n") if requests else None)
+    for problem in done.problems[:MAX_PROBLEMS_SHOWN]:
+        print(f"flywheel replay: {problem}", file=sys.stderr)
+    if len(done.problems) > MAX_PROBLEMS_SHOWN:
+        more = len(done.problems) - MAX_PROBLEMS_SHOWN
+        print(f"flywheel replay: ... and {more} more lines not converted", file=sys.stderr)
+    n = replay(broker_settings(args), done.events, args.rate, not args.quiet) if done.events else 0
+    print(json.dumps({"produced": n, "lines": done.lines, "not_converted": len(done.problems)}))
     return 0
 
 
@@ -109,7 +127,22 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(fn=cmd_generate)
 
     p = sub.add_parser("replay", help="produce a chat log file to the input topic")
-    p.add_argument("file", help="chat log, one JSON message per line (flywheel generate)")
+    p.add_argument(
+        "file",
+        help="chat log, one JSON message per line (flywheel generate), or with --format openai "
+        "an LLM gateway's request/response log",
+    )
+    p.add_argument(
+        "--format",
+        choices=["events", "openai"],
+        default="events",
+        help="events: lines are chat events as they are; openai: each line holds a "
+        "chat.completions request and response, turned into a chat event",
+    )
+    p.add_argument(
+        "--requests",
+        help="openai: the OpenAI batch input file whose custom_ids the log's lines answer",
+    )
     p.add_argument("--rate", type=float, default=0, help="events/s (0 = as fast as possible)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(fn=cmd_replay)

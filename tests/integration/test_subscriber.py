@@ -45,9 +45,10 @@ def test_subscriber_yields_validated_records_with_filters(curated):
 
 
 def test_export_formats(curated, tmp_path):
-    s, _ = curated
+    s, lines = curated
+    texts = {json.loads(x)["prompt_id"]: json.loads(x)["text"] for x in lines}
     env = {**__import__("os").environ, **s.to_env()}
-    for fmt in ("jsonl", "label-studio", "argilla"):
+    for fmt in ("jsonl", "chat", "label-studio", "argilla"):
         out = tmp_path / f"{fmt}.jsonl"
         done = subprocess.run(
             [sys.executable, "-m", "streams.cli", "export", "--format", fmt, "--out", str(out)],
@@ -64,3 +65,18 @@ def test_export_formats(curated, tmp_path):
             assert all("prompt" in r["data"] for r in rows)
         if fmt == "argilla":
             assert all(r["fields"]["prompt"] for r in rows)
+        if fmt == "chat":  # 1.0 records: prompt-only, one user message each
+            for r in rows:
+                assert r["messages"] == [{"role": "user", "content": texts[r["prompt_id"]]}]
+    answered = tmp_path / "answered.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "export", "--format", "chat", "--with-response"]
+        + ["--out", str(answered)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (summary["exported"], summary["without_response"]) == (0, 3)  # 1.0 kept no answers

@@ -4,6 +4,7 @@ never a traceback (docs/operations.md, "Command-line errors"); and help text on 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 
@@ -103,6 +104,36 @@ def test_broker_unreachable_is_one_line_after_the_timeout(monkeypatch, capsys, t
 def test_a_missing_replay_file_is_one_line(capsys, tmp_path):
     code, err = run(capsys, "replay", str(tmp_path / "nope.jsonl"))
     assert (code, err) == (1, [f"flywheel replay: no such file: {tmp_path / 'nope.jsonl'}"])
+
+
+def test_a_gateway_log_names_the_lines_it_cannot_convert_and_counts_them(capsys, tmp_path):
+    """Nothing to produce, so no broker is needed; each line's number and reason, not its text."""
+    log = tmp_path / "gateway.jsonl"
+    embedding = '{"request": {"model": "e", "input": "private words"}, "response": {}}'
+    log.write_text(f"{embedding}\nnot json at all\n\n[1, 2]\n", encoding="utf-8")
+    code = main(["replay", "--format", "openai", "--quiet", str(log)])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert err.splitlines() == [
+        "flywheel replay: log line 1: the request has no messages (not a chat.completions call)",
+        "flywheel replay: log line 2: not JSON (Expecting value)",
+        "flywheel replay: log line 4: not a JSON object",
+    ]
+    assert "private" not in err + out
+    assert json.loads(out) == {"produced": 0, "lines": 3, "not_converted": 3}
+
+
+def test_options_for_another_format_are_one_line(capsys, tmp_path):
+    log = tmp_path / "events.jsonl"
+    log.write_text("{}\n", encoding="utf-8")
+    code, err = run(capsys, "replay", "--requests", str(log), str(log))
+    assert (code, err) == (1, ["flywheel replay: --requests is for --format openai"])
+    out = str(tmp_path / "out.jsonl")
+    code, err = run(capsys, "export", "--format", "argilla", "--with-response", "--out", out)
+    assert (code, err) == (
+        1,
+        ["flywheel export: --with-response is for --format chat, not argilla"],
+    )
 
 
 @pytest.mark.parametrize("where", ["missing/out.jsonl", "."])
