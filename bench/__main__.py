@@ -35,6 +35,7 @@ SUITES = [
     "pii",
     "agreement",
     "followups",
+    "conversations",
 ]
 
 
