@@ -10,6 +10,10 @@ Per set and language: precision, recall and F1 of ``needs_context`` (positive = 
 says the turn needs context), the confusion counts, and the share of labelled follow-ups the
 detector misses, i.e. would accept as standalone (the issue's target: at most 10 %).
 ``--misses`` prints the dev set's errors; the holdout's texts are never printed.
+
+The cost of a false positive is a good prompt lost (a bare prompt flagged is rejected
+``needs_context``), so the suite also counts the public prompts (../shared/data, when present:
+instructions and questions written to stand alone) the detector flags, per script.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ import json
 import time
 from dataclasses import dataclass
 
-from bench.harness import ROOT, Recorder
+from bench.harness import ROOT, Recorder, public_texts
 from services.clean.followup import needs_context
+from services.clean.text import CJK_CHAR, normalize
 
 SETS = ROOT / "bench" / "data" / "followups"
 LANGS = ("en", "zh")
@@ -107,4 +112,27 @@ def run(args: argparse.Namespace, rec: Recorder) -> int:
                 if p != i.follow_up:
                     kind = "missed" if i.follow_up else "false+"
                     print(f"  {kind} {i.lang} {i.id}: {i.text[:140]!r}")
+    ordinary(rec, args.misses)
     return 0
+
+
+def ordinary(rec: Recorder, show: bool) -> None:
+    """False positives on prompts that stand alone: the public prompts, by script."""
+    texts = [normalize(t) for t in public_texts()]
+    if not texts:
+        print("public prompts: ../shared/data/public_prompts.jsonl not found, skipped")
+        return
+    for script in ("latin", "cjk"):
+        part = [t for t in texts if bool(CJK_CHAR.search(t[:64])) == (script == "cjk")]
+        lang = "zh" if script == "cjk" else "en"
+        flagged = [t for t in part if needs_context(t, lang)]
+        share = len(flagged) / len(part) if part else 0.0
+        print(f"public   {script:5s} {len(part):>5} prompts, {len(flagged)} flagged ({share:.2%})")
+        rec.add(
+            {"n": len(part), "flagged": len(flagged), "share": round(share, 5)},
+            set="public",
+            script=script,
+        )
+        if show:
+            for t in flagged:
+                print(f"  flagged {t[:140]!r}")

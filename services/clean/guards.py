@@ -110,7 +110,7 @@ class FloodDetector:
     async def check(self, prompts: Sequence[Cleaned]) -> list[Reason | None]:
         out: list[Reason | None] = [None] * len(prompts)
         todo = [
-            (i, self.keys.flood(p.user, shape(p.text)))
+            (i, self.keys.flood(p.user, shape(p.key)))
             for i, p in enumerate(prompts)
             if p.user is not None
         ]

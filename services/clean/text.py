@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from collections.abc import Sequence
 
 import regex
 
@@ -96,9 +97,27 @@ def dedup_key(normalized: str) -> str:
     return normalized.casefold()
 
 
-def prompt_id(normalized: str) -> str:
-    """Stable id of a normalized prompt: the first 128 bits of sha256 of its dedup key, as hex."""
-    return hashlib.sha256(dedup_key(normalized).encode("utf-8")).hexdigest()[:32]
+def prompt_id(normalized: str, context: str | None = None) -> str:
+    """Stable id of a normalized prompt: the first 128 bits of sha256 of its dedup key, as hex;
+    within a conversation context (``context_id``), of the context and the key."""
+    key = dedup_key(normalized)
+    if context is not None:
+        key = f"{context}\x1f{key}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def context_id(system: Sequence[str], tools: str | None) -> str | None:
+    """The identity of a conversation's context: 64 bits of sha256 of its (normalized,
+    redacted) system messages and its tool definitions (canonical JSON); None without either."""
+    if not system and not tools:
+        return None
+    return digest_context(None, "\x1e".join(system) + "\x1f" + (tools or ""))
+
+
+def digest_context(outer: str | None, text: str) -> str:
+    """A context id for ``text`` within the context ``outer`` (None: at the top)."""
+    joined = f"{outer or ''}\x1d{text}"
+    return hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def user_hash(user_id: str | None, key: bytes) -> str | None:

@@ -12,8 +12,8 @@ message is the prompt itself). Everything here is linear in the event's size.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -147,7 +147,9 @@ class Conversation:
                 continue
             text = m.text()
             if m.role == "assistant" and m.tool_calls:
-                calls = "\n".join(f"{c.function.name}({c.function.arguments})" for c in m.tool_calls)
+                calls = "\n".join(
+                    f"{c.function.name}({c.function.arguments})" for c in m.tool_calls
+                )
                 text = f"{text}\n{calls}".strip()
             if text:
                 history.append(Turn(m.role, text))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
+from services.contract.conversation import followed, request_key
 from services.contract.envelope import ORIGIN_HEADER, SRC_HEADER
 from services.contract.records import AnnotationRecord
 from services.kafka.offsets import end_offsets_sync
@@ -32,6 +33,8 @@ class Accepted:
     lang: str
     owner: str  # the chat.events coordinate it was accepted from
     synthetic: bool = False
+    context_id: str | None = None
+    key: str = ""  # what near duplicates are judged on (the text, after what a follow-up follows)
 
 
 def parse_record(value: bytes | None, headers: Sequence[tuple[str, bytes]] | None) -> Accepted:
@@ -43,7 +46,12 @@ def parse_record(value: bytes | None, headers: Sequence[tuple[str, bytes]] | Non
     found = dict(headers or [])
     raw = found.get(ORIGIN_HEADER) or found.get(SRC_HEADER)
     owner = raw.decode("utf-8", "replace") if raw else UNKNOWN_OWNER
-    return Accepted(rec.prompt_id, rec.text, rec.lang, owner, rec.source == "synthetic")
+    follows = None
+    if rec.follows and rec.messages:
+        follows = followed([(m.role, m.content) for m in rec.messages[:-1]])
+    key = request_key(follows, rec.text)
+    synthetic = rec.source == "synthetic"
+    return Accepted(rec.prompt_id, rec.text, rec.lang, owner, synthetic, rec.context_id, key)
 
 
 class AnnotationReader:

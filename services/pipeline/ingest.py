@@ -22,15 +22,16 @@ from typing import Protocol
 
 from services.clean.chain import Cleaned, Cleaner, Invalid, Refused, Verdict
 from services.clean.guards import Guard
+from services.clean.text import digest_context
 from services.contract.envelope import InMsg, Out
-from services.contract.records import ChatEvent, CurateItem, Reason
+from services.contract.records import ChatEvent, CurateItem, Reason, RecordMessage
 from services.embed.clusters import TopicModel
 from services.embed.preamble import Preambles
 from services.embed.readable import Encoder, Reader
 from services.embed.scoring import score
 from services.errors import ConfigError
 from services.ops.metrics import EMBED_BATCH
-from services.pipeline.routing import Router
+from services.pipeline.routing import Router, space
 from services.pipeline.stage import Stage, in_ts_headers
 from services.settings import Settings
 
@@ -195,15 +196,22 @@ class IngestStage(Stage):
             return []
         if self.router is None:
             raise RuntimeError("IngestStage.setup() was not awaited")
-        reads = await self.reader.read([c.clean.text for c in cands])
+        reads = await self.reader.read([c.clean.key for c in cands])
         encoded = self.reader.texts
         vectors = await asyncio.to_thread(self.reader.encode, reads)
         EMBED_BATCH.observe(self.reader.texts - encoded)
         self.count("embedded", sum(v is not None for v in vectors))
-        routes = self.router.route([c.clean.lang for c in cands], vectors)
+        contexts = [
+            preamble_context(c.clean.context.context_id, c.clean.key, read)
+            for c, read in zip(cands, reads, strict=True)
+        ]
+        spaces = [space(c.clean.lang, ctx, self.s) for c, ctx in zip(cands, contexts, strict=True)]
+        routes = self.router.route(spaces, vectors)
         outs = []
         cascade = self.s.embedding_backend == "cascade"
-        for cand, vec, route, read in zip(cands, vectors, routes, reads, strict=True):
+        for cand, vec, route, read, ctx, where in zip(
+            cands, vectors, routes, reads, contexts, spaces, strict=True
+        ):
             c = cand.clean
             quality, difficulty = score(c.text, c.lang)
             item = CurateItem(
@@ -222,6 +230,12 @@ class IngestStage(Stage):
                 difficulty=difficulty,
                 src=cand.msg.src,
                 in_ts_ms=cand.msg.timestamp_ms,
+                context_id=ctx,
+                space=where if where != c.lang else None,
+                messages=record_messages(c) if c.context.messages else None,
+                tools=c.context.tools,
+                follows=c.context.follows is not None,
+                response=c.context.response,
             )
             out = self._out(self.s.topic_curate, c.lang.encode(), item.model_dump_json(), cand.msg)
             out.label = "forwarded"
@@ -242,6 +256,23 @@ class IngestStage(Stage):
 
     def _out(self, topic: str, key: bytes, value: str, msg: InMsg) -> Out:
         return Out(topic, key, value.encode(), msg.src, in_ts_headers(msg.timestamp_ms))
+
+
+def preamble_context(context_id: str | None, key: str, read: str) -> str | None:
+    """The context of a prompt whose shared preamble the model did not read
+    (``services.embed.preamble``): the preamble is its context, as a system prompt would be,
+    so that its vector never shares an index with vectors that read a preamble."""
+    if read == key:
+        return context_id
+    return digest_context(context_id, key[: len(key) - len(read)])
+
+
+def record_messages(c: Cleaned) -> list[RecordMessage]:
+    """The conversation an accepted record shows: system messages, the kept history, the turn."""
+    ctx = c.context
+    msgs = [RecordMessage(role="system", content=t) for t in ctx.system]
+    msgs += [RecordMessage(role=t.role, content=t.text) for t in ctx.history]  # type: ignore[arg-type]
+    return [*msgs, RecordMessage(role="user", content=c.text)]
 
 
 def event_key(event_id: str) -> str:

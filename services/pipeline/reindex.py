@@ -51,7 +51,7 @@ from services.embed.preamble import redis_preambles
 from services.embed.readable import Encoder, Reader
 from services.keys import Keys, text
 from services.pipeline.accepted_records import Accepted, AnnotationReader, parse_record
-from services.pipeline.routing import Router, lexical_index, vector_index
+from services.pipeline.routing import Router, lexical_index, space, vector_index
 from services.settings import Settings
 from services.state.accepted import BLOCKLIST_INDEX, encode_accepted
 from services.state.cascade_store import RedisCascadeStore, retention_s
@@ -86,17 +86,18 @@ class Plan:
 def plan_batch(
     records: Sequence[Accepted],
     model_texts: Sequence[str],
+    spaces: Sequence[str],
     reader: Reader,
     router: Router,
     hasher: MinHasher,
 ) -> Plan:
     """Encode and route one batch as ingest and curate would: ``model_texts`` (what the model
     reads of each record) are embedded when the model can read them, and the vectors go to the
-    log of their shard; the rest get signatures of their whole text in their language's
-    lexical log. Pure apart from the encoder."""
+    log of their space's shard; the rest get signatures of their whole text in their space's
+    lexical log (``spaces``: each record's, ``services.pipeline.routing.space``). Pure apart from the encoder."""
     plan = Plan()
     vectors = reader.encode(model_texts)
-    routes = router.route([r.lang for r in records], vectors)
+    routes = router.route(spaces, vectors)
     lexical = [i for i, v in enumerate(vectors) if v is None]
     for rec, vec, route in zip(records, vectors, routes, strict=True):
         if vec is not None:
@@ -207,8 +208,8 @@ class Reindexer:
                 names.append(name)
         return sorted(names)
 
-    async def _load_language(self, lang: str) -> None:
-        """The target's indexes of ``lang`` (every shard and the lexical one), for membership."""
+    async def _load_space(self, lang: str) -> None:
+        """The target's indexes of a space (every shard and the lexical one), for membership."""
         if lang in self._langs:
             return
         for shard in range(self.s.curate_partitions):
@@ -235,7 +236,7 @@ class Reindexer:
                 self.summary.repeated += 1
                 continue
             self._done.add(rec.prompt_id)
-            await self._load_language(rec.lang)
+            await self._load_space(space(rec.lang, rec.context_id, self.s))
             fresh.append(rec)
         present = self._present([r.prompt_id for r in fresh])
         todo = [r for r, there in zip(fresh, present, strict=True) if not there]
@@ -243,8 +244,9 @@ class Reindexer:
         await self._carry_blocked_ids([r.prompt_id for r in fresh])
         if not todo:
             return Plan()
-        texts = await self.reader.read([r.text for r in todo])
-        plan = plan_batch(todo, texts, self.reader, self.router, self.hasher)
+        texts = await self.reader.read([r.key or r.text for r in todo])
+        spaces = [space(r.lang, r.context_id, self.s) for r in todo]
+        plan = plan_batch(todo, texts, spaces, self.reader, self.router, self.hasher)
         await self.seen.claim(plan.claims)  # NX: a claim the target holds already stands
         # the cascade keeps the texts its transformer will read
         read: tuple[dict[str, str], dict[str, np.ndarray]] | None = None

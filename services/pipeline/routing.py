@@ -7,6 +7,10 @@ neighbouring clusters are grouped into as many shards as the curate topic has pa
 language and shard. A prompt without a vector (the model cannot read it) goes to the lexical
 index of its language, on one partition per language. Ingest routes every prompt this way and
 reindex writes the accepted ones where ingest would have sent them.
+
+"Language" is, more exactly, the prompt's space: its language within its conversation context
+(``space``), so that the same question under two system prompts or tool sets never meets
+(unless ``dedup_across_contexts``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,13 @@ import numpy as np
 
 from services.embed.clusters import TopicModel
 from services.settings import Settings
+
+
+def space(lang: str, context_id: str | None, s: Settings) -> str:
+    """The family of indexes a prompt is judged in: its language, within its context."""
+    if context_id is None or s.dedup_across_contexts:
+        return lang
+    return f"{lang}.{context_id}"
 
 
 def vector_index(lang: str, shard: int) -> str:

@@ -20,6 +20,19 @@ class CleanSettings(BaseModel):
     max_chars: int = Field(
         8000, ge=16, description="longer normalized prompts are rejected as too_long"
     )
+    max_context_chars: int = Field(
+        32_000,
+        ge=256,
+        description="a conversation whose system prompts and tool definitions together are "
+        "longer (characters) is rejected as too_long",
+    )
+    history_turns: int = Field(
+        6,
+        ge=1,
+        le=100,
+        description="earlier turns of a conversation kept with an accepted prompt (the latest; "
+        "each cut to max_chars characters)",
+    )
     min_tokens: int = Field(
         2, ge=0, description="fewer tokens (words; CJK characters) are rejected as too_short"
     )

@@ -21,6 +21,12 @@ class DedupSettings(BaseModel):
         "below 0.5 unrelated requests would merge; the default is the transformer backends', "
         "static has its own (see below)",
     )
+    dedup_across_contexts: bool = Field(
+        False,
+        description="judge near and exact duplicates across conversation contexts (system "
+        "prompts, tools, learned preambles) as well; false: the same question under another "
+        "context is another example (docs/conversations.md)",
+    )
     lexical_threshold: float = Field(
         0.7,
         gt=0,

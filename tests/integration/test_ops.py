@@ -57,9 +57,7 @@ async def test_lag_drains_when_the_worker_starts_and_the_ops_api_shows_it(fresh,
                 loop = asyncio.get_running_loop()
                 # every wait is bounded and together they fit the test's timeout; the
                 # blocking kafka-python calls run off the loop that serves the ops API
-                await loop.run_in_executor(
-                    None, lambda: wait_outputs(s, n, worker, timeout_s=180)
-                )
+                await loop.run_in_executor(None, lambda: wait_outputs(s, n, worker, timeout_s=180))
                 deadline = time.monotonic() + 60
                 while True:  # Faust commits every few seconds: wait for the last commit
                     lag, lag_s = await asyncio.to_thread(events_lag, monitor, s.topic_events)

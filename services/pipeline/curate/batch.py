@@ -63,9 +63,9 @@ class Batch:
         lexical: dict[str, list[int]] = defaultdict(list)
         for i, (_, item) in enumerate(self.items):
             if item.vector is not None:
-                vector[vector_index(item.lang, item.shard or 0)].append(i)
+                vector[vector_index(item.space or item.lang, item.shard or 0)].append(i)
             else:
-                lexical[lexical_index(item.lang)].append(i)
+                lexical[lexical_index(item.space or item.lang)].append(i)
         return vector, lexical
 
     @cached_property

@@ -18,6 +18,7 @@ Per micro-batch:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import numpy as np
@@ -166,7 +167,7 @@ class CurateStage(Stage):
                 break
             # static cosines: with the cascade, any pair its transformer might call near
             close = self.threshold if self.cascade is None else self.cascade.floor
-            langs = {name: d.items[rows[0]][1].lang for name, rows in vector_groups.items()}
+            langs = {name: _space(d.items[rows[0]][1]) for name, rows in vector_groups.items()}
             if not await self.indexes.raced(d.vec_entries, langs, close):
                 break
             # another shard committed a near duplicate of an acceptance since the sync: decide
@@ -175,7 +176,7 @@ class CurateStage(Stage):
             d.restart(before)
 
     async def _decide_vectors(self, d: Batch, name: str, rows: list[int]) -> None:
-        lang = d.items[rows[0]][1].lang  # indexes and pending acceptances are per language
+        lang = _space(d.items[rows[0]][1])  # indexes and pending acceptances are per space
         index = await self.indexes.union(name, lang, d.pending.setdefault(lang, Pending()))
         vecs = np.stack([d.vectors[i] for i in rows])
         g = Group(name, rows, index, vecs, self.threshold, self.indexes.blocked(vecs))
@@ -223,11 +224,20 @@ class CurateStage(Stage):
             cluster=item.cluster if cluster is None else cluster,
             topics_version=model.version,
             pii=item.pii,
+            context_id=item.context_id,
+            messages=item.messages,
+            tools=None if item.tools is None else json.loads(item.tools),
+            follows=item.follows,
+            response=item.response,
             accepted_at=now_utc(),
         )
         value = rec.model_dump_json().encode()
         key = item.prompt_id.encode()
         return Out(self.s.topic_annotation, key, value, msg.src, headers, item.src, "accepted")
+
+
+def _space(item: CurateItem) -> str:
+    return item.space or item.lang
 
 
 def _show_model(m: TopicModel) -> None:

@@ -48,7 +48,9 @@ def test_a_prompt_beside_messages_is_the_turn_after_them():
     )
     assert conv.turn == "And in French?"
     assert [t.text for t in conv.history] == ["Say hello."]
-    same = Conversation.of(event(prompt="Say hello.", messages=[{"role": "user", "content": "Say hello."}]))
+    same = Conversation.of(
+        event(prompt="Say hello.", messages=[{"role": "user", "content": "Say hello."}])
+    )
     assert same.turn == "Say hello." and not same.history
 
 
@@ -67,7 +69,10 @@ def test_tool_calls_and_results_are_part_of_the_history():
                     "role": "assistant",
                     "content": None,
                     "tool_calls": [
-                        {"id": "c1", "function": {"name": "weather", "arguments": '{"city":"Oslo"}'}}
+                        {
+                            "id": "c1",
+                            "function": {"name": "weather", "arguments": '{"city":"Oslo"}'},
+                        }
                     ],
                 },
                 {"role": "tool", "tool_call_id": "c1", "content": "4 degrees, rain"},

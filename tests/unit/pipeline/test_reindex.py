@@ -22,7 +22,9 @@ from streams.cli.models import reindex_target
 PID = "0123456789abcdef0123456789abcdef"
 
 
-def record(pid: str = PID, text: str = "How do I merge two git branches?", lang: str = "en"):
+def record(
+    pid: str = PID, text: str = "How do I merge two git branches?", lang: str = "en", **more
+):
     return json.dumps(
         {
             "prompt_id": pid,
@@ -35,17 +37,30 @@ def record(pid: str = PID, text: str = "How do I merge two git branches?", lang:
             "nearest": None,
             "cluster": 3,
             "accepted_at": "2026-12-01T00:00:00Z",
+            **more,
         }
     ).encode()
 
 
 def test_a_record_is_read_with_the_input_coordinate_it_was_accepted_from():
     headers = [(SRC_HEADER, b"flywheel.curate/1/7"), (ORIGIN_HEADER, b"chat.events/0/42")]
-    assert parse_record(record(), headers) == Accepted(
-        PID, "How do I merge two git branches?", "en", "chat.events/0/42"
-    )
+    q = "How do I merge two git branches?"
+    assert parse_record(record(), headers) == Accepted(PID, q, "en", "chat.events/0/42", key=q)
     assert parse_record(record(), [(SRC_HEADER, b"x/0/1")]).owner == "x/0/1"
     assert parse_record(record(), None).owner == UNKNOWN_OWNER
+
+
+def test_a_follow_up_is_reindexed_after_the_request_it_follows_in_its_context():
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Write a poem about the sea."},
+        {"role": "assistant", "content": "The sea..."},
+        {"role": "user", "content": "Make it shorter."},
+    ]
+    rec = record(text="Make it shorter.", messages=messages, follows=True, context_id="c" * 16)
+    got = parse_record(rec, None)
+    assert got.key == "Write a poem about the sea.\nMake it shorter."
+    assert got.context_id == "c" * 16
 
 
 @pytest.mark.parametrize("value", [None, b"", b"{not json", b'{"prompt_id": "x"}'])
@@ -89,7 +104,9 @@ def test_a_batch_is_routed_by_shard_and_unreadable_texts_take_the_lexical_path()
     enc = FakeEncoder()
     # the model reads the stripped texts; the lexical signature is of the whole text
     reader, router = Reader(enc, 0.3), Router(topics(), shard_of, 2)
-    plan = plan_batch(recs, ["abcd", "abcde", "?????"], reader, router, MinHasher())
+    plan = plan_batch(
+        recs, ["abcd", "abcde", "?????"], [r.lang for r in recs], reader, router, MinHasher()
+    )
     assert enc.seen == ["abcd", "abcde"]
     assert {n: [e[0] for e in es] for n, es in plan.vectors.items()} == {
         "en:1": ["a" * 32],

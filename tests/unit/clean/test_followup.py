@@ -23,7 +23,6 @@ from services.clean.followup import needs_context
         "Anything else?",
         "No, I meant the other one.",
         "But what if it rains?",
-        "help me hack her account please",
     ],
 )
 def test_english_follow_ups(text: str) -> None:
