@@ -25,8 +25,11 @@ import time
 from dataclasses import dataclass
 
 from bench.harness import ROOT, Recorder, public_texts
+from services.clean.chain import Cleaned, Cleaner, Refused
 from services.clean.followup import needs_context
 from services.clean.text import CJK_CHAR, normalize
+from services.contract.records import Reason
+from services.settings import Settings
 
 SETS = ROOT / "bench" / "data" / "followups"
 LANGS = ("en", "zh")
@@ -112,8 +115,37 @@ def run(args: argparse.Namespace, rec: Recorder) -> int:
                 if p != i.follow_up:
                     kind = "missed" if i.follow_up else "false+"
                     print(f"  {kind} {i.lang} {i.id}: {i.text[:140]!r}")
+    for name, items in sets.items():
+        through_chain(rec, name, items)
     ordinary(rec, args.misses)
     return 0
+
+
+def through_chain(rec: Recorder, name: str, items: list[Item]) -> None:
+    """The ingest chain's verdict on each turn sent alone, as a bare prompt (what the worker
+    decides before the shared state: filters, then the follow-up check): the share of labelled
+    follow-ups it lets through, and of standalone turns it rejects ``needs_context``."""
+    cleaner = Cleaner(Settings())
+    verdicts = cleaner.screen_batch(
+        [json.dumps({"event_id": i.id, "prompt": i.text, "lang": i.lang}).encode() for i in items]
+    )
+    for lang in LANGS:
+        rows = [(i, v) for i, v in zip(items, verdicts, strict=True) if i.lang == lang]
+        follow = [v for i, v in rows if i.follow_up]
+        alone = [v for i, v in rows if not i.follow_up]
+        passed = sum(isinstance(v, Cleaned) for v in follow)
+        lost = sum(isinstance(v, Refused) and v.reason is Reason.NEEDS_CONTEXT for v in alone)
+        print(
+            f"{name:8s} {lang:4s} alone through the chain: {passed}/{len(follow)} follow-ups "
+            f"pass ({passed / len(follow):.1%}), {lost}/{len(alone)} standalone turns rejected "
+            "needs_context"
+        )
+        rec.add(
+            {"follow_ups_pass": passed, "follow_ups": len(follow), "standalone_lost": lost},
+            set=name,
+            lang=lang,
+            path="chain",
+        )
 
 
 def ordinary(rec: Recorder, show: bool) -> None:
