@@ -44,7 +44,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         n = replay(broker_settings(args), read_lines(path), args.rate, not args.quiet)
         print(json.dumps({"produced": n}))
         return 0
-    from services.dev.gateway_logs import convert
+    from services.contract.gateway_logs import convert
 
     requests = existing_file(Path(args.requests)).read_bytes() if args.requests else None
     done = convert(path.read_bytes().split(b"\n"), requests.split(b"\n") if requests else None)
