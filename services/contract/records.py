@@ -56,6 +56,7 @@ class Reason(StrEnum):
     MIX = "mix"  # synthetic prompts hold their share of the recent accepted window
     MIX_CLUSTER = "mix_cluster"  # synthetic prompts hold their share of the prompt's cluster
     NEEDS_CONTEXT = "needs_context"  # a follow-up that came without the turns it depends on
+    CONTAMINATED = "contaminated"  # copies an item of a registered evaluation set (1.5)
 
 
 class ChatEvent(BaseModel):
@@ -216,6 +217,18 @@ class AnnotationRecord(BaseModel):
     schema_version: str = SCHEMA_VERSION
 
 
+class ContaminatedBy(BaseModel):
+    """The evaluation-set item a ``contaminated`` prompt copies (docs/decontamination.md)."""
+
+    evalset: str = Field(description="the set's name (flywheel evalsets add NAME FILE)")
+    item_id: str = Field(description="the item's id in its file (an id field, else its row)")
+    method: Literal["ngram", "embedding"] = Field(
+        description="ngram: the prompt covers this share of the item's words in shared word "
+        "n-grams; embedding: the cosine of the two vectors"
+    )
+    score: float = Field(description="the coverage (ngram) or cosine (embedding), 0 to 1")
+
+
 class RejectionRecord(BaseModel):
     """One rejected event on ``prompts.rejected``; Kafka key = ``event_id``. Never holds the text."""
 
@@ -223,6 +236,9 @@ class RejectionRecord(BaseModel):
     reason: Reason
     duplicate_of: str | None = Field(None, description="prompt_id, for duplicates")
     similarity: float | None = Field(None, description="cosine, for near duplicates")
+    contaminated_by: ContaminatedBy | None = Field(
+        None, description="for contaminated: the evaluation item it copies, never its text (1.5)"
+    )
     lang: str | None = None
     ts: datetime = Field(description="when the decision was made")
     schema_version: str = SCHEMA_VERSION

@@ -18,6 +18,7 @@ from pydantic import BaseModel, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.settings.clean import CleanSettings
+from services.settings.contamination import ContaminationSettings
 from services.settings.dedup import DedupSettings
 from services.settings.diversity import DiversitySettings
 from services.settings.downstream import DownstreamSettings
@@ -54,6 +55,7 @@ ROOMS: tuple[type[BaseModel], ...] = (
     StateSettings,
     WorkerSettings,
     CleanSettings,
+    ContaminationSettings,
     EmbeddingSettings,
     DedupSettings,
     DiversitySettings,
@@ -70,6 +72,7 @@ class Settings(
     DiversitySettings,
     DedupSettings,
     EmbeddingSettings,
+    ContaminationSettings,
     CleanSettings,
     WorkerSettings,
     StateSettings,
@@ -87,6 +90,29 @@ class Settings(
             if name not in self.model_fields_set:
                 object.__setattr__(self, name, value)  # frozen model: set once, while validating
         return self
+
+    @model_validator(mode="after")
+    def _within_retention(self) -> Self:
+        """One retention policy (docs/privacy.md): no store keeps text or per-user state longer
+        than ``retention_days``."""
+        limit = self.retention_s
+        for name, value in (
+            ("seen_ttl_s", self.seen_ttl_s),
+            ("cascade_ttl_s", self.cascade_ttl_s),
+            ("dedup_horizon_days", int(self.dedup_horizon_days * 86_400)),
+        ):
+            if value > limit:
+                raise ValueError(f"{name} keeps state longer than retention_days allows")
+        return self
+
+    @property
+    def retention_s(self) -> int:
+        return int(self.retention_days * 86_400)
+
+    @property
+    def horizon_s(self) -> int:
+        """The dedup horizon in seconds: ``dedup_horizon_days``, else the retention period."""
+        return int((self.dedup_horizon_days or self.retention_days) * 86_400)
 
     def to_env(self) -> dict[str, str]:
         """The environment that gives another process (a worker) these same settings."""
