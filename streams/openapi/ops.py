@@ -87,18 +87,30 @@ _THRESHOLD = {
 }
 _PROMPT_ID = {"type": "string", "pattern": PROMPT_ID_PATTERN}
 
+# services/diversity/gaps.py parse_target: one of the two forms, never both, nothing else
 _GAP_TARGET = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "uniform": {"type": "boolean", "enum": [True]},
-        "shares": {
+    "oneOf": [
+        {
             "type": "object",
-            "minProperties": 1,
-            "description": "cluster number (decimal digits) -> share",
-            "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
+            "required": ["uniform"],
+            "additionalProperties": False,
+            "properties": {"uniform": {"type": "boolean", "enum": [True]}},
         },
-    },
+        {
+            "type": "object",
+            "required": ["shares"],
+            "additionalProperties": False,
+            "properties": {
+                "shares": {
+                    "type": "object",
+                    "minProperties": 1,
+                    "description": "cluster number (decimal digits) -> share; the shares sum "
+                    "to 1, clusters left out get 0",
+                    "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
+                }
+            },
+        },
+    ]
 }
 _GAPS = {
     "type": "object",
