@@ -7,7 +7,8 @@ prompts that were redacted before they got there, served only with the read toke
 ``topics_sample``, a capped sample of the same redacted accepted texts with their vectors, from
 which the topic model learns its clusters and their characteristic words, and, with the cascade
 backend only, ``cascade_text``: the redacted text of each accepted prompt, which the
-transformer reads when a later prompt comes close to it).
+transformer reads when a later prompt comes close to it; and ``evalset_items``, the public
+evaluation items registered with ``flywheel evalsets add``).
 """
 
 from __future__ import annotations
@@ -140,6 +141,10 @@ class Keys:
         return self._k("examples", tag or "v1", str(cluster))
 
     @property
+    def examples_pattern(self) -> str:
+        return self._k("examples", "*")
+
+    @property
     def gaps_target(self) -> str:
         """The operator's target distribution over clusters (JSON); absent = uniform."""
         return self._k("gaps", "target")
@@ -237,6 +242,62 @@ class Keys:
     def blocklisted(self) -> str:
         """Prompt_ids whose vectors are in the blocklist index already."""
         return self._k("fb", "blocked")
+
+    # privacy: who an accepted prompt came from, and what was erased (services/state/privacy.py)
+    def privacy_user(self, user: str) -> str:
+        """Set of the prompt_ids accepted from one user (``user``: the keyed user hash, never the
+        raw id); TTL the retention period."""
+        return self._k("privacy", "user", user)
+
+    def privacy_prompt(self, prompt_id: str) -> str:
+        """``<index name>\t<user hash>\t<event hash>`` of an accepted prompt; TTL the
+        retention period."""
+        return self._k("privacy", "prompt", prompt_id)
+
+    def privacy_event(self, event: str) -> str:
+        """The prompt_id an event was accepted as (``event``: a hash of its event_id); TTL the
+        retention period."""
+        return self._k("privacy", "event", event)
+
+    def privacy_request(self, request: str) -> str:
+        """The prompts one erasure request resolved to (JSON), so a replay after a crash
+        announces what the first attempt erased; TTL the retention period."""
+        return self._k("privacy", "request", request)
+
+    @property
+    def erasures(self) -> str:
+        """Log (list) of ``<index name> <prompt_id>`` erased: every worker applies its tail to
+        the indexes it holds in memory."""
+        return self._k("privacy", "erasures")
+
+    # evaluation sets the contamination check matches against (services/state/evalsets.py)
+    @property
+    def evalsets(self) -> str:
+        """Hash: set name -> its metadata (JSON: items, bytes, sha256, added_at)."""
+        return self._k("evalsets")
+
+    @property
+    def evalsets_version(self) -> str:
+        """Incremented by every add and remove: workers reload the sets when it changes."""
+        return self._k("evalsets", "version")
+
+    def evalset_items(self, name: str) -> str:
+        """One set's items: zlib JSON ``[[item_id, text], ...]`` (public benchmark text,
+        normalized and redacted)."""
+        return self._k("evalsets", "items", name)
+
+    def evalset_vectors(self, name: str) -> str:
+        """Hash: model digest -> float16 vectors of one set's items."""
+        return self._k("evalsets", "vec", name)
+
+    @property
+    def evalset_hits(self) -> str:
+        """Hash: set name -> prompts found copying one of its items."""
+        return self._k("evalsets", "hits")
+
+    def evalset_seen(self, name: str) -> str:
+        """HyperLogLog of the item ids of one set found in traffic."""
+        return self._k("evalsets", "seen", name)
 
     # operations: worker stats, recent acceptances, operator overrides, consumer lag
     def stats(self, worker: str) -> str:

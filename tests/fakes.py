@@ -26,6 +26,8 @@ class FakeCurateState:
         self.accepted: dict[str, bytes] = {}
         self.overrides: dict[str, bytes] = {}
         self.commits = 0
+        self.origins: dict = {}  # prompt_id -> Origin, as the commits noted them
+        self.erasures: list[tuple[str, str]] = []  # (index, prompt_id), the erasure log
 
     async def override(self, name):
         return self.overrides.get(name)
@@ -51,7 +53,8 @@ class FakeCurateState:
             )
         return len(todo)
 
-    async def commit(self, vectors, signatures, accepted, win, cascade=None):
+    async def commit(self, vectors, signatures, accepted, win, cascade=None, origins=None):
+        self.origins.update(origins or {})
         if not accepted:
             return
         for entries in (vectors, signatures):
@@ -63,6 +66,9 @@ class FakeCurateState:
 
     async def maybe_snapshot(self, name, index):
         return False
+
+    async def erasures_since(self, position):
+        return self.erasures[position:], len(self.erasures)
 
 
 def run_batch(stage: CurateStage, msgs: list[InMsg]):

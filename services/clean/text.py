@@ -120,6 +120,11 @@ def digest_context(outer: str | None, text: str) -> str:
     return hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+def event_key(event_id: str) -> str:
+    """The stored form of an event id: 32 hex digits of its SHA-256 (ids are producer data)."""
+    return hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def user_hash(user_id: str | None, key: bytes) -> str | None:
     """Keyed hash of a user id (HMAC-SHA256, 64 bits hex). The raw id never leaves the worker."""
     if user_id is None:

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 
 PID_BYTES = 16  # prompt_id = 32 hex digits (sha256 prefix)
+ERASED = b"\xff" * PID_BYTES  # the id of a row whose prompt was erased (docs/privacy.md)
+ERASED_PID = ERASED.hex()
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -112,6 +114,11 @@ class PidTable:
             keep = np.ones(len(rows), dtype=bool)
             keep[won] = False
             rows, pos = rows[keep], pos[keep]
+
+    def erase(self, rows: np.ndarray) -> None:
+        """Give ``rows`` the id ``ERASED``: their prompt_ids are found no more (their slots stay
+        taken, so probes for other ids go on past them) and may be added again."""
+        self.pids[rows] = np.frombuffer(ERASED, dtype=np.uint8)
 
     def nbytes(self) -> int:
         return int(self.pids.nbytes + self.slots.nbytes)

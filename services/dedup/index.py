@@ -21,7 +21,7 @@ import faiss
 import numpy as np
 
 from services.dedup.greedy import Candidate
-from services.dedup.ids import PID_BYTES, Owners, PidTable, is_pid, pids_to_bytes
+from services.dedup.ids import ERASED_PID, PID_BYTES, Owners, PidTable, is_pid, pids_to_bytes
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -224,6 +224,7 @@ class VectorIndex:
         sims, rows = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
         pids = self._pids.pids
         ids = [[bytes(pids[r]).hex() if r >= 0 else None for r in row] for row in rows.tolist()]
+        ids = [[None if p == ERASED_PID else p for p in row] for row in ids]
         sims = np.where(rows >= 0, sims, -np.inf).astype(np.float32)
         return sims, ids
 
@@ -307,6 +308,33 @@ class VectorIndex:
         self._owners = self._owners.sliced(cut, n)
         self.first += cut
         return cut
+
+    def erase(self, pids: Sequence[str]) -> int:
+        """Erase these prompts (docs/privacy.md); returns how many rows held one. Each row keeps
+        its number (the log position it stands for) but loses its id and its vector: the flat
+        kind's row is zeroed, the IVF kinds drop it from their lists and zero its 8-bit codes.
+        ``state()`` afterwards holds nothing of them."""
+        valid = [p for p in pids if is_pid(p) and p != ERASED_PID]
+        if not valid or self._pids.n == 0:
+            return 0
+        rows, _ = self._pids.find(pids_to_bytes(valid))
+        rows = rows[rows >= 0]
+        if rows.size == 0:
+            return 0
+        if self.kind == "flat":
+            xb = faiss.rev_swig_ptr(self._index.get_xb(), self._pids.n * self.dim)
+            xb.reshape(self._pids.n, self.dim)[rows] = 0
+        else:
+            ivf: Any = faiss.extract_index_ivf(self._index)
+            ivf.remove_ids(faiss.IDSelectorArray(rows.astype(np.int64)))
+            if isinstance(self._index, faiss.IndexRefine):
+                refine: Any = faiss.downcast_index(self._index.refine_index)
+                width = refine.code_size
+                codes = faiss.rev_swig_ptr(refine.codes.data(), refine.ntotal * width)
+                codes.reshape(refine.ntotal, width)[rows] = 0
+                self._index.ntotal = ivf.ntotal
+        self._pids.erase(rows)
+        return int(rows.size)
 
     def state(self) -> dict[str, bytes]:
         """Serializable parts (see ``from_state``); FAISS's own format for the index."""

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from services.dedup.greedy import Candidate
+from services.dedup.ids import ERASED_PID
 from services.dedup.minhash import NUM_PERM, SEED, THRESHOLD, mix64, splitmix64
 
 
@@ -131,8 +132,23 @@ class LshIndex:
         order = np.lexsort((rows, -agree, qs))
         first = order[np.r_[True, qs[order][1:] != qs[order][:-1]]]
         for q, r, a in zip(qs[first], rows[first], agree[first], strict=True):
-            out[int(q)] = (self.ids[int(r)], float(a) / self.num_perm)
+            pid = self.ids[int(r)]
+            out[int(q)] = None if pid == ERASED_PID else (pid, float(a) / self.num_perm)
         return out
+
+    def erase(self, pids: Sequence[str]) -> int:
+        """Erase these prompts (docs/privacy.md): their rows keep their place but lose their id,
+        owner and signature (zeros, which no real signature comes near); returns how many."""
+        n = 0
+        for pid in pids:
+            row = self._row.pop(pid, None)
+            if row is None:
+                continue
+            self.owners.pop(pid, None)
+            self.ids[row] = ERASED_PID
+            self._sigs[row] = 0
+            n += 1
+        return n
 
     def candidate_pairs(self, qkeys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distinct (query, row) pairs that share at least one band key."""

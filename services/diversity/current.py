@@ -130,7 +130,7 @@ class TopicLearner:
         self.dim = dim
 
     async def learn(
-        self, accepted: Sequence[tuple[np.ndarray, str]], current: TopicModel
+        self, accepted: Sequence[tuple[str, np.ndarray, str]], current: TopicModel
     ) -> TopicModel | None:
         """Record the acceptances; when due, train a model and make it current for every
         worker. Returns the new model, or None. The acceptances are committed already: a

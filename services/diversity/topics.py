@@ -192,18 +192,23 @@ class Sample:
     texts: list[str]
 
 
-def encode_sample(vector: np.ndarray, text: str) -> bytes:
-    return np.asarray(vector, dtype=np.float16).tobytes() + text.encode()
+SAMPLE_PID = 16  # bytes of prompt_id at the head of a sample entry
+
+
+def encode_sample(pid: str, vector: np.ndarray, text: str) -> bytes:
+    """16 bytes of prompt_id (so an erasure finds it), the float16 vector, the text."""
+    return bytes.fromhex(pid) + np.asarray(vector, dtype=np.float16).tobytes() + text.encode()
 
 
 def decode_samples(raw: Sequence[bytes], dim: int) -> Sample:
     width = 2 * dim
     vecs, texts = [], []
     for r in raw:
-        if len(r) < width:
+        if len(r) < SAMPLE_PID + width:
             continue
-        vecs.append(np.frombuffer(r[:width], dtype=np.float16).astype(np.float32))
-        texts.append(r[width:].decode(errors="replace"))
+        body = r[SAMPLE_PID:]
+        vecs.append(np.frombuffer(body[:width], dtype=np.float16).astype(np.float32))
+        texts.append(body[width:].decode(errors="replace"))
     return Sample(np.stack(vecs) if vecs else np.zeros((0, dim), np.float32), texts)
 
 
@@ -216,12 +221,12 @@ class RedisTopics:
         self.window_s = window_s
         self.bucket_s = bucket_s
 
-    async def record(self, entries: Sequence[tuple[np.ndarray, str]], cap: int) -> int:
+    async def record(self, entries: Sequence[tuple[str, np.ndarray, str]], cap: int) -> int:
         """Add acceptances to the capped sample; the running count of acceptances."""
         if not entries:
             return int(await self.redis.get(self.keys.topics_accepted) or 0)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.lpush(self.keys.topics_sample, *(encode_sample(v, t) for v, t in entries))
+            pipe.lpush(self.keys.topics_sample, *(encode_sample(*e) for e in entries))
             pipe.ltrim(self.keys.topics_sample, 0, cap - 1)
             pipe.incrby(self.keys.topics_accepted, len(entries))
             _, _, count = await pipe.execute()

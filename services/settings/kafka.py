@@ -50,6 +50,17 @@ class KafkaSettings(BaseModel):
     topic_curate: str = Field(
         "flywheel.curate", description="internal hop from ingest to curate, keyed by shard"
     )
+    topic_erasure: str = Field(
+        "privacy.erasure",
+        description="erasure requests in: forget a user, a prompt or an event (docs/privacy.md)",
+    )
+    topic_erased: str = Field(
+        "prompts.erased", description="one record per erased prompt, for downstream stores"
+    )
+    topic_audit: str = Field(
+        "privacy.audit",
+        description="one record per erasure request done: hashes and counts, never ids or text",
+    )
     partitions: int = Field(
         4, ge=1, description="partitions of the contract topics when Flywheel creates them"
     )

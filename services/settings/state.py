@@ -33,16 +33,24 @@ class StateSettings(BaseModel):
         description="directory for index snapshots (a volume every curate worker mounts, "
         "read-write-many in k8s); empty = snapshots in Redis (docs/vector-index.md)",
     )
+    retention_days: float = Field(
+        30,
+        gt=0,
+        description="the longest Flywheel keeps anything that holds text or per-user state: "
+        "exact-duplicate claims, the user index of erasure, the cascade's texts and the "
+        "internal curate topic; the dedup horizon and FLYWHEEL_SEEN_TTL_S must not exceed it "
+        "(docs/privacy.md)",
+    )
     dedup_horizon_days: float = Field(
         0,
         ge=0,
         description="forget accepted vectors older than this many days, so the near-duplicate "
         "indexes of an unbounded stream stay bounded (a prompt older than that may be accepted "
-        "again); 0 = never forget (docs/runbook.md)",
+        "again); 0 = the retention period, FLYWHEEL_RETENTION_DAYS (docs/runbook.md)",
     )
     cascade_ttl_s: int = Field(
         0,
         ge=0,
         description="retention of the cascade's redacted accepted texts and transformer vectors "
-        "in Redis; 0 = the dedup horizon (dedup_horizon_days), or forever without one",
+        "in Redis; 0 = the dedup horizon",
     )

@@ -2,8 +2,8 @@
 
 Written in the curate commit's transaction (``queue``), read when a later prompt's static
 candidates need verifying (``services/dedup/cascade.py``). Both expire with the retention the
-settings give (``cascade_ttl_s``, else the dedup horizon, else never): a candidate past it is
-judged by its static cosine alone.
+settings give (``cascade_ttl_s``, else the dedup horizon, which is at most the retention period):
+a candidate past it is judged by its static cosine alone.
 """
 
 from __future__ import annotations
@@ -19,12 +19,8 @@ from services.keys import Keys, text
 from services.settings import Settings
 
 
-def retention_s(s: Settings) -> int | None:
-    if s.cascade_ttl_s:
-        return s.cascade_ttl_s
-    if s.dedup_horizon_days:
-        return int(s.dedup_horizon_days * 86_400)
-    return None
+def retention_s(s: Settings) -> int:
+    return s.cascade_ttl_s or s.horizon_s
 
 
 class RedisCascadeStore:
@@ -52,6 +48,11 @@ class RedisCascadeStore:
             return {}
         raw = await self.redis.mget([self.keys.cascade_text(p) for p in pids])
         return {pid: text(v) for pid, v in zip(pids, raw, strict=True) if v is not None}
+
+    def queue_forget(self, pipe: Pipeline, pids: Sequence[str]) -> None:
+        """Delete the prompts' texts and transformer vectors (an erasure)."""
+        for pid in pids:
+            pipe.delete(self.keys.cascade_text(pid), self.keys.cascade_vector(self.model, pid))
 
     def queue(
         self, pipe: Pipeline, texts: Mapping[str, str], vectors: Mapping[str, np.ndarray]

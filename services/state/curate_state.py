@@ -22,6 +22,7 @@ from services.diversity.quota import QuotaPolicy, RedisWindow, Window
 from services.keys import Keys
 from services.settings import Settings
 from services.state.cascade_store import RedisCascadeStore
+from services.state.privacy import Origin, RedisPrivacy
 from services.state.signature_log import RedisSignatureLog
 from services.state.vector_log import RedisVectorLog
 
@@ -45,6 +46,7 @@ class RedisCurateState:
         if settings.index_snapshot_dir and vectors.snapshot_dir is None:
             vectors.snapshot_dir = Path(settings.index_snapshot_dir)
         self.signatures = RedisSignatureLog(redis, settings.namespace, hasher or MinHasher())
+        self.privacy = RedisPrivacy(redis, settings, vectors, self.signatures, cascade)
         self.window = RedisWindow(
             redis, settings.namespace, settings.quota_window_s, settings.quota_bucket_s
         )
@@ -69,9 +71,11 @@ class RedisCurateState:
         accepted: Mapping[str, bytes],
         win: Window,
         cascade: tuple[Mapping[str, str], Mapping[str, np.ndarray]] | None = None,
+        origins: Mapping[str, Origin] | None = None,
     ) -> None:
-        """The batch's acceptances, atomically: logs, window counts, feedback lookup keys, and
-        with the cascade backend the accepted texts and the transformer vectors computed."""
+        """The batch's acceptances, atomically: logs, window counts, feedback lookup keys, where
+        each came from (for erasure), and with the cascade backend the accepted texts and the
+        transformer vectors computed."""
         if not accepted and not win.decided and not (cascade and cascade[1]):
             return
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -85,13 +89,16 @@ class RedisCurateState:
                 pipe.set(self.keys.accepted(pid), value, ex=ttl)
             if cascade is not None and self.cascade is not None:
                 self.cascade.queue(pipe, *cascade)
+            self.privacy.queue(pipe, origins or {})
             await pipe.execute()
+
+    async def erasures_since(self, position: int) -> tuple[list[tuple[str, str]], int]:
+        return await self.privacy.erasures_since(position)
 
     async def maybe_snapshot(self, name: str, index: VectorIndex) -> bool:
         """After a commit (the index holds exactly its log): the dedup horizon's mark, then a
         snapshot every ``index_snapshot_every`` entries (which trims the log behind it)."""
-        if self.s.dedup_horizon_days:
-            await self.vectors.advance_horizon(name, len(index), self.s.dedup_horizon_days * 86400)
+        await self.vectors.advance_horizon(name, len(index), self.s.horizon_s)
         every = self.s.index_snapshot_every
         return bool(every) and await self.vectors.maybe_snapshot(name, index, every)
 

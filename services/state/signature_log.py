@@ -26,11 +26,11 @@ class RedisSignatureLog(RedisLog):
         self.num_perm = hasher.num_perm if hasher else NUM_PERM
         tag = hasher.tag if hasher else MinHasher().tag
         super().__init__(redis, Keys(namespace).minhash(tag))
-        self._sig_bytes = 4 * self.num_perm
+        self.sig_bytes = 4 * self.num_perm
 
     def encode(self, pid: str, sig: np.ndarray, owner: str) -> bytes:
         raw = np.asarray(sig, dtype="<u4").tobytes()
-        if len(raw) != self._sig_bytes:
+        if len(raw) != self.sig_bytes:
             raise ValueError(f"signature of {len(raw) // 4} values, expected {self.num_perm}")
         return bytes.fromhex(pid) + raw + owner.encode()
 
@@ -42,8 +42,8 @@ class RedisSignatureLog(RedisLog):
             sigs = np.empty((len(raw), self.num_perm), dtype=np.uint32)
             for i, entry in enumerate(raw):
                 ids.append(entry[:16].hex())
-                sigs[i] = np.frombuffer(entry[16 : 16 + self._sig_bytes], dtype="<u4")
-                owners.append(entry[16 + self._sig_bytes :].decode())
+                sigs[i] = np.frombuffer(entry[16 : 16 + self.sig_bytes], dtype="<u4")
+                owners.append(entry[16 + self.sig_bytes :].decode())
             index.add(ids, sigs, owners)
             added += len(raw)
         return added

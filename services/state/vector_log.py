@@ -171,7 +171,7 @@ class RedisVectorLog(RedisLog):
             step = self.SNAPSHOT_PART
             for i in range(0, max(len(blob), 1), step):
                 parts[f"faiss:{i // step:04d}"] = blob[i : i + step]
-        async with self.redis.pipeline(transaction=False) as pipe:
+        async with self.redis.pipeline(transaction=True) as pipe:  # an erasure may rewrite it
             pipe.delete(key)
             for field, value in parts.items():
                 pipe.hset(key, field, value)

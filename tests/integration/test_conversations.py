@@ -2,6 +2,10 @@
 question under two contexts is two examples, and every message is cleaned before it goes on."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import redis
@@ -11,6 +15,7 @@ from streams.replay import produce
 from tests.integration.harness import check_invariant
 
 pytestmark = pytest.mark.integration
+GATEWAY_LOG = Path(__file__).resolve().parents[1] / "data" / "gateway" / "openai_log.jsonl"
 
 EMAIL = "maria.lopez@example.org"
 CARD = "4111 1111 1111 1111"
@@ -156,3 +161,30 @@ def test_conversations_through_the_worker(fresh, tmp_path):
     for secret in (EMAIL, CARD):
         assert secret not in published and secret not in log_text
         assert secret.encode() not in stored
+
+
+def test_an_llm_gateway_log_replayed_into_the_worker(fresh, tmp_path):
+    """``flywheel replay --format openai``: request/response lines become chat events whose
+    conversations the worker curates; lines it cannot convert are counted, not sent."""
+    s = fresh(partitions=1)
+    env = {**os.environ, **s.to_env()}
+    cmd = [sys.executable, "-m", "streams.cli", "replay", "--format", "openai", "--quiet"]
+    done = subprocess.run(
+        [*cmd, str(GATEWAY_LOG)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (
+        summary["produced"] > 0
+        and summary["produced"] + summary["not_converted"] <= summary["lines"]
+    )
+    with WorkerProcess(s, tmp_path / "worker.log") as worker:
+        out = wait_outputs(s, summary["produced"], worker, timeout_s=240)
+    check_invariant(s, out)
+    assert out.total == summary["produced"]
+    egg = [r for r in out.accepted if "boil an egg" in r["text"]]
+    assert egg and egg[0]["response"] == "About 6 minutes from boiling."
+    assert egg[0]["messages"][0] == {
+        "role": "system",
+        "content": "You are a concise cooking assistant.",
+    }

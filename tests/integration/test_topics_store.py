@@ -32,7 +32,7 @@ async def test_a_swap_re_maps_the_window_and_keeps_its_totals(fresh, redis):
     async with redis.pipeline(transaction=True) as pipe:
         window.increments(pipe, win)
         await pipe.execute()
-    assert await topics.record([(v, f"prompt {i}") for i, v in enumerate(x)], cap=100) == 120
+    assert await topics.record([(f"{i:032x}", v, f"prompt {i}") for i, v in enumerate(x)], cap=100) == 120
     sample = await topics.sample(DIM)
     assert len(sample.texts) == 100 and sample.texts[0] == "prompt 119"  # latest first, capped
 

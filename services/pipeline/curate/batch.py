@@ -9,12 +9,14 @@ from functools import cached_property
 
 import numpy as np
 
+from services.clean.text import event_key
 from services.contract.envelope import InMsg
 from services.contract.records import CurateItem, Reason
 from services.dedup.greedy import Decision
 from services.dedup.union import Pending
 from services.diversity.quota import Window
 from services.pipeline.routing import lexical_index, vector_index
+from services.state.privacy import Origin
 
 Admit = Callable[[int], Reason | None]
 DUPLICATE = (Reason.EXACT_DUPLICATE, Reason.NEAR_DUPLICATE)
@@ -90,9 +92,20 @@ class Batch:
 
         return admit
 
-    def accepted_vectors(self) -> list[tuple[np.ndarray, str]]:
+    def origins(self) -> dict[str, Origin]:
+        """Where each acceptance went and whom it came from, for erasure."""
+        item = {it.prompt_id: it for _, it in self.items}
+        return {
+            pid: Origin(name, item[pid].user, event_key(item[pid].event_id))
+            for entries in (self.vec_entries, self.sig_entries)
+            for name, rows in entries.items()
+            for pid, _, _ in rows
+        }
+
+    def accepted_vectors(self) -> list[tuple[str, np.ndarray, str]]:
+        """(prompt_id, vector, text) of the batch's acceptances, for the topic sample."""
         return [
-            (v, self.items[i][1].text)
+            (self.items[i][1].prompt_id, v, self.items[i][1].text)
             for i, v in self.vectors.items()
             if self.verdicts[i].reason is None
         ]

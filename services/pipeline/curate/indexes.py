@@ -30,12 +30,30 @@ class IndexSet:
         self.vectors: dict[str, VectorIndex] = {}
         self.lexical: dict[str, LshIndex] = {}
         self.blocklist = self._new(1)
+        self.erased: dict[str, list[str]] = {}  # index -> prompt_ids erased (the erasure log)
+        self.erasures_read = 0  # position reached in the erasure log
+        self.applied: dict[str, int] = {}  # index -> how many of ``erased[index]`` it applied
 
     def reset(self) -> None:
         """Forget everything (after a failed batch); it reloads from the Redis logs."""
         self.vectors.clear()
         self.lexical.clear()
         self.blocklist = self._new(1)
+        self.applied.clear()
+
+    async def read_erasures(self) -> None:
+        """The erasure log's new entries (``services/state/privacy.py``), once per batch; each
+        index applies them after its next sync (``_erase_in``), before any decision."""
+        entries, self.erasures_read = await self.state.erasures_since(self.erasures_read)
+        for name, pid in entries:
+            self.erased.setdefault(name, []).append(pid)
+
+    def _erase_in(self, name: str, index: VectorIndex | LshIndex) -> None:
+        pids = self.erased.get(name, [])
+        done = self.applied.get(name, 0)
+        if len(pids) > done:
+            index.erase(pids[done:])
+            self.applied[name] = len(pids)
 
     def _new(self, shards: int) -> VectorIndex:
         s = self.s
@@ -59,10 +77,12 @@ class IndexSet:
         if name not in self.lexical:
             self.lexical[name] = LshIndex.for_threshold(self.s.lexical_threshold)
         await self.state.sync_signatures(name, self.lexical[name])
+        self._erase_in(name, self.lexical[name])
         return self.lexical[name]
 
     async def sync_blocklist(self) -> None:
         await self.state.sync_vectors(BLOCKLIST_INDEX, self.blocklist)
+        self._erase_in(BLOCKLIST_INDEX, self.blocklist)
 
     async def union(self, name: str, lang: str, pending: Pending) -> UnionIndex:
         """What a batch of shard ``name`` decides against: its own index brought up to date,
@@ -71,6 +91,7 @@ class IndexSet:
         of their batches' sync-to-commit intervals, narrowed by ``raced``."""
         own = self.vector(name)
         await self.state.sync_vectors(name, own)
+        self._erase_in(name, own)
         replicas = [part for part, _ in await self._sync_others(name, lang)]
         return UnionIndex(own, replicas, pending)
 
@@ -102,7 +123,9 @@ class IndexSet:
             other = vector_index(lang, shard)
             if other != name:
                 index = self.vector(other)
-                out.append((index, await self.state.sync_vectors(other, index)))
+                added = await self.state.sync_vectors(other, index)
+                self._erase_in(other, index)
+                out.append((index, added))
         return out
 
     def blocked(self, vecs: np.ndarray) -> list[tuple[str | None, float]]:

@@ -10,6 +10,7 @@ import numpy as np
 from services.dedup.index import VectorIndex
 from services.dedup.lsh import LshIndex
 from services.diversity.quota import QuotaPolicy, Window
+from services.state.privacy import Origin
 
 Entries = Mapping[str, Sequence[tuple[str, np.ndarray, str]]]
 
@@ -30,6 +31,9 @@ class CurateState(Protocol):
         accepted: Mapping[str, bytes],
         win: Window,
         cascade: tuple[Mapping[str, str], Mapping[str, np.ndarray]] | None = None,
+        origins: Mapping[str, Origin] | None = None,
     ) -> None: ...
+
+    async def erasures_since(self, position: int) -> tuple[list[tuple[str, str]], int]: ...
 
     async def maybe_snapshot(self, name: str, index: VectorIndex) -> bool: ...

@@ -122,6 +122,7 @@ class CurateStage(Stage):
         # the model this batch is decided on: the feedback agent may adopt a newer one meanwhile
         model, learned = self.topics.model, self.topics.learned
         win = await self.state.load_window(self.policy, tag(learned.version) if learned else "")
+        await self.indexes.read_erasures()
         await self.indexes.sync_blocklist()
         vectors = {i: v for i, v in enumerate(decoded) if v is not None}
         quota_cluster = [it.cluster for _, it in items]  # the cold start: the v1 cluster
@@ -133,7 +134,9 @@ class CurateStage(Stage):
         await self._decide(d)
         d.note_outcomes()
         cascade = d.cascade_commit() if self.cascade is not None else None
-        await self.state.commit(d.vec_entries, d.sig_entries, d.acc, d.win, cascade=cascade)
+        await self.state.commit(
+            d.vec_entries, d.sig_entries, d.acc, d.win, cascade=cascade, origins=d.origins()
+        )
         for pending in d.pending.values():
             pending.flush()
         await self.indexes.snapshot(list(d.vec_entries))

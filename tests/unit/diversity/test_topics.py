@@ -115,7 +115,7 @@ def test_a_model_round_trips_through_bytes_and_junk_is_refused():
 
 def test_samples_round_trip_with_their_text():
     v = unit_rows(np.ones((1, DIM)))[0]
-    s = decode_samples([encode_sample(v, "héllo 你好"), b"short"], DIM)
+    s = decode_samples([encode_sample("ab" * 16, v, "héllo 你好"), b"short"], DIM)
     assert s.texts == ["héllo 你好"] and np.allclose(s.vectors[0], v, atol=1e-3)
 
 
@@ -161,7 +161,7 @@ class FakeTopics:
         return None
 
     async def sample(self, dim):
-        return Sample(np.stack([v for v, _ in self.entries]), [t for _, t in self.entries])
+        return Sample(np.stack([v for _, v, _ in self.entries]), [t for _, _, t in self.entries])
 
     async def swap(self, old, new, sample, accepted, tries=5):
         self.models[new.version] = new
