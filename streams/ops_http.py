@@ -33,6 +33,7 @@ from services.keys import RECENT_MAX
 from services.ops.overrides import OverrideRefused, validate_override
 from services.ops.read_model import OpsState
 from services.settings import Settings
+from services.state.evalsets import RedisEvalsets
 from streams.openapi.ops import OPENAPI, PROMPT_ID_PATTERN
 from streams.webhooks_http import add_webhook_routes, make_results_publisher
 
@@ -125,6 +126,13 @@ async def recent(request: web.Request) -> web.Response:
     _require_read_token(request)
     n = recent_count(request.query.get("n"))
     return web.json_response(await request.app[STATE].recent(n))
+
+
+async def get_evalsets(request: web.Request) -> web.Response:
+    """The registered evaluation sets with how often traffic copied them (names and counts)."""
+    state = request.app[STATE]
+    sets = await RedisEvalsets(state.redis, state.s.namespace).listing()
+    return web.json_response({"evalsets": sets})
 
 
 async def get_config(request: web.Request) -> web.Response:
@@ -366,6 +374,7 @@ def build_ops_app(s: Settings) -> web.Application:
             web.put("/api/gaps/target", put_gap_target),
             web.post("/api/gaps/publish", publish_gaps),
             web.get("/api/agreement", get_agreement),
+            web.get("/api/evalsets", get_evalsets),
         ]
     )
     return app

@@ -119,6 +119,17 @@ CLUSTER_WEIGHT = Gauge(
     ["cluster"],
     registry=REGISTRY,
 )
+CONTAMINATED = PCounter(
+    "flywheel_contaminated",
+    "Prompts rejected as copies of a registered evaluation item, by set and method",
+    ["evalset", "method"],
+    registry=REGISTRY,
+)
+EVAL_ITEMS = Gauge(
+    "flywheel_eval_items",
+    "Evaluation items the contamination check of this worker matches against",
+    registry=REGISTRY,
+)
 REBALANCES = PCounter("flywheel_rebalances", "Consumer group rebalances seen", registry=REGISTRY)
 
 
@@ -219,14 +230,4 @@ FEEDBACK_PROMPTS = Gauge(
     "unresolved (still split after its last round)",
     ["state"],
     registry=REGISTRY,
-)
-
-ERASURE_SECONDS = Histogram(
-    "flywheel_erasure_seconds",
-    "Time from an erasure request (its requested_at, else its arrival) to done",
-    buckets=(1, 5, 30, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600, 7 * 86400),
-    registry=REGISTRY,
-)
-ERASED_PROMPTS = PCounter(
-    "flywheel_erased_prompts_total", "Prompts erased on request", registry=REGISTRY
 )

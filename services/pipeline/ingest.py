@@ -5,7 +5,9 @@ failure), normalize, redact personal data, identify the language, run the filter
 micro-batch (one Redis round trip each): event-id claims, the guards in order (blocked prompt
 ids, per-user rate limit, per-user flood of near-identical prompts, services/clean/guards.py),
 exact-duplicate claims. Then embed what the model reads of the survivors in one batch
-(services/embed/readable.py), give each its quality/difficulty scores, and route it by topic
+(services/embed/readable.py), reject those that copy a registered evaluation item (the
+``EvalCheck`` port, services/pipeline/contamination.py: ``contaminated``), give each of the
+others its quality/difficulty scores, and route it by topic
 cluster to the curate partition of its semantic shard so that near duplicates meet in one place
 (services/pipeline/routing.py). docs/filters.md lists the order and the reasons.
 """
@@ -20,11 +22,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 from services.clean.chain import Cleaned, Cleaner, Invalid, Refused, Verdict
 from services.clean.guards import Guard
 from services.clean.text import digest_context
 from services.contract.envelope import InMsg, Out
-from services.contract.records import ChatEvent, CurateItem, Reason, RecordMessage
+from services.contract.records import (
+    ChatEvent,
+    ContaminatedBy,
+    CurateItem,
+    Reason,
+    RecordMessage,
+)
 from services.embed.clusters import TopicModel
 from services.embed.preamble import Preambles
 from services.embed.readable import Encoder, Reader
@@ -42,6 +52,16 @@ class SeenStore(Protocol):
     """Exact-duplicate claims (``services.state.seen.RedisSeenStore``)."""
 
     async def claim(self, items: Sequence[tuple[str, str]]) -> list[str | None]: ...
+
+
+class EvalCheck(Protocol):
+    """The contamination check (``services.pipeline.contamination.ContaminationCheck``): per
+    prompt (normalized, redacted text and its vector, None when the model cannot read it), the
+    evaluation item it copies, or None."""
+
+    async def check(
+        self, texts: Sequence[str], vectors: Sequence[np.ndarray | None]
+    ) -> list[ContaminatedBy | None]: ...
 
 
 @dataclass
@@ -62,8 +82,10 @@ class IngestStage(Stage):
         topics: TopicModel | None = None,
         event_ids: SeenStore | None = None,
         preambles: Preambles | None = None,
+        contamination: EvalCheck | None = None,
     ) -> None:
         super().__init__(settings)
+        self.contamination = contamination
         self.seen = seen
         self.event_ids = event_ids
         self.embedder = embedder
@@ -201,13 +223,17 @@ class IngestStage(Stage):
         vectors = await asyncio.to_thread(self.reader.encode, reads)
         EMBED_BATCH.observe(self.reader.texts - encoded)
         self.count("embedded", sum(v is not None for v in vectors))
+        outs: list[Out] = []
+        if self.contamination is not None:
+            cands, reads, vectors = await self._decontaminate(
+                self.contamination, cands, reads, vectors, outs
+            )
         contexts = [
             preamble_context(c.clean.context.context_id, c.clean.key, read)
             for c, read in zip(cands, reads, strict=True)
         ]
         spaces = [space(c.clean.lang, ctx, self.s) for c, ctx in zip(cands, contexts, strict=True)]
         routes = self.router.route(spaces, vectors)
-        outs = []
         cascade = self.s.embedding_backend == "cascade"
         for cand, vec, route, read, ctx, where in zip(
             cands, vectors, routes, reads, contexts, spaces, strict=True
@@ -243,6 +269,30 @@ class IngestStage(Stage):
             outs.append(out)
         return outs
 
+    async def _decontaminate(
+        self,
+        check: EvalCheck,
+        cands: list[_Candidate],
+        reads: list[str],
+        vectors: list[np.ndarray | None],
+        outs: list[Out],
+    ) -> tuple[list[_Candidate], list[str], list[np.ndarray | None]]:
+        """The candidates that copy no evaluation item (with their reads and vectors); the
+        others rejected ``contaminated`` into ``outs``, naming the item."""
+        verdicts = await check.check([c.clean.text for c in cands], vectors)
+        kept: tuple[list[_Candidate], list[str], list[np.ndarray | None]] = ([], [], [])
+        for cand, read, vec, by in zip(cands, reads, vectors, verdicts, strict=True):
+            if by is None:
+                kept[0].append(cand)
+                kept[1].append(read)
+                kept[2].append(vec)
+                continue
+            c = cand.clean
+            outs.append(
+                self._reject(cand.msg, c.event, Reason.CONTAMINATED, c.lang, contaminated_by=by)
+            )
+        return kept
+
     def _reject(
         self,
         msg: InMsg,
@@ -250,9 +300,19 @@ class IngestStage(Stage):
         reason: Reason,
         lang: str | None,
         duplicate_of: str | None = None,
+        contaminated_by: ContaminatedBy | None = None,
     ) -> Out:
         headers = in_ts_headers(msg.timestamp_ms)
-        return self.rejected(msg.src, event.event_id, reason, lang, headers, None, duplicate_of)
+        return self.rejected(
+            msg.src,
+            event.event_id,
+            reason,
+            lang,
+            headers,
+            None,
+            duplicate_of,
+            contaminated_by=contaminated_by,
+        )
 
     def _out(self, topic: str, key: bytes, value: str, msg: InMsg) -> Out:
         return Out(topic, key, value.encode(), msg.src, in_ts_headers(msg.timestamp_ms))

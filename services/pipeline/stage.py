@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from services.contract.envelope import IN_TS_HEADER, InMsg, Out, dead_letter
-from services.contract.records import Reason, RejectionRecord, now_utc
+from services.contract.records import ContaminatedBy, Reason, RejectionRecord, now_utc
 from services.ops.metrics import STAGE_OUTCOMES
 from services.settings import Settings
 
@@ -73,6 +73,7 @@ class Stage:
         origin: str | None = None,
         duplicate_of: str | None = None,
         similarity: float | None = None,
+        contaminated_by: ContaminatedBy | None = None,
     ) -> Out:
         """The rejection record of one event (ingest's and curate's alike)."""
         rec = RejectionRecord(
@@ -80,6 +81,7 @@ class Stage:
             reason=reason,
             duplicate_of=duplicate_of,
             similarity=similarity,
+            contaminated_by=contaminated_by,
             lang=lang,
             ts=now_utc(),
         )

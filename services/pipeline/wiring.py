@@ -22,8 +22,8 @@ from services.embed.embedder import Embedder
 from services.embed.fingerprint import ModelMismatch
 from services.embed.preamble import redis_preambles
 from services.errors import ConfigError
+from services.pipeline.contamination import ContaminationCheck
 from services.pipeline.curate.stage import CurateStage
-from services.pipeline.erasure import ErasureStage
 from services.pipeline.feedback import FeedbackStage
 from services.pipeline.ingest import IngestStage
 from services.pipeline.runner import StageRunner
@@ -32,6 +32,7 @@ from services.settings import Settings
 from services.state.accepted import BLOCKLIST_INDEX
 from services.state.cascade_store import RedisCascadeStore, retention_s
 from services.state.curate_state import RedisCurateState
+from services.state.evalsets import RedisEvalsets
 from services.state.feedback_store import FeedbackStore
 from services.state.ledger import EmitLedger
 from services.state.seen import RedisSeenStore
@@ -46,12 +47,11 @@ class Worker:
     ingest: IngestStage
     curate: CurateStage
     feedback: FeedbackStage
-    erasure: ErasureStage
     runners: dict[str, StageRunner]
 
     @property
     def stages(self) -> list[Stage]:
-        return [self.ingest, self.curate, self.feedback, self.erasure]
+        return [self.ingest, self.curate, self.feedback]
 
 
 def load_embedder(s: Settings) -> Embedder:
@@ -82,6 +82,11 @@ async def build_worker(s: Settings, send: Sender, embedder: Embedder) -> Worker:
         topics=base,
         event_ids=RedisSeenStore.event_ids(redis, s.namespace, s.seen_ttl_s),
         preambles=redis_preambles(redis, s),
+        contamination=(
+            ContaminationCheck(RedisEvalsets(redis, s.namespace), embedder, s)
+            if s.contamination_check
+            else None
+        ),
     )
     learned = (
         RedisTopics(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
@@ -97,10 +102,9 @@ async def build_worker(s: Settings, send: Sender, embedder: Embedder) -> Worker:
         cascade_store = RedisCascadeStore(
             redis, s.namespace, embedder.verifier.fingerprint, retention_s(s)
         )
-    curate_state = RedisCurateState(redis, s, vectors, cascade=cascade_store)
     curate = CurateStage(
         s,
-        curate_state,
+        RedisCurateState(redis, s, vectors, cascade=cascade_store),
         embedder.dim,
         topics,
         learner,
@@ -108,9 +112,8 @@ async def build_worker(s: Settings, send: Sender, embedder: Embedder) -> Worker:
     )
     store = FeedbackStore(redis, s.namespace, vectors, FeedbackPolicy.from_settings(s), topics)
     feedback = FeedbackStage(s, store)
-    erasure = ErasureStage(s, curate_state.privacy)
     runners = {}
-    for stage in (ingest, curate, feedback, erasure):
+    for stage in (ingest, curate, feedback):
         await stage.setup()
         runners[stage.name] = StageRunner(
             stage.name,
@@ -119,7 +122,7 @@ async def build_worker(s: Settings, send: Sender, embedder: Embedder) -> Worker:
             s.kafka_bootstrap,
             stage.output_topics(),
         )
-    return Worker(redis, ingest, curate, feedback, erasure, runners)
+    return Worker(redis, ingest, curate, feedback, runners)
 
 
 def _verifier(s: Settings, embedder: Embedder, store: RedisCascadeStore | None) -> Verifier | None:

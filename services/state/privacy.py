@@ -42,7 +42,7 @@ LEXICAL_SUFFIX = ":lex"  # services.pipeline.routing.lexical_index names end so
 class Origin(NamedTuple):
     """Where an accepted prompt went and whom it came from (hashes only)."""
 
-    index_name: str
+    index: str
     user: str | None  # the keyed user hash
     event: str  # services.clean.text.event_key of its event_id
 
@@ -106,9 +106,7 @@ class RedisPrivacy:
         """Note the batch's acceptances (in the curate commit's transaction)."""
         ttl = self.ttl_s
         for pid, o in origins.items():
-            pipe.set(
-                self.keys.privacy_prompt(pid), f"{o.index_name}\t{o.user or ''}\t{o.event}", ex=ttl
-            )
+            pipe.set(self.keys.privacy_prompt(pid), f"{o.index}\t{o.user or ''}\t{o.event}", ex=ttl)
             pipe.set(self.keys.privacy_event(o.event), pid, ex=ttl)
             if o.user:
                 pipe.sadd(self.keys.privacy_user(o.user), pid)
@@ -157,18 +155,12 @@ class RedisPrivacy:
         pids = sorted(found)
         by_index: dict[str, list[str]] = {}
         for pid, o in found.items():
-            by_index.setdefault(o.index_name, []).append(pid)
+            by_index.setdefault(o.index, []).append(pid)
         by_index.setdefault(BLOCKLIST_INDEX, []).extend(pids)  # blocked by annotators, maybe
         # first the log every worker applies to its memory: from here on no decision uses them
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(
-                self.keys.erasures,
-                *(f"{i} {p}" for i, members in by_index.items() for p in members),
-            )
-            pipe.expire(self.keys.erasures, self.ttl_s)
-            pipe.sadd(self.keys.erased, *pids)
-            pipe.expire(self.keys.erased, self.ttl_s)
-            await pipe.execute()
+        await self.redis.rpush(
+            self.keys.erasures, *(f"{i} {p}" for i, members in by_index.items() for p in members)
+        )
         for index, members in by_index.items():
             done["log_entries"] += await self._rewrite_log(index, members)
             if not index.endswith(LEXICAL_SUFFIX):
@@ -243,7 +235,7 @@ class RedisPrivacy:
             except ValueError:
                 continue
             if pid in pids:
-                n += int(await self.redis.lrem(self.keys.recent, 0, raw))  # type: ignore[arg-type]
+                n += int(await self.redis.lrem(self.keys.recent, 0, raw))
         return n
 
     async def _drop_examples(self, pids: Sequence[str]) -> int:

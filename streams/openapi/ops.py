@@ -45,6 +45,29 @@ def _write(summary: str, body: dict[str, Any], ok: str, ok_schema: dict[str, Any
     }
 
 
+_EVALSETS = {
+    "type": "object",
+    "required": ["evalsets"],
+    "properties": {
+        "evalsets": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "items", "hits", "items_seen"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "items": {"type": "integer"},
+                    "bytes": {"type": "integer"},
+                    "sha256": {"type": "string"},
+                    "added_at": {"type": "integer"},
+                    "hits": {"type": "integer"},
+                    "items_seen": {"type": "integer"},
+                },
+            },
+        }
+    },
+}
+
 _PARTITION = {
     "type": "object",
     "required": ["topic", "partition", "end", "committed", "lag", "lag_s", "status"],
@@ -307,6 +330,13 @@ OPENAPI: dict[str, Any] = {
                     "503": _UNAVAILABLE,
                 },
             }
+        },
+        "/api/evalsets": {
+            "get": _read(
+                "The registered evaluation sets (flywheel evalsets add): items, file digest, "
+                "prompts found copying them (hits) and distinct items among them (items_seen)",
+                _EVALSETS,
+            )
         },
         **webhooks.PATHS,
     },
