@@ -42,24 +42,27 @@ LEXICAL_SUFFIX = ":lex"  # services.pipeline.routing.lexical_index names end so
 class Origin(NamedTuple):
     """Where an accepted prompt went and whom it came from (hashes only)."""
 
-    index: str
+    index_name: str
     user: str | None  # the keyed user hash
     event: str  # services.clean.text.event_key of its event_id
 
 
-# KEYS: a log list. ARGV: prompt_id (16 bytes), the id to write instead, keep, zero_to.
-# Every entry of the log whose first 16 bytes are the prompt_id becomes: the new id, bytes
-# 17..keep as they were, zeros up to byte zero_to, the rest (the owner) as it was. Returns how
-# many entries it rewrote. Atomic, so a trim running at the same time cannot shift the list.
+# KEYS: a log list. ARGV: the id to write instead, keep, zero_to, then the prompt_ids (16 bytes
+# each). Every entry of the log whose first 16 bytes are one of the prompt_ids becomes: the new
+# id, bytes 17..keep as they were, zeros up to byte zero_to, the rest (the owner) as it was.
+# Returns how many entries it rewrote. One pass over the log, atomic: a trim running at the same
+# time cannot shift the list under it.
 _REWRITE = """
+local gone = {}
+for i = 4, #ARGV do gone[ARGV[i]] = true end
 local n = redis.call('LLEN', KEYS[1])
-local keep, zero_to = tonumber(ARGV[3]), tonumber(ARGV[4])
+local keep, zero_to = tonumber(ARGV[2]), tonumber(ARGV[3])
 local done, chunk = 0, 1000
 for lo = 0, n - 1, chunk do
   local rows = redis.call('LRANGE', KEYS[1], lo, lo + chunk - 1)
   for i, e in ipairs(rows) do
-    if string.sub(e, 1, 16) == ARGV[1] then
-      local new = ARGV[2] .. string.sub(e, 17, keep) .. string.rep('\\0', zero_to - keep)
+    if gone[string.sub(e, 1, 16)] then
+      local new = ARGV[1] .. string.sub(e, 17, keep) .. string.rep('\\0', zero_to - keep)
         .. string.sub(e, zero_to + 1)
       redis.call('LSET', KEYS[1], lo + i - 1, new)
       done = done + 1
@@ -106,7 +109,9 @@ class RedisPrivacy:
         """Note the batch's acceptances (in the curate commit's transaction)."""
         ttl = self.ttl_s
         for pid, o in origins.items():
-            pipe.set(self.keys.privacy_prompt(pid), f"{o.index}\t{o.user or ''}\t{o.event}", ex=ttl)
+            pipe.set(
+                self.keys.privacy_prompt(pid), f"{o.index_name}\t{o.user or ''}\t{o.event}", ex=ttl
+            )
             pipe.set(self.keys.privacy_event(o.event), pid, ex=ttl)
             if o.user:
                 pipe.sadd(self.keys.privacy_user(o.user), pid)
@@ -155,12 +160,18 @@ class RedisPrivacy:
         pids = sorted(found)
         by_index: dict[str, list[str]] = {}
         for pid, o in found.items():
-            by_index.setdefault(o.index, []).append(pid)
+            by_index.setdefault(o.index_name, []).append(pid)
         by_index.setdefault(BLOCKLIST_INDEX, []).extend(pids)  # blocked by annotators, maybe
         # first the log every worker applies to its memory: from here on no decision uses them
-        await self.redis.rpush(
-            self.keys.erasures, *(f"{i} {p}" for i, members in by_index.items() for p in members)
-        )
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(
+                self.keys.erasures,
+                *(f"{i} {p}" for i, members in by_index.items() for p in members),
+            )
+            pipe.expire(self.keys.erasures, self.ttl_s)
+            pipe.sadd(self.keys.erased, *pids)
+            pipe.expire(self.keys.erased, self.ttl_s)
+            await pipe.execute()
         for index, members in by_index.items():
             done["log_entries"] += await self._rewrite_log(index, members)
             if not index.endswith(LEXICAL_SUFFIX):
@@ -204,12 +215,8 @@ class RedisPrivacy:
             key, keep, zero_to = self.signatures.key(index), 16, 16 + self.signatures.sig_bytes
         else:
             key, keep, zero_to = self.vectors.key(index), 20, HEADER + self.vectors.dim
-        n = 0
-        for pid in pids:
-            n += int(
-                await self.redis.eval(_REWRITE, 1, key, bytes.fromhex(pid), ERASED, keep, zero_to)
-            )
-        return n
+        ids = [bytes.fromhex(p) for p in pids]
+        return int(await self.redis.eval(_REWRITE, 1, key, ERASED, keep, zero_to, *ids))
 
     async def _rewrite_snapshot(self, index: str, pids: Sequence[str]) -> int:
         """Erase the prompts from the index's current snapshot and write it back at its
@@ -235,7 +242,7 @@ class RedisPrivacy:
             except ValueError:
                 continue
             if pid in pids:
-                n += int(await self.redis.lrem(self.keys.recent, 0, raw))
+                n += int(await self.redis.lrem(self.keys.recent, 0, raw))  # type: ignore[arg-type]
         return n
 
     async def _drop_examples(self, pids: Sequence[str]) -> int:
