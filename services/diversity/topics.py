@@ -192,21 +192,39 @@ class Sample:
     texts: list[str]
 
 
-SAMPLE_PID = 16  # bytes of prompt_id at the head of a sample entry
+SAMPLE_HEAD = 20  # a sample entry begins with its prompt_id (16 bytes) and time (uint32)
+
+# KEYS: the sample list. ARGV: the oldest time kept (epoch seconds). Pops older entries from
+# the tail (the oldest end: entries are pushed at the head); returns how many.
+_EXPIRE_TAIL = """
+local n = 0
+while true do
+  local e = redis.call('LINDEX', KEYS[1], -1)
+  if not e then break end
+  local b1, b2, b3, b4 = string.byte(e, 17, 20)
+  if not b4 or (b1 + 256 * (b2 + 256 * (b3 + 256 * b4))) >= tonumber(ARGV[1]) then break end
+  redis.call('RPOP', KEYS[1])
+  n = n + 1
+end
+return n
+"""
 
 
-def encode_sample(pid: str, vector: np.ndarray, text: str) -> bytes:
-    """16 bytes of prompt_id (so an erasure finds it), the float16 vector, the text."""
-    return bytes.fromhex(pid) + np.asarray(vector, dtype=np.float16).tobytes() + text.encode()
+def encode_sample(pid: str, vector: np.ndarray, text: str, at: float | None = None) -> bytes:
+    """The prompt_id (so an erasure finds it), the time (so retention ends it), the float16
+    vector, the text."""
+    when = int(time.time() if at is None else at).to_bytes(4, "little")
+    vec = np.asarray(vector, dtype=np.float16).tobytes()
+    return bytes.fromhex(pid) + when + vec + text.encode()
 
 
 def decode_samples(raw: Sequence[bytes], dim: int) -> Sample:
     width = 2 * dim
     vecs, texts = [], []
     for r in raw:
-        if len(r) < SAMPLE_PID + width:
+        if len(r) < SAMPLE_HEAD + width:
             continue
-        body = r[SAMPLE_PID:]
+        body = r[SAMPLE_HEAD:]
         vecs.append(np.frombuffer(body[:width], dtype=np.float16).astype(np.float32))
         texts.append(body[width:].decode(errors="replace"))
     return Sample(np.stack(vecs) if vecs else np.zeros((0, dim), np.float32), texts)
@@ -215,21 +233,33 @@ def decode_samples(raw: Sequence[bytes], dim: int) -> Sample:
 class RedisTopics:
     """The learned topic model's state in Redis: the sample, the versions, the swap."""
 
-    def __init__(self, redis: aioredis.Redis, namespace: str, window_s: int, bucket_s: int) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        namespace: str,
+        window_s: int,
+        bucket_s: int,
+        retention_s: int | None = None,
+    ) -> None:
         self.redis = redis
         self.keys = Keys(namespace)
         self.window_s = window_s
         self.bucket_s = bucket_s
+        self.retention_s = retention_s  # the sample holds text: none of it older than this
 
     async def record(self, entries: Sequence[tuple[str, np.ndarray, str]], cap: int) -> int:
-        """Add acceptances to the capped sample; the running count of acceptances."""
+        """Add acceptances to the capped sample, drop those older than the retention period;
+        the running count of acceptances."""
         if not entries:
             return int(await self.redis.get(self.keys.topics_accepted) or 0)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.lpush(self.keys.topics_sample, *(encode_sample(*e) for e in entries))
             pipe.ltrim(self.keys.topics_sample, 0, cap - 1)
             pipe.incrby(self.keys.topics_accepted, len(entries))
-            _, _, count = await pipe.execute()
+            if self.retention_s is not None:
+                oldest = int(time.time()) - self.retention_s
+                pipe.eval(_EXPIRE_TAIL, 1, self.keys.topics_sample, oldest)
+            count = (await pipe.execute())[2]
         return int(count)
 
     async def sample(self, dim: int) -> Sample:

@@ -18,11 +18,13 @@ of its error (``services.errors``):
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import time
 from collections.abc import Sequence
-from typing import NoReturn
+from datetime import UTC, datetime
+from typing import Any, NoReturn
 
 from services.contract.envelope import IN_TS_HEADER, InMsg, Out, Sender
 from services.embed.embedder import Embedder
@@ -234,7 +236,7 @@ class Runtime:
                 latency = input_latency(now_ms, in_ts)
                 if latency is not None:
                     latencies.append((out.label.partition(":")[0], latency))
-            if out.label == "accepted":
+            if out.label == "accepted" and out.value is not None:
                 self._recent.append(out.value)
         del self._recent[:-RECENT_MAX]
         self.stats.record_batch(stage, len(msgs), [o.label for o in outs], secs, latencies)
@@ -255,16 +257,45 @@ class Runtime:
         sizes.update({name: len(ix) for name, ix in indexes.lexical.items()})
         for name, size in sizes.items():
             INDEX_SIZE.labels(name).set(size)
+        recent = await self._not_erased(worker.redis, self._recent[-RECENT_MAX:])
         async with worker.redis.pipeline(transaction=False) as pipe:
             reader = worker.ingest.reader
             snap = self.stats.snapshot(sizes, reader.texts, reader.seconds)
             pipe.set(self.keys.stats(worker_id()), snap, ex=60)
-            if self._recent:
-                pipe.lpush(self.keys.recent, *self._recent[-RECENT_MAX:])
+            if recent:
+                pipe.lpush(self.keys.recent, *recent)
+                pipe.expire(self.keys.recent, self.s.retention_s)
+                cutoff = datetime.fromtimestamp(time.time() - self.s.retention_s, UTC)
+                pipe.eval(_EXPIRE_RECENT, 1, self.keys.recent, cutoff.strftime("%Y-%m-%dT%H:%M:%S"))
                 pipe.ltrim(self.keys.recent, 0, RECENT_MAX - 1)
             await pipe.execute()
         self._recent.clear()
         self._published = time.monotonic()
+
+    async def _not_erased(self, redis: Any, records: list[bytes]) -> list[bytes]:
+        """The accepted records not erased since they were accepted (an erasure may have run
+        between the acceptance and this publication)."""
+        if not records:
+            return records
+        pids = [json.loads(r).get("prompt_id", "") for r in records]
+        hits = await redis.smismember(self.keys.erased, pids)
+        return [r for r, hit in zip(records, hits, strict=True) if not hit]
+
+
+# KEYS: the recent list. ARGV: the oldest accepted_at kept (ISO 8601, UTC). Pops older records
+# from the tail (the oldest end); returns how many. The list holds text: retention applies.
+_EXPIRE_RECENT = """
+local n = 0
+while true do
+  local e = redis.call('LINDEX', KEYS[1], -1)
+  if not e then break end
+  local ok, rec = pcall(cjson.decode, e)
+  if ok and type(rec.accepted_at) == 'string' and rec.accepted_at >= ARGV[1] then break end
+  redis.call('RPOP', KEYS[1])
+  n = n + 1
+end
+return n
+"""
 
 
 def input_latency(now_ms: float, in_ts: bytes | None) -> float | None:

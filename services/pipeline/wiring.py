@@ -89,7 +89,7 @@ async def build_worker(s: Settings, send: Sender, embedder: Embedder) -> Worker:
         ),
     )
     learned = (
-        RedisTopics(redis, s.namespace, s.quota_window_s, s.quota_bucket_s)
+        RedisTopics(redis, s.namespace, s.quota_window_s, s.quota_bucket_s, s.retention_s)
         if s.topics_learn
         else None
     )

@@ -99,6 +99,7 @@ class Settings(
         for name, value in (
             ("seen_ttl_s", self.seen_ttl_s),
             ("cascade_ttl_s", self.cascade_ttl_s),
+            ("feedback_ttl_s", self.feedback_ttl_s),
             ("dedup_horizon_days", int(self.dedup_horizon_days * 86_400)),
         ):
             if value > limit:

@@ -1,11 +1,13 @@
 """The learned topic model's state on the real Redis: sample, swap with the window re-mapped,
 and a corrupt model refused while the previous one stays current."""
 
+import time
+
 import numpy as np
 import pytest
 
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window
-from services.diversity.topics import RedisTopics, tag, train
+from services.diversity.topics import RedisTopics, encode_sample, tag, train
 from services.embed.clusters import TopicModel
 from services.keys import Keys
 
@@ -32,7 +34,10 @@ async def test_a_swap_re_maps_the_window_and_keeps_its_totals(fresh, redis):
     async with redis.pipeline(transaction=True) as pipe:
         window.increments(pipe, win)
         await pipe.execute()
-    assert await topics.record([(f"{i:032x}", v, f"prompt {i}") for i, v in enumerate(x)], cap=100) == 120
+    assert (
+        await topics.record([(f"{i:032x}", v, f"prompt {i}") for i, v in enumerate(x)], cap=100)
+        == 120
+    )
     sample = await topics.sample(DIM)
     assert len(sample.texts) == 100 and sample.texts[0] == "prompt 119"  # latest first, capped
 
@@ -63,3 +68,13 @@ async def test_a_corrupt_model_is_refused_and_due_follows_the_schedule(fresh, re
     assert await topics.lock() and not await topics.lock()
     await topics.unlock()
     assert await topics.lock()
+
+
+async def test_the_sample_keeps_no_text_older_than_the_retention_period(fresh, redis):
+    s = fresh(curate_partitions=1)
+    topics = RedisTopics(redis, s.namespace, s.quota_window_s, s.quota_bucket_s, retention_s=3600)
+    v = unit_rows(np.ones((3, DIM)))
+    old = [encode_sample(f"{i:032x}", v[i], f"old {i}", at=time.time() - 7200) for i in range(2)]
+    await redis.lpush(Keys(s.namespace).topics_sample, *old)
+    await topics.record([("f" * 32, v[2], "new")], cap=100)
+    assert (await topics.sample(DIM)).texts == ["new"]
