@@ -265,6 +265,12 @@ class Keys:
         return self._k("privacy", "request", request)
 
     @property
+    def erased(self) -> str:
+        """Set of the prompt_ids erased (within the retention period): a reindex leaves them
+        out."""
+        return self._k("privacy", "erased")
+
+    @property
     def erasures(self) -> str:
         """Log (list) of ``<index name> <prompt_id>`` erased: every worker applies its tail to
         the indexes it holds in memory."""

@@ -1,7 +1,8 @@
-"""The Faust app: topics and the three agents.
+"""The Faust app: topics and the four agents.
 
-``ingest`` consumes ``chat.events``, ``curate`` the internal curate topic and ``feedback`` the
-annotation results (``annotations.results``). Each takes
+``ingest`` consumes ``chat.events``, ``curate`` the internal curate topic, ``feedback`` the
+annotation results (``annotations.results``) and ``erasure`` the erasure requests
+(``privacy.erasure``). Each takes
 a micro-batch (``take_events`` with a time bound), hands it to the service runtime and moves on.
 """
 
@@ -131,9 +132,14 @@ def build_app(settings: Settings) -> faust.App:
     events = _raw_topic(app, settings.topic_events)
     curate_items = _raw_topic(app, settings.topic_curate)
     results = _raw_topic(app, settings.topic_results)
+    erasures = _raw_topic(app, settings.topic_erasure)
 
     async def send(
-        topic: str, key: bytes | None, value: bytes, headers: list, partition: int | None = None
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list,
+        partition: int | None = None,
     ) -> Any:
         return await app.producer.send(topic, key, value, partition, None, headers)
 
@@ -170,5 +176,11 @@ def build_app(settings: Settings) -> faust.App:
         await runtime.setup()
         async for batch in _take(stream, n, within):
             await runtime.run(runtime.worker.feedback, [_msg(e) for e in batch])
+
+    @app.agent(erasures)
+    async def erasure(stream: faust.StreamT) -> None:
+        await runtime.setup()
+        async for batch in _take(stream, n, within):
+            await runtime.run(runtime.worker.erasure, [_msg(e) for e in batch])
 
     return app

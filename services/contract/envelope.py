@@ -48,7 +48,7 @@ class InMsg:
 class Out:
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a tombstone (an erased prompt's key on prompts.annotation)
     src: str
     headers: list[tuple[str, bytes]] = field(default_factory=list)
     origin: str | None = None  # input coordinate on chat.events when ``src`` is an internal topic
@@ -89,7 +89,7 @@ class Sender(Protocol):
         self,
         topic: str,
         key: bytes | None,
-        value: bytes,
+        value: bytes | None,
         headers: list[tuple[str, bytes]],
         partition: int | None = None,
     ) -> Awaitable[Any]: ...

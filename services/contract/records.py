@@ -341,6 +341,59 @@ class ReviewRequest(BaseModel):
     schema_version: str = SCHEMA_VERSION
 
 
+class ErasureRequest(BaseModel):
+    """One request on ``privacy.erasure``: forget a user, an event or a prompt (docs/privacy.md).
+    ``flywheel forget`` writes them; so may any system that handles data-subject requests."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    request_id: StrictStr | None = Field(
+        None, max_length=256, description="the caller's reference (kept only as a hash)"
+    )
+    user_id: StrictStr | None = Field(
+        None, max_length=4096, description="the raw user id, as on chat events (hashed at once)"
+    )
+    user: StrictStr | None = Field(
+        None, max_length=64, description="or the keyed user hash, as accepted records carry it"
+    )
+    event_id: StrictStr | None = Field(None, max_length=256)
+    prompt_id: StrictStr | None = Field(None, pattern="^[0-9a-f]{32}$")
+    requested_at: datetime | None = Field(None, description="when the subject asked")
+
+    @model_validator(mode="after")
+    def _names_something(self) -> ErasureRequest:
+        if not (self.user_id or self.user or self.event_id or self.prompt_id):
+            raise ValueError("one of user_id, user, event_id or prompt_id is required")
+        return self
+
+
+class ErasedRecord(BaseModel):
+    """One erased prompt on ``prompts.erased``; Kafka key = ``prompt_id``. The same key gets a
+    tombstone (null value) on ``prompts.annotation``: downstream stores delete the prompt."""
+
+    prompt_id: str
+    reason: Literal["user", "event", "prompt"] = Field(
+        description="what the request named: the prompt's user, its event, or the prompt itself"
+    )
+    requested_at: datetime
+    done_at: datetime
+    schema_version: str = SCHEMA_VERSION
+
+
+class AuditRecord(BaseModel):
+    """One erasure request done, on ``privacy.audit``: hashes and counts, never an id or text."""
+
+    request: str = Field(description="sha256 of the request's reference or input coordinate")
+    user: str | None = Field(None, description="the keyed user hash the request named")
+    event: str | None = Field(None, description="the hash of the event id the request named")
+    prompt_id: str | None = None
+    erased: list[str] = Field(description="prompt_ids erased")
+    removed: dict[str, int] = Field(description="what was removed, by store")
+    requested_at: datetime
+    done_at: datetime
+    schema_version: str = SCHEMA_VERSION
+
+
 def now_utc() -> datetime:
     return datetime.now(tz=UTC)
 
@@ -352,4 +405,7 @@ PUBLIC_MODELS: dict[str, type[BaseModel]] = {
     "annotation_result": AnnotationResult,
     "gap_record": GapRecord,
     "review_request": ReviewRequest,
+    "erasure_request": ErasureRequest,
+    "erased_record": ErasedRecord,
+    "audit_record": AuditRecord,
 }

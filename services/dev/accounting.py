@@ -120,6 +120,8 @@ def _add(out: Outputs, s: Settings, rec) -> None:
     if rec.topic == s.topic_dlq:
         out.dlq.append({k: v.decode(errors="replace") for k, v in headers.items()})
     elif rec.topic == s.topic_annotation:
+        if rec.value is None:  # an erasure's tombstone: no event's outcome
+            return
         out.accepted.append(json.loads(rec.value))
     else:
         out.rejected.append(json.loads(rec.value))

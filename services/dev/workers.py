@@ -22,7 +22,19 @@ from services.dev.devstack import DevStackError, Stack
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-TOPICS = ("events", "annotation", "rejected", "dlq", "curate", "results", "gaps", "review")
+TOPICS = (
+    "events",
+    "annotation",
+    "rejected",
+    "dlq",
+    "curate",
+    "results",
+    "gaps",
+    "review",
+    "erasure",
+    "erased",
+    "audit",
+)
 
 
 def isolated_settings(stack: Stack, prefix: str, **overrides: Any) -> Settings:

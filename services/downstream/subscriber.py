@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import ValidationError
@@ -49,7 +50,9 @@ class Subscriber:
             consumer_timeout_ms=1000,
         )
 
-    def _parse(self, value: bytes) -> AnnotationRecord | None:
+    def _parse(self, value: bytes | None) -> AnnotationRecord | None:
+        if value is None:  # a tombstone: the prompt was erased (docs/privacy.md)
+            return None
         try:
             rec = AnnotationRecord.model_validate_json(value)
         except ValidationError:
@@ -72,7 +75,17 @@ class Subscriber:
             consumer.close()
 
     def snapshot(self) -> Iterator[AnnotationRecord]:
-        """Everything on the topic now, from the beginning to the current end, then stop."""
+        """Everything on the topic now, from the beginning to the current end, then stop;
+        without the prompts erased since (a tombstone for their key follows them: one pass finds
+        the tombstones, a second yields the rest)."""
+        erased = {r.key for r in self._read() if r.value is None}
+        for r in self._read():
+            if r.key not in erased:
+                rec = self._parse(r.value)
+                if rec is not None:
+                    yield rec
+
+    def _read(self) -> Iterator[Any]:
         consumer = KafkaConsumer(
             bootstrap_servers=self.s.kafka_bootstrap, group_id=None, enable_auto_commit=False
         )
@@ -85,11 +98,7 @@ class Subscriber:
             consumer.seek_to_beginning(*tps)
             while todo:
                 for tp, records in consumer.poll(timeout_ms=1000).items():
-                    for r in records:
-                        if r.offset < ends[tp]:
-                            rec = self._parse(r.value)
-                            if rec is not None:
-                                yield rec
+                    yield from (r for r in records if r.offset < ends[tp])
                 todo = {tp for tp in todo if consumer.position(tp) < ends[tp]}
         finally:
             consumer.close()

@@ -23,6 +23,9 @@ def wanted_topics(s: Settings) -> dict[str, int]:
         s.topic_results: s.partitions,
         s.topic_gaps: 1,
         s.topic_review: s.partitions,
+        s.topic_erasure: 1,  # requests are erased one after another, in the order asked
+        s.topic_erased: s.partitions,
+        s.topic_audit: 1,
     }
 
 

@@ -231,3 +231,13 @@ FEEDBACK_PROMPTS = Gauge(
     ["state"],
     registry=REGISTRY,
 )
+
+ERASURE_SECONDS = Histogram(
+    "flywheel_erasure_seconds",
+    "Time from an erasure request (its requested_at, else its arrival) to done",
+    buckets=(1, 5, 30, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600, 7 * 86400),
+    registry=REGISTRY,
+)
+ERASED_PROMPTS = PCounter(
+    "flywheel_erased_prompts_total", "Prompts erased on request", registry=REGISTRY
+)

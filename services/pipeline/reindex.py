@@ -121,6 +121,7 @@ class Summary:
     invalid: int = 0  # records that are not annotation records
     repeated: int = 0  # a prompt_id met earlier in this run
     present: int = 0  # already in the target namespace (an earlier run)
+    erased: int = 0  # erased in the source namespace: left out
     vectors: int = 0  # vector log entries written
     lexical: int = 0  # signature log entries written
     blocked: int = 0  # blocklist vectors written
@@ -238,6 +239,7 @@ class Reindexer:
             self._done.add(rec.prompt_id)
             await self._load_space(space(rec.lang, rec.context_id, self.s))
             fresh.append(rec)
+        fresh = await self._not_erased(fresh)
         present = self._present([r.prompt_id for r in fresh])
         todo = [r for r, there in zip(fresh, present, strict=True) if not there]
         self.summary.present += len(fresh) - len(todo)
@@ -260,6 +262,14 @@ class Reindexer:
         self.summary.lexical += sum(len(v) for v in plan.signatures.values())
         self.summary.blocked += await self._carry_blocks(plan)
         return plan
+
+    async def _not_erased(self, records: list[Accepted]) -> list[Accepted]:
+        """Prompts erased in the source namespace stay erased (docs/privacy.md)."""
+        if not records:
+            return records
+        hits = await self.redis.smismember(Keys(self.source).erased, [r.prompt_id for r in records])
+        self.summary.erased += sum(bool(h) for h in hits)
+        return [r for r, hit in zip(records, hits, strict=True) if not hit]
 
     async def _carry_blocked_ids(self, pids: list[str]) -> None:
         """Prompt ids blocked in the source namespace stay blocked (rejected at ingest)."""
@@ -324,6 +334,8 @@ async def reindex(
         for batch in reader.batches():
             records = []
             for value, headers in batch:
+                if value is None:  # an erased prompt's tombstone
+                    continue
                 try:
                     records.append(parse_record(value, headers))
                 except ValueError:

@@ -24,6 +24,7 @@ from services.embed.preamble import redis_preambles
 from services.errors import ConfigError
 from services.pipeline.contamination import ContaminationCheck
 from services.pipeline.curate.stage import CurateStage
+from services.pipeline.erasure import ErasureStage
 from services.pipeline.feedback import FeedbackStage
 from services.pipeline.ingest import IngestStage
 from services.pipeline.runner import StageRunner
@@ -47,11 +48,12 @@ class Worker:
     ingest: IngestStage
     curate: CurateStage
     feedback: FeedbackStage
+    erasure: ErasureStage
     runners: dict[str, StageRunner]
 
     @property
     def stages(self) -> list[Stage]:
-        return [self.ingest, self.curate, self.feedback]
+        return [self.ingest, self.curate, self.feedback, self.erasure]
 
 
 def load_embedder(s: Settings) -> Embedder:
@@ -102,9 +104,10 @@ async def build_worker(s: Settings, send: Sender, embedder: Embedder) -> Worker:
         cascade_store = RedisCascadeStore(
             redis, s.namespace, embedder.verifier.fingerprint, retention_s(s)
         )
+    curate_state = RedisCurateState(redis, s, vectors, cascade=cascade_store)
     curate = CurateStage(
         s,
-        RedisCurateState(redis, s, vectors, cascade=cascade_store),
+        curate_state,
         embedder.dim,
         topics,
         learner,
@@ -112,8 +115,9 @@ async def build_worker(s: Settings, send: Sender, embedder: Embedder) -> Worker:
     )
     store = FeedbackStore(redis, s.namespace, vectors, FeedbackPolicy.from_settings(s), topics)
     feedback = FeedbackStage(s, store)
+    erasure = ErasureStage(s, curate_state.privacy)
     runners = {}
-    for stage in (ingest, curate, feedback):
+    for stage in (ingest, curate, feedback, erasure):
         await stage.setup()
         runners[stage.name] = StageRunner(
             stage.name,
@@ -122,7 +126,7 @@ async def build_worker(s: Settings, send: Sender, embedder: Embedder) -> Worker:
             s.kafka_bootstrap,
             stage.output_topics(),
         )
-    return Worker(redis, ingest, curate, feedback, runners)
+    return Worker(redis, ingest, curate, feedback, erasure, runners)
 
 
 def _verifier(s: Settings, embedder: Embedder, store: RedisCascadeStore | None) -> Verifier | None:

@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from services.settings.load import SettingsError, load_settings, unknown_variables
-from streams.cli import data, evalsets, models, stack
+from streams.cli import data, evalsets, models, privacy, stack
 from streams.cli.base import CONNECT_TIMEOUT_S, CliError
 
 
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"how long to wait for the Kafka broker (default {CONNECT_TIMEOUT_S:g})",
     )
     sub = parser.add_subparsers(dest="cmd", required=True)
-    for group in (stack, data, models, evalsets):
+    for group in (stack, data, models, evalsets, privacy):
         group.add_commands(sub)
     return parser
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from services.contract.conversation import Conversation
-from services.contract.records import ChatEvent
 from services.contract.gateway_logs import Problem, Unconvertible, convert, to_event
+from services.contract.records import ChatEvent
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "gateway"
 
