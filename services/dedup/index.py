@@ -312,7 +312,7 @@ class VectorIndex:
     def erase(self, pids: Sequence[str]) -> int:
         """Erase these prompts (docs/privacy.md); returns how many rows held one. Each row keeps
         its number (the log position it stands for) but loses its id and its vector: the flat
-        kind's row is zeroed, the IVF kinds drop it from their lists and zero its 8-bit codes.
+        kind's row is zeroed, the IVF kinds hold a zero vector in its place (and zero 8-bit codes).
         ``state()`` afterwards holds nothing of them."""
         valid = [p for p in pids if is_pid(p) and p != ERASED_PID]
         if not valid or self._pids.n == 0:
@@ -324,15 +324,16 @@ class VectorIndex:
         if self.kind == "flat":
             xb = faiss.rev_swig_ptr(self._index.get_xb(), self._pids.n * self.dim)
             xb.reshape(self._pids.n, self.dim)[rows] = 0
-        else:
+        else:  # out of the lists, back as zero vectors: numbering and counts stay whole
+            labels = np.sort(rows).astype(np.int64)
             ivf: Any = faiss.extract_index_ivf(self._index)
-            ivf.remove_ids(faiss.IDSelectorArray(rows.astype(np.int64)))
+            ivf.remove_ids(faiss.IDSelectorArray(labels))
+            ivf.add_with_ids(np.zeros((len(labels), self.dim), dtype=np.float32), labels)
             if isinstance(self._index, faiss.IndexRefine):
                 refine: Any = faiss.downcast_index(self._index.refine_index)
                 width = refine.code_size
                 codes = faiss.rev_swig_ptr(refine.codes.data(), refine.ntotal * width)
-                codes.reshape(refine.ntotal, width)[rows] = 0
-                self._index.ntotal = ivf.ntotal
+                codes.reshape(refine.ntotal, width)[labels] = 0
         self._pids.erase(rows)
         return int(rows.size)
 
