@@ -64,7 +64,7 @@ class FakeCurateState:
         self.accepted.update(accepted)
         self.commits += 1
 
-    async def maybe_snapshot(self, name, index):
+    async def maybe_snapshot(self, name, index, erasures=0):
         return False
 
     async def erasures_since(self, position):

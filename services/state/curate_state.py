@@ -95,12 +95,14 @@ class RedisCurateState:
     async def erasures_since(self, position: int) -> tuple[list[tuple[str, str]], int]:
         return await self.privacy.erasures_since(position)
 
-    async def maybe_snapshot(self, name: str, index: VectorIndex) -> bool:
+    async def maybe_snapshot(self, name: str, index: VectorIndex, erasures: int = 0) -> bool:
         """After a commit (the index holds exactly its log): the dedup horizon's mark, then a
-        snapshot every ``index_snapshot_every`` entries (which trims the log behind it)."""
+        snapshot every ``index_snapshot_every`` entries (which trims the log behind it), unless
+        an erasure came after the first ``erasures`` the index applied."""
         await self.vectors.advance_horizon(name, len(index), self.s.horizon_s)
         every = self.s.index_snapshot_every
-        return bool(every) and await self.vectors.maybe_snapshot(name, index, every)
+        guard = (self.keys.erasures, erasures)  # see RedisVectorLog.snapshot
+        return bool(every) and await self.vectors.maybe_snapshot(name, index, every, guard)
 
 
 async def load_weights(redis: aioredis.Redis, namespace: str) -> dict[int, float]:

@@ -206,7 +206,12 @@ class RedisPrivacy:
     async def erasures_since(self, position: int) -> tuple[list[tuple[str, str]], int]:
         """``(index, prompt_id)`` erased from log position ``position`` on, and the next
         position."""
-        raw = await self.redis.lrange(self.keys.erasures, position, -1)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.llen(self.keys.erasures)
+            pipe.lrange(self.keys.erasures, position, -1)
+            n, raw = await pipe.execute()
+        if int(n) < position:  # the log expired and began again
+            return await self.erasures_since(0)
         entries = [tuple(text(r).split(" ", 1)) for r in raw]
         return [(e[0], e[1]) for e in entries if len(e) == 2], position + len(raw)
 

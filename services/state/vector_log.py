@@ -153,12 +153,23 @@ class RedisVectorLog(RedisLog):
         pids, vecs, owners = self.decode(raw)
         index.add_raw(vecs, pids, owners)
 
-    async def snapshot(self, name: str, index: VectorIndex, keep: int | None = None) -> int:
+    async def snapshot(
+        self,
+        name: str,
+        index: VectorIndex,
+        keep: int | None = None,
+        erasures: tuple[str, int] | None = None,
+    ) -> int:
         """Store ``index`` as the snapshot of log entries ``[0, len(index))``, then trim the log
         up to ``len(index) - keep`` (default ``TRIM_KEEP``); returns the snapshot's position.
 
         Call it only when the index holds exactly the log's first ``len(index)`` entries (after
-        ``sync``, or after ``append`` of what the last ``decide`` accepted)."""
+        ``sync``, or after ``append`` of what the last ``decide`` accepted).
+
+        ``erasures``: (the erasure log's key, how many of its entries the index applied). The
+        snapshot becomes current only if no erasure came since (checked atomically with the
+        switch); otherwise it is dropped and 0 returned: an erasure rewrites the snapshot that
+        is current when it runs, so a snapshot must never become current behind its back."""
         pos = len(index)
         parts = await asyncio.to_thread(index.state)
         key = self._snap_key(name, pos)
@@ -176,7 +187,18 @@ class RedisVectorLog(RedisLog):
             for field, value in parts.items():
                 pipe.hset(key, field, value)
             await pipe.execute()
-        previous = await self.redis.set(self._snap_key(name), pos, get=True)
+        if erasures is None:
+            previous = await self.redis.set(self._snap_key(name), pos, get=True)
+        else:
+            previous = await self.redis.eval(
+                _SWITCH_UNLESS_ERASED, 2, self._snap_key(name), erasures[0], pos, erasures[1]
+            )
+            if previous == -1:  # an erasure came since the index applied the log: drop it
+                old_file = await self.redis.hget(key, "file")
+                await self.redis.unlink(key)
+                if old_file:
+                    Path(text(old_file)).unlink(missing_ok=True)
+                return 0
         if previous is not None and int(previous) != pos:
             old = self._snap_key(name, int(previous))
             old_file = await self.redis.hget(old, "file")
@@ -188,7 +210,13 @@ class RedisVectorLog(RedisLog):
         await self.trim(name, pos - (self.TRIM_KEEP if keep is None else keep))
         return pos
 
-    async def maybe_snapshot(self, name: str, index: VectorIndex, every: int) -> bool:
+    async def maybe_snapshot(
+        self,
+        name: str,
+        index: VectorIndex,
+        every: int,
+        erasures: tuple[str, int] | None = None,
+    ) -> bool:
         """``snapshot`` once the index holds ``every`` entries more than the last snapshot
         (same precondition as ``snapshot``); True when it wrote one."""
         last = self._snapshotted.get(name)
@@ -196,8 +224,7 @@ class RedisVectorLog(RedisLog):
             last = self._snapshotted[name] = await self.snapshot_position(name)
         if len(index) - last < every:
             return False
-        await self.snapshot(name, index)
-        return True
+        return bool(await self.snapshot(name, index, erasures=erasures))
 
     async def snapshot_position(self, name: str) -> int:
         """Log position the current snapshot covers; 0 without one."""
@@ -234,3 +261,15 @@ class RedisVectorLog(RedisLog):
         await asyncio.to_thread(index.load_state, fields)
         self._snapshotted[name] = pos
         return len(index)
+
+
+# KEYS: the current-snapshot pointer, the erasure log. ARGV: the new position, the erasure log
+# length the index applied. Switches the pointer (returning the previous position, or nil) only
+# if the erasure log is that long still; else returns -1.
+_SWITCH_UNLESS_ERASED = """
+if redis.call('LLEN', KEYS[2]) ~= tonumber(ARGV[2]) then return -1 end
+local old = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1])
+return old
+"""
+

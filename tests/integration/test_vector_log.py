@@ -199,4 +199,5 @@ async def test_curate_state_marks_the_horizon_and_snapshots_where_settings_say(
     off = Settings(index_snapshot_every=0)
     quiet = RedisCurateState(redis, off, RedisVectorLog(redis, f"{namespace}o", DIM))
     assert not await quiet.maybe_snapshot("en:0", index)
-    assert not await redis.hgetall(f"{namespace}o:vectors:marks:en:0")
+    # no snapshots; the horizon is the retention period's when none is set: it still marks
+    assert await redis.hgetall(f"{namespace}o:vectors:marks:en:0")

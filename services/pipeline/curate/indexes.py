@@ -142,4 +142,4 @@ class IndexSet:
 
     async def snapshot(self, names: list[str]) -> None:
         for name in names:  # each index now holds exactly its log: a valid snapshot
-            await self.state.maybe_snapshot(name, self.vectors[name])
+            await self.state.maybe_snapshot(name, self.vectors[name], self.erasures_read)
