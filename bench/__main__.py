@@ -36,6 +36,7 @@ SUITES = [
     "agreement",
     "followups",
     "conversations",
+    "contamination",
     "erasure",
 ]
 

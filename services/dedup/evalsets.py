@@ -13,7 +13,9 @@ Two methods, both against every item of every registered set:
 
 Items of fewer than ``min_words`` words are matched by neither method (a one-word item would
 match every prompt holding the word); an item shorter than ``n`` words is one n-gram, its whole
-self. Pure: no Redis, no model; the vectors come from the caller.
+self. An n-gram found in more than ``BOILERPLATE_ITEMS`` item is boilerplate (a benchmark's
+templates: "For which of these two scenarios does the main character...", "下列说法正确的是")
+and left out of the coverage on both sides: an item is matched by what is its own. Pure: no Redis, no model; the vectors come from the caller.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ def gram_hashes(tokens: Sequence[str], n: int) -> np.ndarray:
 
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+FLAT_UP_TO = 20_000  # items searched exactly; above, IVF
+NPROBE = 16
+BOILERPLATE_ITEMS = 1  # an n-gram in more items than this is a template (measured: benchmarks.md)
 
 
 @dataclass(frozen=True)
@@ -83,17 +88,21 @@ class EvalMatcher:
         coverage: float,
         similarity: float,
         min_words: int,
+        boilerplate: int = BOILERPLATE_ITEMS,
     ) -> None:
         """``vectors``: one unit row per item (zeros for an item the model cannot read), or None
-        for n-grams only."""
+        for n-grams only. Items of the same text are one item (the first one's id)."""
         self.n, self.coverage, self.similarity = n, coverage, similarity
         self.items: list[EvalItem] = []
         keep: list[int] = []
         grams, owners, starts, lengths = [], [], [], []
+        texts: set[str] = set()
         for i, item in enumerate(items):
             tokens = words(item.text)
-            if len(tokens) < min_words:
+            key = " ".join(tokens)
+            if len(tokens) < min_words or key in texts:
                 continue
+            texts.add(key)
             row = len(self.items)
             self.items.append(item)
             keep.append(i)
@@ -104,27 +113,45 @@ class EvalMatcher:
             lengths.append(len(tokens))
         self.skipped = len(items) - len(self.items)
         self.lengths = np.array(lengths, dtype=np.int32)
+        self._grams = _EMPTY
+        self._owner = self._start = np.zeros(0, dtype=np.int32)
+        self.reach = np.zeros(len(self.items), dtype=np.int32)
+        # items shorter than n are one gram of their own length: prompts are read in those too
+        self._short = sorted({int(x) for x in self.lengths if x < n})
         if grams:
-            all_grams = np.concatenate(grams)
-            order = np.argsort(all_grams, kind="stable")
-            self._grams = all_grams[order]
-            self._owner = np.concatenate(owners)[order]
-            self._start = np.concatenate(starts)[order]
-        else:
-            self._grams = _EMPTY
-            self._owner = self._start = np.zeros(0, dtype=np.int32)
-        self.index: faiss.IndexFlatIP | None = None
+            self._index_grams(
+                np.concatenate(grams), np.concatenate(owners), np.concatenate(starts), boilerplate
+            )
+        self.index: faiss.Index | None = None
         self._row_of = np.zeros(0, dtype=np.int64)
         if vectors is not None and keep and similarity < 1:
             kept = np.ascontiguousarray(vectors[keep], dtype=np.float32)
             readable = np.flatnonzero(np.abs(kept).sum(axis=1) > 0)
             if len(readable):
-                self.index = faiss.IndexFlatIP(kept.shape[1])
-                self.index.add(kept[readable])
+                self.index = _inner_product_index(kept[readable])
                 self._row_of = readable
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def _index_grams(
+        self, grams: np.ndarray, owners: np.ndarray, starts: np.ndarray, boilerplate: int
+    ) -> None:
+        """Keep the n-grams found in at most ``boilerplate`` items, sorted for binary search,
+        and each item's ``reach``: the words its kept n-grams cover (what coverage divides)."""
+        pairs = np.unique(np.stack([grams, owners.astype(np.int64)]), axis=1)
+        values, counts = np.unique(pairs[0], return_counts=True)
+        common = values[counts > boilerplate]
+        kept = ~np.isin(grams, common)
+        grams, owners, starts = grams[kept], owners[kept], starts[kept]
+        order = np.lexsort((starts, owners))
+        by_owner, by_start = owners[order], starts[order]
+        rows, firsts = np.unique(by_owner, return_index=True)
+        for row, first, last in zip(rows, firsts, [*firsts[1:], len(order)], strict=True):
+            n = min(self.n, int(self.lengths[row]))
+            self.reach[row] = _covered(by_start[first:last], n)
+        order = np.argsort(grams, kind="stable")
+        self._grams, self._owner, self._start = grams[order], owners[order], starts[order]
 
     def match(
         self, texts: Sequence[str], vectors: Sequence[np.ndarray | None]
@@ -144,7 +171,8 @@ class EvalMatcher:
         """The item whose words the prompt's n-grams cover most, at any coverage."""
         if not len(self._grams):
             return None
-        hashes = np.unique(gram_hashes(words(text), self.n))
+        tokens = words(text)
+        hashes = np.unique(np.concatenate([gram_hashes(tokens, k) for k in (self.n, *self._short)]))
         lo = np.searchsorted(self._grams, hashes, side="left")
         hi = np.searchsorted(self._grams, hashes, side="right")
         hit = hi > lo
@@ -154,8 +182,8 @@ class EvalMatcher:
         owners, starts = self._owner[pos], self._start[pos]
         best_row, best = -1, 0.0
         for row in np.unique(owners).tolist():
-            length = int(self.lengths[row])
-            share = _covered(np.sort(starts[owners == row]), min(self.n, length)) / length
+            n = min(self.n, int(self.lengths[row]))
+            share = _covered(np.sort(starts[owners == row]), n) / int(self.reach[row])
             if share > best:
                 best_row, best = row, share
         item = self.items[best_row]
@@ -174,6 +202,25 @@ class EvalMatcher:
                 item = self.items[int(self._row_of[row])]
                 found[i] = Match(item.evalset, item.item_id, "embedding", round(sim, 4))
         return found
+
+
+def _inner_product_index(vectors: np.ndarray) -> faiss.Index:
+    """Exact (flat) up to ``FLAT_UP_TO`` vectors; above, IVF with ``4 sqrt(N)`` lists searched
+    ``NPROBE`` at a time: a flat search of 100,000 items cost 8 ms of CPU per prompt, more than
+    the model (benchmarks.md). A copy sits far above the threshold's neighbourhood of its item,
+    which IVF finds in the item's own list."""
+    dim = vectors.shape[1]
+    if len(vectors) <= FLAT_UP_TO:
+        index: faiss.Index = faiss.IndexFlatIP(dim)
+    else:
+        nlist = int(4 * np.sqrt(len(vectors)))
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        sample = vectors[np.random.default_rng(0).permutation(len(vectors))[: nlist * 40]]
+        ivf.train(sample)
+        ivf.nprobe = NPROBE
+        index = ivf
+    index.add(vectors)
+    return index
 
 
 def _covered(starts: np.ndarray, n: int) -> int:

@@ -53,6 +53,8 @@ class SeenStore(Protocol):
 
     async def claim(self, items: Sequence[tuple[str, str]]) -> list[str | None]: ...
 
+    async def release(self, items: Sequence[tuple[str, str]]) -> None: ...
+
 
 class EvalCheck(Protocol):
     """The contamination check (``services.pipeline.contamination.ContaminationCheck``): per
@@ -278,8 +280,11 @@ class IngestStage(Stage):
         outs: list[Out],
     ) -> tuple[list[_Candidate], list[str], list[np.ndarray | None]]:
         """The candidates that copy no evaluation item (with their reads and vectors); the
-        others rejected ``contaminated`` into ``outs``, naming the item."""
+        others rejected ``contaminated`` into ``outs``, naming the item, and their
+        exact-duplicate claims released: once the set is removed, a copy is a prompt again."""
         verdicts = await check.check([c.clean.text for c in cands], vectors)
+        dropped = [(c.clean.pid, c.msg.src) for c, by in zip(cands, verdicts, strict=True) if by]
+        await self.seen.release(dropped)
         kept: tuple[list[_Candidate], list[str], list[np.ndarray | None]] = ([], [], [])
         for cand, read, vec, by in zip(cands, reads, vectors, verdicts, strict=True):
             if by is None:

@@ -14,14 +14,14 @@ class ContaminationSettings(BaseModel):
         True, description="reject prompts that copy a registered evaluation item (contaminated)"
     )
     contamination_ngram: int = Field(
-        8,
+        6,
         ge=3,
         le=20,
         description="words in the n-grams a prompt shares with an evaluation item (a Chinese "
         "character counts as a word); smaller n catches more edited copies and more look-alikes",
     )
     contamination_coverage: float = Field(
-        0.5,
+        0.6,
         gt=0,
         le=1,
         description="share of an evaluation item's words a prompt covers with shared n-grams at "

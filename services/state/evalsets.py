@@ -215,6 +215,9 @@ class RedisEvalsets:
                 raise BadEvalset(f"{evalset.name} changed while adding it: try again") from None
         return meta
 
+    async def has(self, name: str) -> bool:
+        return bool(await self.redis.hexists(self.keys.evalsets, name))
+
     async def remove(self, name: str) -> bool:
         """Unregister ``name``; False when no such set."""
         k = self.keys

@@ -35,6 +35,7 @@ class RedisSeenStore:
         self.key = Keys(namespace).seen if key is None else key
         self.ttl_s = ttl_s
         self._claim = redis.register_script(_CLAIM)
+        self._release = redis.register_script(_RELEASE)
 
     @classmethod
     def event_ids(cls, redis: aioredis.Redis, namespace: str, ttl_s: int) -> RedisSeenStore:
@@ -52,6 +53,21 @@ class RedisSeenStore:
             out.append(None if owner is None or owner == mine else owner)
         return out
 
+    async def release(self, items: Sequence[tuple[str, str]]) -> None:
+        """Drop the claims ``items`` (key, owner) still owned by that owner: a prompt rejected
+        after its claim for a reason that may not hold later (a registered evaluation set it
+        copied may be removed) must not make its next copy a duplicate."""
+        if items:
+            await self._release([self.key(k) for k, _ in items], [o for _, o in items])
+
+
+# KEYS: the claims; ARGV: one owner per key. Deletes each key its owner still holds.
+_RELEASE = """
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[i] then redis.call('DEL', key) end
+end
+return 0
+"""
 
 # KEYS: the claims; ARGV: the TTL, then one owner per key. Per key: the previous owner, or false
 # (nil) when this call set it -- what ``SET key owner NX GET EX ttl`` answers.

@@ -55,6 +55,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     except BadEvalset as exc:
         raise CliError(f"{args.file}: {exc}") from None
     s = settings()
+    if _with_store(s, lambda store: store.has(args.name)):  # before minutes of embedding
+        raise CliError(f"a set named {args.name} exists: remove it first")
     vectors = None
     if args.embed and s.contamination_similarity < 1:
         from services.embed.embedder import Embedder

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from services.dedup import evalsets
 from services.dedup.evalsets import EvalItem, EvalMatcher, gram_hashes, words
 
 ITEMS = [
@@ -94,3 +95,48 @@ def test_items_without_a_vector_are_left_to_the_ngrams():
 def test_no_items_no_matches():
     m = EvalMatcher([], None, n=5, coverage=0.5, similarity=0.9, min_words=5)
     assert m.match(["anything at all here"], [None]) == [None]
+
+
+def test_ngrams_of_a_template_shared_by_many_items_do_not_count():
+    template = "For which of these two scenarios does the main character do something wrong?"
+    items = [
+        EvalItem("m", str(i), f"{template} Scenario {w} happens at noon")
+        for i, w in enumerate(["alpha", "bravo", "charlie", "delta"])
+    ]
+    m = EvalMatcher(items, None, n=5, coverage=0.5, similarity=1.0, min_words=5)
+    look_alike = f"{template} Scenario echo happens at noon"
+    assert m.match([look_alike], [None]) == [None]
+    [copy] = m.match([f"Help me: {items[2].text}"], [None])
+    assert copy is not None and copy.item_id == "2" and copy.score == 1.0
+
+
+def test_items_of_the_same_text_are_one_item():
+    twice = [ITEMS[0], EvalItem("other", "x9", ITEMS[0].text)]
+    m = EvalMatcher(twice, None, n=5, coverage=0.5, similarity=1.0, min_words=5)
+    assert len(m) == 1
+    [found] = m.match([ITEMS[0].text], [None])
+    assert found is not None and (found.evalset, found.score) == ("mmlu", 1.0)
+
+
+def test_an_item_shorter_than_n_is_found_inside_a_longer_prompt():
+    short = [EvalItem("m", "s1", "How many eyes does a giraffe have?")]
+    m = EvalMatcher(short, None, n=8, coverage=0.5, similarity=1.0, min_words=5)
+    [found] = m.match(["Quick one: how many eyes does a giraffe have? Thanks"], [None])
+    assert found is not None and found.score == 1.0
+    assert m.match(["How many legs does a giraffe have?"], [None]) == [None]
+
+
+def test_above_the_flat_limit_the_ivf_index_still_finds_a_close_copy(monkeypatch):
+    monkeypatch.setattr(evalsets, "FLAT_UP_TO", 100)
+    rng = np.random.default_rng(3)
+    vecs = rng.normal(size=(3000, 32)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    items = [EvalItem("big", str(i), f"item number {i} of the big set") for i in range(3000)]
+    m = EvalMatcher(items, vecs, n=5, coverage=0.5, similarity=0.9, min_words=5, boilerplate=10**9)
+    assert m.index is not None and m.index.ntotal == 3000 and hasattr(m.index, "nprobe")
+    noise = rng.normal(size=(50, 32)).astype(np.float32)
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    queries = vecs[:50] * 0.97 + noise * np.sqrt(1 - 0.97**2)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    found = m.embedding_best(list(queries))
+    assert sum(f is not None and f.item_id == str(i) for i, f in enumerate(found)) >= 49

@@ -17,6 +17,13 @@ from tests.unit.pipeline.test_ingest_stage import FakeClaims, FakeEncoder, S, me
 ITEM = "Which of the following best explains why the sky appears blue during the day?"
 
 
+class Claims(FakeClaims):
+    async def release(self, items: Sequence[tuple[str, str]]) -> None:
+        for key, owner in items:
+            if self.owners.get(key) == owner:
+                del self.owners[key]
+
+
 class MatcherCheck:
     """The ``EvalCheck`` port over an in-memory matcher (the Redis side is the store's)."""
 
@@ -36,7 +43,8 @@ class MatcherCheck:
 
 def test_a_wrapped_copy_is_rejected_contaminated_naming_the_item():
     check = MatcherCheck()
-    st = IngestStage(S, FakeClaims(), FakeEncoder(), contamination=check)
+    claims = Claims()
+    st = IngestStage(S, claims, FakeEncoder(), contamination=check)
     asyncio.run(st.setup())
     outs = asyncio.run(
         st.process(
@@ -56,6 +64,7 @@ def test_a_wrapped_copy_is_rejected_contaminated_naming_the_item():
     )
     assert b"sky" not in rej.value  # never the text
     assert by_src["chat.events/0/1"].topic == "cur"
+    assert len(claims.owners) == 1  # the copy's claim released, the other prompt's kept
     assert check.seen == [  # the normalized prompts, after the exact-duplicate claims
         [f"Can you solve this for me? {ITEM} Thanks", "Why is the sky blue? Explain it to a child."]
     ]
