@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import numpy as np
 
 from services.clean.chain import Cleaned, Cleaner, Invalid, Refused, Verdict
 from services.clean.guards import Guard
-from services.clean.text import digest_context
+from services.clean.text import digest_context, event_key
 from services.contract.envelope import InMsg, Out
 from services.contract.records import (
     ChatEvent,
@@ -338,8 +337,3 @@ def record_messages(c: Cleaned) -> list[RecordMessage]:
     msgs = [RecordMessage(role="system", content=t) for t in ctx.system]
     msgs += [RecordMessage(role=t.role, content=t.text) for t in ctx.history]  # type: ignore[arg-type]
     return [*msgs, RecordMessage(role="user", content=c.text)]
-
-
-def event_key(event_id: str) -> str:
-    """The Redis form of an event id: 32 hex digits of its SHA-256 (ids are producer data)."""
-    return hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
