@@ -144,6 +144,11 @@ class Keys:
     def examples_pattern(self) -> str:
         return self._k("examples", "*")
 
+    def crowd(self, tag: str, cluster: int, bucket: int) -> str:
+        """HyperLogLog of the keyed user hashes with real prompts accepted in one cluster in
+        one window bucket (services/diversity/crowd.py); it holds no recoverable hash."""
+        return self._k("crowd", tag or "v1", str(cluster), str(bucket))
+
     @property
     def gaps_target(self) -> str:
         """The operator's target distribution over clusters (JSON); absent = uniform."""

@@ -28,6 +28,7 @@ class FakeCurateState:
         self.commits = 0
         self.origins: dict = {}  # prompt_id -> Origin, as the commits noted them
         self.erasures: list[tuple[str, str]] = []  # (index, prompt_id), the erasure log
+        self.crowds: dict[int, set[str]] = defaultdict(set)  # cluster -> users, as committed
 
     async def override(self, name):
         return self.overrides.get(name)
@@ -61,6 +62,8 @@ class FakeCurateState:
             for name, rows in entries.items():
                 self.logs[name].extend(rows)
         self.counts["total"] += len(win.added)
+        for cluster, user in win.users:
+            self.crowds[cluster].add(user)
         self.accepted.update(accepted)
         self.commits += 1
 

@@ -313,6 +313,11 @@ class GapRecord(BaseModel):
     topics_version: str = Field(description="the topic model the cluster belongs to")
     words: list[str] = Field(description="the cluster's characteristic words (its label)")
     examples: list[str] = Field(description="prompt_ids of a few accepted prompts in the cluster")
+    withheld: bool = Field(
+        False,
+        description="the cluster had fewer distinct users in the window than FLYWHEEL_MIN_CROWD: "
+        "words and examples are left empty, as they would describe those few people (1.5)",
+    )
     target_share: float = Field(description="the cluster's target share of the accepted window")
     share: float = Field(description="its share of the accepted window now")
     deficit: int = Field(description="accepted prompts the cluster lacks to reach its target")

@@ -6,7 +6,9 @@ operator set another through the ops API (``PUT /api/gaps/target``, with the tok
 whose count is below ``target share x window total`` has a *deficit*; each one becomes a
 ``GapRecord`` on ``flywheel.gaps`` (the ops server publishes on a timer and on demand) with the
 cluster's characteristic words, a few accepted prompt ids as examples, the real and synthetic
-counts and how many synthetic prompts the per-cluster mix rule still admits there.
+counts and how many synthetic prompts the per-cluster mix rule still admits there. A cluster
+with fewer distinct users in the window than ``min_crowd`` (services/diversity/crowd.py) gets
+its record without words and examples (``withheld``): they would describe those few people.
 
 The same read gives the bias signal of the synthetic balance: per cluster and origin, how many
 prompts de-duplication decided in the window and how many were near (or exact) duplicates: a
@@ -25,11 +27,13 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from services.contract.records import GapRecord, now_utc
+from services.diversity.crowd import Crowd
 from services.diversity.quota import QuotaPolicy, RedisWindow, Window, entropy_bits
 from services.diversity.topics import tag, words
 from services.embed.clusters import TopicModel
@@ -215,6 +219,35 @@ def cluster_words(model: TopicModel, cluster: int) -> list[str]:
     return [] if label.startswith("cluster ") else [w for w in label.split() if words(w)]
 
 
+def gap_record(
+    model: TopicModel,
+    g: ClusterGap,
+    window_total: int,
+    gap_id: str,
+    ts: datetime,
+    examples: list[str] | None,
+) -> GapRecord:
+    """The record of gap ``g``; ``examples`` None = the cluster is under the crowd: no words,
+    no examples, ``withheld``."""
+    withheld = examples is None
+    return GapRecord(
+        gap_id=gap_id,
+        cluster=g.cluster,
+        topics_version=model.version,
+        words=[] if withheld else cluster_words(model, g.cluster),
+        examples=examples or [],
+        withheld=withheld,
+        target_share=g.target_share,
+        share=g.share,
+        deficit=g.deficit,
+        real=g.real,
+        synthetic=g.synthetic,
+        synthetic_room=g.synthetic_room,
+        window_total=window_total,
+        ts=ts,
+    )
+
+
 class GapStore:
     """The gaps' state in Redis: the target, the window, the examples, the bias buckets."""
 
@@ -236,6 +269,12 @@ class GapStore:
         shares, stale = (await self.target()).for_model(model)
         return coverage(win, model.k, shares, stale, policy)
 
+    async def crowd(self, model: TopicModel, clusters: list[int], min_crowd: int) -> Crowd:
+        """The distinct users of ``clusters`` in the window (none read when the rule is off)."""
+        if min_crowd <= 0:
+            return Crowd(0)
+        return Crowd(min_crowd, await self.window.crowds(tag(model.version), clusters))
+
     async def examples(self, tag_: str, clusters: list[int], n: int) -> list[list[str]]:
         """The latest ``n`` accepted prompt ids of each cluster, in one round trip."""
         if n <= 0:
@@ -247,36 +286,32 @@ class GapStore:
         return [[text(r) for r in row] for row in rows]
 
     async def records(
-        self, model: TopicModel, policy: QuotaPolicy, examples: int, min_window: int
+        self,
+        model: TopicModel,
+        policy: QuotaPolicy,
+        examples: int,
+        min_window: int,
+        min_crowd: int = 0,
     ) -> tuple[Coverage, list[GapRecord]]:
         """The coverage and one gap record per cluster with a deficit (none while the window
-        holds fewer than ``min_window`` prompts)."""
+        holds fewer than ``min_window`` prompts); words and examples only of clusters with at
+        least ``min_crowd`` distinct users."""
         cov = await self.coverage(model, policy)
         if cov.total < min_window or not cov.gaps:
             return cov, []
         n = int(await self.redis.incr(self.keys.gaps_round))
         ts = now_utc()
-        ids = await self.examples(tag(model.version), [g.cluster for g in cov.gaps], examples)
-        out = []
-        for g, ex in zip(cov.gaps, ids, strict=True):
-            out.append(
-                GapRecord(
-                    gap_id=f"{model.version}:{g.cluster}:{n}",
-                    cluster=g.cluster,
-                    topics_version=model.version,
-                    words=cluster_words(model, g.cluster),
-                    examples=ex,
-                    target_share=g.target_share,
-                    share=g.share,
-                    deficit=g.deficit,
-                    real=g.real,
-                    synthetic=g.synthetic,
-                    synthetic_room=g.synthetic_room,
-                    window_total=cov.total,
-                    ts=ts,
-                )
+        crowd = await self.crowd(model, [g.cluster for g in cov.gaps], min_crowd)
+        shown = [g.cluster for g in cov.gaps if crowd.shown(g.cluster)]
+        ids = dict(
+            zip(shown, await self.examples(tag(model.version), shown, examples), strict=True)
+        )
+        return cov, [
+            gap_record(
+                model, g, cov.total, f"{model.version}:{g.cluster}:{n}", ts, ids.get(g.cluster)
             )
-        return cov, out
+            for g in cov.gaps
+        ]
 
     async def published(self, round_: int, n: int, at: float | None = None) -> None:
         """Record that round ``round_`` put ``n`` gap records on the topic."""
@@ -311,10 +346,11 @@ class GapStore:
         send: Callable[[str, GapRecord], Awaitable[None]],
         examples: int,
         min_window: int,
+        min_crowd: int = 0,
     ) -> list[GapRecord]:
         """Measure the gaps and hand each record to ``send(key, record)`` (a Kafka producer:
         key ``<topics_version>:<cluster>``); the publication is recorded once all were sent."""
-        _, records = await self.records(model, policy, examples, min_window)
+        _, records = await self.records(model, policy, examples, min_window, min_crowd)
         for rec in records:
             await send(f"{rec.topics_version}:{rec.cluster}", rec)
         if records:

@@ -2,6 +2,11 @@
 feedback weights, votes, the blocklist), coverage gaps against the operator's target and their
 publication, the synthetic balance, and annotator agreement.
 
+A cluster with fewer distinct users in the window than ``FLYWHEEL_MIN_CROWD`` is withheld
+(services/diversity/crowd.py): its row leaves the window's clusters (counted under
+``withheld``) and the synthetic balance, and its gap row keeps the gap's figures but no label
+and no words, as its gap record does.
+
 Everything is read against the topic model the curate workers use now (``current_topics``).
 Redis errors propagate to the caller (the HTTP layer answers 503 with the reason)."""
 
@@ -18,6 +23,7 @@ import redis.asyncio as aioredis
 
 from services.contract.records import GapRecord
 from services.diversity.agreement import agreement_report, annotator_bias
+from services.diversity.crowd import Crowd
 from services.diversity.current import CurrentTopics
 from services.diversity.gaps import GapStore, Target, cluster_words, parse_target
 from services.diversity.gaps import coverage as gap_coverage
@@ -59,6 +65,8 @@ class DiversityView:
         covered, entropy = win.coverage()
         pos, neg = await self.redis.hmget(self.keys.vote_counts, "all:pos", "all:neg")
         blocked = await self.redis.llen(self.keys.vector_log(BLOCKLIST_INDEX))
+        crowd = await self._crowd(topics, win)
+        small = crowd.withheld(c for c, n in win.clusters.items() if n)
         return {
             "topics_version": topics.version,
             "topics_learned": bool(tag(topics.version)),
@@ -78,12 +86,18 @@ class DiversityView:
                     "weight": None if tag(topics.version) else weights.get(c, 1.0),
                 }
                 for c, n in win.clusters.most_common()
+                if n and crowd.shown(c)
             ],
+            "withheld": {
+                "min_crowd": crowd.min_crowd,
+                "clusters": len(small),
+                "accepted": sum(win.clusters[c] for c in small),
+            },
             "weights": {str(c): w for c, w in sorted(weights.items())},
             "votes": {"positive": int(pos or 0), "negative": int(neg or 0)},
             "blocklist_vectors": int(blocked),
-            "gaps": await self._gaps(topics, win),
-            "synthetic_balance": await self._synthetic_balance(topics, win),
+            "gaps": await self._gaps(topics, win, crowd),
+            "synthetic_balance": await self._synthetic_balance(topics, win, crowd),
             "agreement": public_agreement(
                 await agreement_report(self.redis, s.namespace), self.cold_start
             ),
@@ -93,9 +107,14 @@ class DiversityView:
     async def gaps_view(self) -> dict[str, Any]:
         topics = await self.current_topics()
         win = await self.window.load(self.policy, {}, tag=tag(topics.version))
-        return await self._gaps(topics, win)
+        return await self._gaps(topics, win, await self._crowd(topics, win))
 
-    async def _gaps(self, topics: TopicModel, win: Window) -> dict[str, Any]:
+    async def _crowd(self, topics: TopicModel, win: Window) -> Crowd:
+        """The distinct users of the clusters the window holds (the others have none)."""
+        present = [c for c, n in win.clusters.items() if n]
+        return await self.gaps.crowd(topics, present, self.s.min_crowd)
+
+    async def _gaps(self, topics: TopicModel, win: Window, crowd: Crowd) -> dict[str, Any]:
         target = await self.gaps.target()
         shares, stale = target.for_model(topics)
         cov = gap_coverage(win, topics.k, shares, stale, self.policy)
@@ -111,14 +130,16 @@ class DiversityView:
             "entropy_bits": cov.entropy_bits,
             "max_entropy_bits": cov.max_entropy_bits,
             "min_window": self.s.gaps_min_window,
+            "min_crowd": crowd.min_crowd,
             "interval_s": self.s.gaps_interval_s,
             "last_published": await self.gaps.last_published(),
             "waiting": self.waiting(topics),
             "clusters": [
                 {
                     "cluster": g.cluster,
-                    "label": _label(topics, g.cluster),
-                    "words": cluster_words(topics, g.cluster),
+                    "label": _label(topics, g.cluster) if crowd.shown(g.cluster) else None,
+                    "words": cluster_words(topics, g.cluster) if crowd.shown(g.cluster) else [],
+                    "withheld": not crowd.shown(g.cluster),
                     **{k: v for k, v in asdict(g).items() if k != "cluster"},
                 }
                 for g in cov.gaps
@@ -149,19 +170,23 @@ class DiversityView:
         if waiting:
             return [], waiting
         records = await self.gaps.publish(
-            topics, self.policy, send, s.gaps_examples, s.gaps_min_window
+            topics, self.policy, send, s.gaps_examples, s.gaps_min_window, s.min_crowd
         )
         return records, None
 
-    async def _synthetic_balance(self, topics: TopicModel, win: Window) -> list[dict[str, Any]]:
-        """Per cluster with synthetic prompts (accepted, decided or voted on): accepted counts,
-        near-duplicate rate and annotators' acceptance, synthetic beside real."""
+    async def _synthetic_balance(
+        self, topics: TopicModel, win: Window, crowd: Crowd
+    ) -> list[dict[str, Any]]:
+        """Per cluster with synthetic prompts (accepted, decided or voted on) and enough users:
+        accepted counts, near-duplicate rate and annotators' acceptance, synthetic beside
+        real."""
         t = tag(topics.version)
         rates = await self.gaps.bias(topics)
         votes = await annotator_bias(self.redis, self.s.namespace, t)
         clusters = {c for c, n in win.synthetic_in.items() if n}
         clusters |= {c for c, r in rates.items() if r.get("synthetic", {}).get("decided")}
         clusters |= {c for c, v in votes.items() if sum(v["synthetic"].values())}
+        clusters -= set(crowd.withheld(clusters))
         out = []
         for c in sorted(clusters)[:MAX_BALANCE_ROWS]:
             row: dict[str, Any] = {"cluster": c, "label": _label(topics, c)}

@@ -4,7 +4,9 @@ table, the workers' summed counters, the diversity report), built per scrape.
 The workers export their own metrics (services/ops/metrics.py); these are the figures only the
 ops server sees whole: lag per partition, outputs and index sizes summed over workers, the
 accepted window, coverage gaps and the synthetic balance, and whether each backend could be read
-(``flywheel_ops_backend_up``)."""
+(``flywheel_ops_backend_up``). Clusters under the minimum crowd (services/diversity/crowd.py)
+have no label of their own: their gap deficits are summed under ``cluster="small"``, and the
+diversity report already left them out of the synthetic balance."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from services.diversity.crowd import SMALL
 from services.ops.lag import STATUSES, PartitionLag
 
 
@@ -133,8 +136,14 @@ def _gap_metrics(div: dict[str, Any]):
             "Accepted prompts a topic cluster lacks to reach its target share",
             labels=["cluster"],
         )
+        small = 0
         for g in gaps["clusters"]:
-            deficit.add_metric([str(g["cluster"])], g["deficit"])
+            if g.get("withheld"):
+                small += g["deficit"]
+            else:
+                deficit.add_metric([str(g["cluster"])], g["deficit"])
+        if small:
+            deficit.add_metric([SMALL], small)
         yield deficit
     dup = GaugeMetricFamily(
         "flywheel_duplicate_rate",

@@ -75,3 +75,10 @@ class DiversitySettings(BaseModel):
         50, ge=1, description="no gaps are published before the window holds this many prompts"
     )
     gaps_examples: int = Field(3, ge=0, le=20, description="accepted prompt ids per gap record")
+    min_crowd: int = Field(
+        10,
+        ge=0,
+        description="distinct users with real prompts accepted in a topic cluster over the "
+        "quota window before its words, examples and per-cluster figures are shown (gap "
+        "records, ops API, dashboard, metrics); 0 = show every cluster (docs/privacy.md)",
+    )

@@ -88,7 +88,8 @@ class Batch:
     def admit_fn(self, rows: list[int]) -> Admit:
         def admit(j: int) -> Reason | None:
             it = self.items[rows[j]][1]
-            return self.win.admit(self.quota_cluster[rows[j]], it.source == "synthetic", it.cluster)
+            synthetic = it.source == "synthetic"
+            return self.win.admit(self.quota_cluster[rows[j]], synthetic, it.cluster, it.user)
 
         return admit
 
