@@ -221,7 +221,12 @@ def judge(r: dict, ref: Reference) -> dict[str, Any]:
 def arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--streams", nargs="+", default=list(STREAMS), choices=STREAMS)
     ap.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=SHAPES)
-    ap.add_argument("--n", type=int, default=0, help="the first N events of each stream; 0 = all")
+    ap.add_argument(
+        "--n",
+        type=int,
+        default=1500,
+        help="the first N events of each stream (keeps a run near 10 minutes); 0 = all",
+    )
     ap.add_argument(
         "--set",
         nargs="*",
