@@ -148,6 +148,7 @@ _GAPS = {
         "max_entropy_bits": {"type": "number"},
         "last_published": {"type": "object", "nullable": True},
         "waiting": {"type": "string", "nullable": True},
+        "min_crowd": {"type": "integer"},
         "clusters": {
             "type": "array",
             "items": {
@@ -155,8 +156,13 @@ _GAPS = {
                 "required": ["cluster", "words", "deficit", "real", "synthetic"],
                 "properties": {
                     "cluster": {"type": "integer"},
-                    "label": {"type": "string"},
+                    "label": {"type": "string", "nullable": True},
                     "words": {"type": "array", "items": {"type": "string"}},
+                    "withheld": {
+                        "type": "boolean",
+                        "description": "fewer distinct users than FLYWHEEL_MIN_CROWD in the "
+                        "window: no label, no words (docs/privacy.md)",
+                    },
                     "target_share": {"type": "number"},
                     "share": {"type": "number"},
                     "deficit": {"type": "integer"},

@@ -2,8 +2,10 @@
 
 The window is written the way curate commits it (``RedisWindow.increments`` in a transaction);
 the ops server reads it, refuses bad targets with the reason, publishes gap records that parse
-as the contract's ``GapRecord`` (on demand and on its timer), and exports the figures. The full
-loop through a worker and the example consumer is ``test_gaps_loop.py``."""
+as the contract's ``GapRecord`` (on demand and on its timer), and exports the figures; a
+cluster of one user's prompts is withheld (no words, examples or row of its own) while one of
+enough users is shown. The full loop through a worker and the example consumer is
+``test_gaps_loop.py``."""
 
 from __future__ import annotations
 
@@ -31,13 +33,15 @@ READ = {"Authorization": "Bearer r-token"}
 
 
 async def seed_window(s, redis: aioredis.Redis) -> None:
-    """Cold-start clusters: 0 holds 30 real prompts, 1 holds 10 real, 2 holds 2 real + 2
-    synthetic (the generator repeated itself: 3 of its 5 prompts were duplicates)."""
+    """Cold-start clusters: 0 holds 30 real prompts of 30 users, 1 holds 10 real of one user,
+    2 holds 2 real of 2 users + 2 synthetic (the generator repeated itself: 3 of its 5 prompts
+    were duplicates)."""
     policy = QuotaPolicy(1.0, 1.0, 1)
     win = Window(policy)
     for cluster, real, syn in ((0, 30, 0), (1, 10, 0), (2, 2, 2)):
         for i in range(real + syn):
-            assert win.admit(cluster, i >= real) is None
+            user = "one-person" if cluster == 1 else f"u{cluster}-{i}"
+            assert win.admit(cluster, i >= real, user=user) is None
             win.note_decided(cluster, i >= real, False)
             win.examples.append((cluster, f"{cluster:02d}{i:030d}"))
     for _ in range(3):
@@ -84,6 +88,7 @@ async def test_gaps_target_publication_and_balance(fresh):
         gaps_interval_s=0,
         lag_poll_s=0.5,
         topics_learn=False,  # the cold-start clusters are the model for good
+        min_crowd=2,  # cluster 2's two users are a crowd, cluster 1's one user is not
     )
     redis = aioredis.from_url(s.redis_url.get_secret_value())
     await seed_window(s, redis)
@@ -98,8 +103,9 @@ async def test_gaps_target_publication_and_balance(fresh):
             assert 0 not in by and 1 not in by  # 44/64 < 1: only empty clusters lack one
             assert len(by) == 61 and all(g["deficit"] == 1 for g in by.values())
 
-            # a target over three clusters: cluster 2 lacks round(0.55 x 44 - 4) = 20
-            body = {"shares": {"0": 0.25, "1": 0.2, "2": 0.55}}
+            # a target over three clusters: cluster 2 lacks round(0.55 x 44 - 4) = 20, cluster 1
+            # round(0.35 x 44 - 10) = 5
+            body = {"shares": {"0": 0.1, "1": 0.35, "2": 0.55}}
             r = await http.put(f"{url}/api/gaps/target", json=body)
             assert r.status == 401
             for bad, says in (
@@ -112,13 +118,17 @@ async def test_gaps_target_publication_and_balance(fresh):
             r = await http.put(f"{url}/api/gaps/target", json=body, headers=WRITE)
             assert r.status == 200
             gaps = await (await http.get(f"{url}/api/gaps")).json()
-            assert gaps["target"] == "set"
-            (gap,) = gaps["clusters"]
+            assert gaps["target"] == "set" and gaps["min_crowd"] == 2
+            gap, small = gaps["clusters"]
             assert (gap["cluster"], gap["deficit"], gap["real"], gap["synthetic"]) == (2, 20, 2, 2)
+            assert gap["words"] and gap["label"] and not gap["withheld"]
+            # one person's cluster: the gap stays, what would describe that person does not
+            assert (small["cluster"], small["deficit"], small["withheld"]) == (1, 5, True)
+            assert small["words"] == [] and small["label"] is None
             # the per-cluster mix (0.5 over max(count + 1, 4)) admits synthetic ones only
             # beside real ones: 2 of 4 are synthetic, one more would be 3 of 5
             assert gap["synthetic_room"] == 0
-            tv = 0.5 * (abs(30 / 44 - 0.25) + abs(10 / 44 - 0.2) + abs(4 / 44 - 0.55))
+            tv = 0.5 * (abs(30 / 44 - 0.1) + abs(10 / 44 - 0.35) + abs(4 / 44 - 0.55))
             assert gaps["distance"] == pytest.approx(tv, abs=1e-3)
 
             r = await http.post(f"{url}/api/gaps/publish")
@@ -126,15 +136,19 @@ async def test_gaps_target_publication_and_balance(fresh):
             r = await http.post(f"{url}/api/gaps/publish", headers=WRITE)
             assert r.status == 200, await r.text()
             out = await r.json()
-            assert out["published"] == 1 and out["gaps"][0].endswith(":2:1")
-            (rec,) = await asyncio.to_thread(read_gaps, s, 1)
+            assert out["published"] == 2 and out["gaps"][0].endswith(":2:1")
+            rec, withheld = await asyncio.to_thread(read_gaps, s, 2)
             assert (rec.cluster, rec.deficit, rec.synthetic, rec.window_total) == (2, 20, 2, 44)
-            assert rec.words and len(rec.examples) == s.gaps_examples
+            assert rec.words and len(rec.examples) == s.gaps_examples and not rec.withheld
             assert all(e.startswith("02") for e in rec.examples)  # the cluster's own prompts
+            assert (withheld.cluster, withheld.deficit, withheld.withheld) == (1, 5, True)
+            assert withheld.words == [] and withheld.examples == []
 
             stats = await (await http.get(f"{url}/api/stats")).json()
             div = stats["diversity"]
             assert div["gaps"]["last_published"]["round"] == 1
+            assert [c["cluster"] for c in div["clusters"]] == [0, 2]  # 1 has no row of its own
+            assert div["withheld"] == {"min_crowd": 2, "clusters": 1, "accepted": 10}
             (row,) = [b for b in div["synthetic_balance"] if b["cluster"] == 2]
             assert row["synthetic"]["duplicate_rate"] == pytest.approx(3 / 5)
             assert row["real"]["duplicate_rate"] == 0.0
@@ -155,6 +169,8 @@ async def test_gaps_target_publication_and_balance(fresh):
                 for x in m.samples
             }
             assert samples[("flywheel_gap_deficit", (("cluster", "2"),))] == 20
+            assert samples[("flywheel_gap_deficit", (("cluster", "small"),))] == 5
+            assert ("flywheel_gap_deficit", (("cluster", "1"),)) not in samples
             key = ("flywheel_duplicate_rate", (("cluster", "2"), ("origin", "synthetic")))
             assert samples[key] == pytest.approx(0.6)
             assert ("flywheel_gap_distance", ()) in samples
