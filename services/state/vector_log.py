@@ -272,4 +272,3 @@ local old = redis.call('GET', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[1])
 return old
 """
-
