@@ -34,7 +34,7 @@ from services.contract.records import AnnotationRecord, ReviewRequest
 from services.dev.devstack import free_port
 from services.dev.workers import WorkerProcess, wait_outputs
 from services.diversity.agreement import agreement_report
-from services.downstream.subscriber import label_studio_task
+from services.downstream.exports import label_studio_task
 from streams.ops_http import build_ops_app
 from streams.replay import produce
 from tests.integration.harness import LABEL_STUDIO_CONFIG, LabelStudio, serve, until
