@@ -203,7 +203,7 @@ def wait_stats(s: Settings, n: int, timeout_s: float = 120) -> None:
     client = redis.Redis.from_url(s.redis_url.get_secret_value())
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if len(list(client.scan_iter(Keys(s.namespace).stats_pattern))) >= n:
+        if client.zcard(Keys(s.namespace).workers) >= n:
             break
         time.sleep(1)
     time.sleep(5)  # the last rebalance settles

@@ -315,8 +315,10 @@ class Keys:
         return self._k("stats", worker)
 
     @property
-    def stats_pattern(self) -> str:
-        return self._k("stats", "*")
+    def workers(self) -> str:
+        """Sorted set: worker id -> when it last published its stats (readers list the live
+        workers from it instead of scanning the keyspace)."""
+        return self._k("workers")
 
     @property
     def recent(self) -> str:

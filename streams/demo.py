@@ -35,7 +35,7 @@ def wait_ready(s: Settings, worker: subprocess.Popen, timeout_s: float = 180) ->
 
     client = redis.Redis.from_url(s.redis_url.get_secret_value())
     deadline = time.monotonic() + timeout_s
-    while not any(True for _ in client.scan_iter(Keys(s.namespace).stats_pattern)):
+    while not client.zcard(Keys(s.namespace).workers):
         if worker.poll() is not None or time.monotonic() > deadline:
             return  # the follow loop reports what happens next
         time.sleep(0.5)

@@ -128,7 +128,8 @@ def embed_counters(s: Settings) -> tuple[int, float]:
     import redis
 
     client = redis.Redis.from_url(s.redis_url.get_secret_value())
-    keys = list(client.scan_iter(Keys(s.namespace).stats_pattern))
+    k = Keys(s.namespace)
+    keys = [k.stats(w.decode()) for w in client.zrange(k.workers, 0, -1)]
     snaps = [json.loads(v) for v in client.mget(keys) if v] if keys else []
     return sum(x.get("embedded", 0) for x in snaps), sum(x.get("embed_seconds", 0.0) for x in snaps)
 

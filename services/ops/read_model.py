@@ -81,7 +81,8 @@ class OpsState:
 
     # --- stats -------------------------------------------------------------------------
     async def workers(self) -> list[dict[str, Any]]:
-        keys = [k async for k in self.redis.scan_iter(self.keys.stats_pattern, count=100)]
+        live = await self.redis.zrangebyscore(self.keys.workers, time.time() - 60, "+inf")
+        keys = [self.keys.stats(text(w)) for w in live if isinstance(w, bytes | str)]
         raws = await self.redis.mget(keys) if keys else []
         return [json.loads(r) for r in raws if r]
 

@@ -261,7 +261,10 @@ class Runtime:
         async with worker.redis.pipeline(transaction=False) as pipe:
             reader = worker.ingest.reader
             snap = self.stats.snapshot(sizes, reader.texts, reader.seconds)
-            pipe.set(self.keys.stats(worker_id()), snap, ex=60)
+            pipe.set(self.keys.stats(worker_id()), snap, ex=STATS_TTL_S)
+            now = time.time()
+            pipe.zadd(self.keys.workers, {worker_id(): now})
+            pipe.zremrangebyscore(self.keys.workers, "-inf", now - STATS_TTL_S)
             if recent:
                 pipe.lpush(self.keys.recent, *recent)
                 pipe.expire(self.keys.recent, self.s.retention_s)
@@ -296,6 +299,9 @@ while true do
 end
 return n
 """
+
+
+STATS_TTL_S = 60  # a worker's stats, and its place among the live workers, last this long
 
 
 def input_latency(now_ms: float, in_ts: bytes | None) -> float | None:

