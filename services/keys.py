@@ -38,6 +38,7 @@ class LogKeys:
 
 
 RECENT_MAX = 50  # accepted prompts kept under ``Keys.recent``
+STATS_TTL_S = 60  # a worker's stats, and its place among the live workers (``Keys.workers``)
 
 
 def text(raw: bytes | str) -> str:

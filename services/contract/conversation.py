@@ -162,16 +162,6 @@ class Conversation:
             tools = json.dumps(specs, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return cls(turn, system, tools, tuple(history), response)
 
-    @property
-    def has_history(self) -> bool:
-        """Whether earlier turns came with the turn (a user or assistant turn, not only a
-        system prompt)."""
-        return any(t.role in ("user", "assistant") for t in self.history)
-
-    def previous_request(self) -> str | None:
-        """The user's last request before the turn: what a follow-up follows."""
-        return next((t.text for t in reversed(self.history) if t.role == "user"), None)
-
 
 def followed(turns: Sequence[tuple[str, str]]) -> str | None:
     """What a follow-up is judged after, of the ``(role, text)`` turns before it: the user's last

@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, generate_latest
 
 from services.diversity.quota import entropy_bits
-from services.keys import Keys, text
+from services.keys import STATS_TTL_S, Keys, text
 from services.ops.diversity_view import DiversityView
 from services.ops.exposition import Snapshot
 from services.ops.lag import ERROR, UNKNOWN, LagMonitor, PartitionLag, worst
@@ -81,7 +81,7 @@ class OpsState:
 
     # --- stats -------------------------------------------------------------------------
     async def workers(self) -> list[dict[str, Any]]:
-        live = await self.redis.zrangebyscore(self.keys.workers, time.time() - 60, "+inf")
+        live = await self.redis.zrangebyscore(self.keys.workers, time.time() - STATS_TTL_S, "+inf")
         keys = [self.keys.stats(text(w)) for w in live if isinstance(w, bytes | str)]
         raws = await self.redis.mget(keys) if keys else []
         return [json.loads(r) for r in raws if r]

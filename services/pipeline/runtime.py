@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 from services.contract.envelope import IN_TS_HEADER, InMsg, Out, Sender
 from services.embed.embedder import Embedder
 from services.errors import Fatal, is_transient
-from services.keys import RECENT_MAX, Keys
+from services.keys import RECENT_MAX, STATS_TTL_S, Keys
 from services.ops.metrics import (
     INDEX_SIZE,
     POISON,
@@ -299,9 +299,6 @@ while true do
 end
 return n
 """
-
-
-STATS_TTL_S = 60  # a worker's stats, and its place among the live workers, last this long
 
 
 def input_latency(now_ms: float, in_ts: bytes | None) -> float | None:

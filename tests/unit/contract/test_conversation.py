@@ -38,7 +38,7 @@ def test_the_last_user_message_is_the_turn_and_what_came_before_its_context():
     assert conv.system == ("You are the Lumio support assistant.",)
     assert [t.role for t in conv.history] == ["user", "assistant"]
     assert conv.response == "Rain on tin."
-    assert conv.has_history and conv.previous_request() == "Write a haiku about rain."
+    assert followed([(t.role, t.text) for t in conv.history]) == "Write a haiku about rain."
     assert '"name":"search"' in (conv.tools or "")
 
 
